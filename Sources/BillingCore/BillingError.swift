@@ -1,0 +1,115 @@
+/// The one error type of the billing domain. Every case has a stable UPPER_SNAKE `code`
+/// that clients may depend on, and a `kind` from which each transport derives its status
+/// (HTTP and gRPC map `kind` once each, in their own modules).
+public enum BillingError: Error, Sendable, Hashable {
+    case invalidArgument(field: String, reason: String)
+    case amountEmpty(field: String)
+    case amountMalformed(field: String)
+    case amountTooPrecise(field: String)
+    case amountNotPositive(field: String)
+    case amountOutOfRange(field: String)
+    case unknownService(String)
+    case insufficientBalance(requiredFen: Int64, availableFen: Int64)
+    case idempotencyConflict(requestId: String)
+    case unauthenticated(String)
+    case forbidden(String)
+    case notFound(String)
+    case orderNotFound(String)
+    case amountMismatch(expectedFen: Int64, receivedFen: Int64)
+    case paymentMismatch(String)
+    case invalidConfiguration(key: String, reason: String)
+    case unavailable(String)
+    case paymentServiceUnavailable(String)
+    case overloaded(String)
+    /// A broken invariant inside the service: never caused by input, always a bug or corruption.
+    case internalFailure(String)
+
+    /// How a transport should classify the error.
+    public enum Kind: Sendable, Hashable {
+        case invalidInput
+        case unauthenticated
+        case forbidden
+        case notFound
+        case conflict
+        case insufficientFunds
+        case unavailable
+        case upstreamUnavailable
+        case internalFailure
+    }
+
+    public var code: String {
+        switch self {
+        case .invalidArgument: "INVALID_ARGUMENT"
+        case .amountEmpty: "AMOUNT_EMPTY"
+        case .amountMalformed: "AMOUNT_MALFORMED"
+        case .amountTooPrecise: "AMOUNT_TOO_PRECISE"
+        case .amountNotPositive: "AMOUNT_NOT_POSITIVE"
+        case .amountOutOfRange: "AMOUNT_OUT_OF_RANGE"
+        case .unknownService: "UNKNOWN_SERVICE"
+        case .insufficientBalance: "INSUFFICIENT_BALANCE"
+        case .idempotencyConflict: "IDEMPOTENCY_CONFLICT"
+        case .unauthenticated: "UNAUTHENTICATED"
+        case .forbidden: "FORBIDDEN"
+        case .notFound: "NOT_FOUND"
+        case .orderNotFound: "ORDER_NOT_FOUND"
+        case .amountMismatch: "AMOUNT_MISMATCH"
+        case .paymentMismatch: "PAYMENT_MISMATCH"
+        case .invalidConfiguration: "INVALID_CONFIGURATION"
+        case .unavailable: "UNAVAILABLE"
+        case .paymentServiceUnavailable: "PAYMENT_SERVICE_UNAVAILABLE"
+        case .overloaded: "OVERLOADED"
+        case .internalFailure: "INTERNAL"
+        }
+    }
+
+    public var kind: Kind {
+        switch self {
+        case .invalidArgument, .amountEmpty, .amountMalformed, .amountTooPrecise,
+            .amountNotPositive, .amountOutOfRange, .unknownService, .amountMismatch,
+            .paymentMismatch, .invalidConfiguration:
+            .invalidInput
+        case .unauthenticated: .unauthenticated
+        case .forbidden: .forbidden
+        case .notFound, .orderNotFound: .notFound
+        case .idempotencyConflict: .conflict
+        case .insufficientBalance: .insufficientFunds
+        case .unavailable, .overloaded: .unavailable
+        case .paymentServiceUnavailable: .upstreamUnavailable
+        case .internalFailure: .internalFailure
+        }
+    }
+
+    /// Human text safe to show a client: it never carries SQL, stack traces or secrets.
+    public var message: String {
+        switch self {
+        case .invalidArgument(let field, let reason): "\(field): \(reason)"
+        case .amountEmpty(let field): "\(field): the amount is empty"
+        case .amountMalformed(let field):
+            "\(field): the amount must be a plain decimal number such as 12.34"
+        case .amountTooPrecise(let field): "\(field): at most two decimal places (fen) are allowed"
+        case .amountNotPositive(let field): "\(field): the amount must be greater than zero"
+        case .amountOutOfRange(let field): "\(field): the amount is out of range"
+        case .unknownService(let name): "unknown service '\(name)'"
+        case .insufficientBalance(let required, let available):
+            "insufficient balance: the charge needs \(Fen(required).yuanText) yuan, the balance is \(Fen(available).yuanText) yuan"
+        case .idempotencyConflict(let requestId):
+            "request_id '\(requestId)' was already used with different parameters"
+        case .unauthenticated(let why): why
+        case .forbidden(let why): why
+        case .notFound(let what): "\(what) not found"
+        case .orderNotFound(let id): "recharge order '\(id)' not found"
+        case .amountMismatch(let expected, let received):
+            "amount \(Fen(received).yuanText) does not match the order amount \(Fen(expected).yuanText)"
+        case .paymentMismatch(let why): why
+        case .invalidConfiguration(let key, let reason): "configuration key '\(key)': \(reason)"
+        case .unavailable(let why): why
+        case .paymentServiceUnavailable(let why): "payment service unavailable: \(why)"
+        case .overloaded(let why): why
+        case .internalFailure: "internal error"
+        }
+    }
+}
+
+extension BillingError: CustomStringConvertible {
+    public var description: String { "\(code): \(message)" }
+}

@@ -1,0 +1,217 @@
+import Foundation
+
+/// One service's free quota as the console shows it.
+public struct QuotaView: Sendable, Hashable {
+    public let serviceName: String
+    public let usage: QuotaUsage
+    public let period: QuotaPeriod
+}
+
+public struct AccountView: Sendable, Hashable {
+    public let userId: String
+    public let balanceFen: Fen
+    public let currency: String
+    /// Every catalog service, in catalog order.
+    public let quotas: [QuotaView]
+}
+
+public enum StatsWindow: String, Sendable, Hashable {
+    case today, month
+}
+
+public struct UsageStats: Sendable, Hashable {
+    public let userId: String
+    public let serviceName: String?
+    public let window: StatsWindow
+    public let usage: ServiceUsage
+}
+
+public struct UsageSummary: Sendable, Hashable {
+    public let userId: String
+    public let total: ServiceUsage
+    /// Every catalog service (zero when unused), then any retired service that has records.
+    public let services: [ServiceUsage]
+}
+
+/// The billing use cases, written only against the ports.
+public struct BillingService: Sendable {
+    /// How often an order id is moved on by a millisecond when two orders collide.
+    static let maxOrderIdAttempts = 8
+
+    public let catalog: ServiceCatalog
+    public let calendar: BillingCalendar
+    private let clock: any BillingClock
+    private let ledger: any DeductionLedger
+    private let accounts: any AccountReader
+    private let cache: (any AccountCache)?
+    private let orders: any RechargeOrderStore
+    private let payments: any PaymentGateway
+    private let queries: any LedgerQueries
+
+    public init(
+        catalog: ServiceCatalog, calendar: BillingCalendar, clock: any BillingClock, ledger: any DeductionLedger,
+        accounts: any AccountReader, cache: (any AccountCache)?, orders: any RechargeOrderStore,
+        payments: any PaymentGateway, queries: any LedgerQueries
+    ) {
+        self.catalog = catalog
+        self.calendar = calendar
+        self.clock = clock
+        self.ledger = ledger
+        self.accounts = accounts
+        self.cache = cache
+        self.orders = orders
+        self.payments = payments
+        self.queries = queries
+    }
+
+    // MARK: Account and quota
+
+    public func account(userId: String) async throws(BillingError) -> AccountView {
+        let userId = try Self.validUser(userId)
+        let period = calendar.period(containing: clock.now())
+        let state = try await accountState(userId, period: period)
+        let quotas = catalog.entries.map { entry in
+            QuotaView(serviceName: entry.name, usage: state.quota(for: entry), period: period)
+        }
+        return AccountView(userId: userId, balanceFen: state.balanceFen, currency: "CNY", quotas: quotas)
+    }
+
+    /// What `deduct` would do now, changing nothing.
+    public func check(userId: String, serviceName: String, count: Int64) async throws(BillingError) -> CheckAnswer {
+        let request = try DeductionRequest(userId: userId, serviceName: serviceName, count: count)
+        let entry = try catalog.entry(named: request.serviceName)
+        let period = calendar.period(containing: clock.now())
+        let state = try await accountState(request.userId, period: period)
+        return try CheckAnswer(
+            count: request.count, priceFen: entry.priceFen, quota: state.quota(for: entry), balance: state.balanceFen)
+    }
+
+    public func deduct(_ request: DeductionRequest) async throws(BillingError) -> DeductionReceipt {
+        // Rejected before it takes a place in a lane.
+        _ = try catalog.entry(named: request.serviceName)
+        return try await ledger.deduct(request)
+    }
+
+    private func accountState(_ userId: String, period: QuotaPeriod) async throws(BillingError) -> AccountState {
+        if let cached = await cache?.account(of: userId, period: period) { return cached }
+        let state = try await accounts.account(of: userId, period: period)
+        await cache?.store(state, of: userId, period: period)
+        return state
+    }
+
+    // MARK: Recharge
+
+    /// Creates an order, asks the Payment Service for a payment, and returns the order
+    /// with its pay URL. The same idempotency key returns the same order.
+    public func recharge(_ request: RechargeRequest, idempotencyKey: String?) async throws(BillingError)
+        -> RechargeOrder
+    {
+        let key = try idempotencyKey.map { (key: String) throws(BillingError) in
+            try Limits.validateIdentifier(key, field: "Idempotency-Key", maxLength: Limits.maxRequestIdLength)
+        }
+        if let key, let existing = try await orders.order(userId: request.userId, idempotencyKey: key) {
+            return try Self.sameOrder(existing, as: request, key: key)
+        }
+
+        let now = clock.now()
+        var order: RechargeOrder?
+        for attempt in 0..<Self.maxOrderIdAttempts {
+            let id = RechargeOrder.makeId(userId: request.userId, at: now, offsetMilliseconds: Int64(attempt))
+            let candidate = RechargeOrder(id: id, request: request, idempotencyKey: key, createdAt: now)
+            switch try await orders.insert(candidate) {
+            case .inserted: order = candidate
+            case .duplicateId: continue
+            case .existing(let existing): return try Self.sameOrder(existing, as: request, key: key ?? "")
+            }
+            break
+        }
+        guard let order else { throw .overloaded("too many recharge orders at once; try again") }
+
+        let session: PaymentSession
+        do {
+            session = try await payments.createPayment(PaymentIntent(order: order))
+        } catch {
+            let reason = error.kind == .upstreamUnavailable ? error.message : "payment service error: \(error.code)"
+            try await orders.markFailed(orderId: order.id, reason: reason)
+            throw error.kind == .upstreamUnavailable ? error : .paymentServiceUnavailable(error.message)
+        }
+        return try await orders.attachPayment(orderId: order.id, paymentId: session.paymentId, payURL: session.payURL)
+    }
+
+    public func order(userId: String, orderId: String) async throws(BillingError) -> RechargeOrder {
+        let userId = try Self.validUser(userId)
+        // Another user's order is reported as missing, so ids cannot be probed.
+        guard let order = try await orders.order(id: orderId), order.userId == userId else {
+            throw .orderNotFound(orderId)
+        }
+        return order
+    }
+
+    /// Handles an authenticated Payment Service callback.
+    public func settle(_ callback: PaymentCallback) async throws(BillingError) -> Settlement {
+        let settlement = try await orders.settle(callback, at: clock.now())
+        if settlement.creditedFen.isPositive {
+            await refreshCache(userId: settlement.order.userId)
+        }
+        return settlement
+    }
+
+    private func refreshCache(userId: String) async {
+        guard let cache else { return }
+        let period = calendar.period(containing: clock.now())
+        if let state = try? await accounts.account(of: userId, period: period) {
+            await cache.store(state, of: userId, period: period)
+        }
+    }
+
+    private static func sameOrder(_ existing: RechargeOrder, as request: RechargeRequest, key: String)
+        throws(BillingError) -> RechargeOrder
+    {
+        guard existing.amountFen == request.amountFen, existing.method == request.method,
+            existing.currency == request.currency
+        else {
+            throw .idempotencyConflict(requestId: key)
+        }
+        return existing
+    }
+
+    // MARK: Ledger and statistics
+
+    public func records(userId: String, filter: RecordFilter, page: PageRequest) async throws(BillingError)
+        -> RecordPage
+    {
+        let userId = try Self.validUser(userId)
+        if let service = filter.serviceName, !catalog.contains(service) { throw .unknownService(service) }
+        return try await queries.records(of: userId, filter: filter, page: page)
+    }
+
+    public func stats(userId: String, serviceName: String?, window: StatsWindow) async throws(BillingError)
+        -> UsageStats
+    {
+        let userId = try Self.validUser(userId)
+        if let serviceName, !catalog.contains(serviceName) { throw .unknownService(serviceName) }
+        let now = clock.now()
+        let range =
+            switch window {
+            case .today: calendar.dayBounds(containing: now)
+            case .month: calendar.bounds(of: calendar.period(containing: now))
+            }
+        let usages = try await queries.usage(of: userId, serviceName: serviceName, in: range)
+        let usage = ServiceUsage.total(of: usages, name: serviceName ?? "all")
+        return UsageStats(userId: userId, serviceName: serviceName, window: window, usage: usage)
+    }
+
+    public func summary(userId: String) async throws(BillingError) -> UsageSummary {
+        let userId = try Self.validUser(userId)
+        let usages = try await queries.usage(of: userId, serviceName: nil, in: nil)
+        let byName = Dictionary(usages.map { ($0.serviceName, $0) }, uniquingKeysWith: { first, _ in first })
+        let listed = catalog.entries.map { byName[$0.name] ?? .zero($0.name) }
+        let retired = usages.filter { !catalog.contains($0.serviceName) }.sorted { $0.serviceName < $1.serviceName }
+        let services = listed + retired
+        return UsageSummary(userId: userId, total: .total(of: services, name: "all"), services: services)
+    }
+
+    private static func validUser(_ userId: String) throws(BillingError) -> String {
+        try Limits.validateIdentifier(userId, field: "user_id", maxLength: Limits.maxUserIdLength)
+    }
+}

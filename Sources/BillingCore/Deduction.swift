@@ -1,0 +1,126 @@
+import Foundation
+
+/// One gateway report: `count` calls of `serviceName` made by `userId`.
+public struct DeductionRequest: Sendable, Hashable, Codable {
+    public let userId: String
+    public let serviceName: String
+    public let count: Int64
+    public let appId: String?
+    /// The gateway's idempotency key: applied at most once per (user, requestId).
+    public let requestId: String?
+
+    public init(
+        userId: String, serviceName: String, count: Int64, appId: String? = nil, requestId: String? = nil
+    ) throws(BillingError) {
+        self.userId = try Limits.validateIdentifier(userId, field: "user_id", maxLength: Limits.maxUserIdLength)
+        guard !serviceName.isEmpty else {
+            throw .invalidArgument(field: "service_name", reason: "must not be empty")
+        }
+        self.serviceName = serviceName
+        guard (1...Limits.maxCallCount).contains(count) else {
+            throw .invalidArgument(field: "count", reason: "must be between 1 and \(Limits.maxCallCount)")
+        }
+        self.count = count
+        self.appId = try appId.map { (id: String) throws(BillingError) in
+            try Limits.validateIdentifier(id, field: "app_id", maxLength: Limits.maxAppIdLength)
+        }
+        self.requestId = try requestId.map { (id: String) throws(BillingError) in
+            try Limits.validateIdentifier(id, field: "request_id", maxLength: Limits.maxRequestIdLength)
+        }
+    }
+
+    /// What must match for a retry to count as the same request.
+    public var fingerprint: RequestFingerprint {
+        RequestFingerprint(serviceName: serviceName, count: count, appId: appId)
+    }
+}
+
+public struct RequestFingerprint: Sendable, Hashable, Codable {
+    public let serviceName: String
+    public let count: Int64
+    public let appId: String?
+
+    public init(serviceName: String, count: Int64, appId: String?) {
+        self.serviceName = serviceName
+        self.count = count
+        self.appId = appId
+    }
+}
+
+/// How a charge is paid.
+public enum PaymentMode: String, Sendable, Hashable, Codable, CaseIterable {
+    case free, mixed, balance, denied
+}
+
+/// The split of `count` calls into free and paid ones, and their cost: the single
+/// computation behind both CheckQuota and DeductQuota.
+public struct DeductionPlan: Sendable, Hashable {
+    public let freeCount: Int64
+    public let paidCount: Int64
+    public let costFen: Fen
+
+    public init(count: Int64, freeRemaining: Int64, priceFen: Fen) throws(BillingError) {
+        precondition(count >= 1 && freeRemaining >= 0, "validated before planning")
+        freeCount = min(count, freeRemaining)
+        paidCount = count - freeCount
+        costFen = try priceFen.multiplied(by: paidCount, field: "count")
+    }
+
+    public func isAffordable(with balance: Fen) -> Bool { costFen <= balance }
+
+    public func mode(balance: Fen) -> PaymentMode {
+        guard isAffordable(with: balance) else { return .denied }
+        if paidCount == 0 { return .free }
+        return freeCount > 0 ? .mixed : .balance
+    }
+}
+
+/// A free-quota counter for one (user, service, period).
+public struct QuotaUsage: Sendable, Hashable, Codable {
+    public let total: Int64
+    public let used: Int64
+
+    public init(total: Int64, used: Int64) {
+        precondition(total >= 0 && used >= 0 && used <= total, "0 <= used <= total")
+        self.total = total
+        self.used = used
+    }
+
+    public static func unused(_ entry: CatalogEntry) -> QuotaUsage {
+        QuotaUsage(total: entry.freeCallsPerMonth, used: 0)
+    }
+
+    /// Never negative even if an operator lowered `total` below `used` by hand.
+    public var remaining: Int64 { max(0, total - used) }
+
+    func spending(_ calls: Int64) -> QuotaUsage {
+        QuotaUsage(total: total, used: used + calls)
+    }
+}
+
+/// The CheckQuota answer: what a deduction would do right now, changing nothing.
+public struct CheckAnswer: Sendable, Hashable {
+    public let allowed: Bool
+    public let mode: PaymentMode
+    public let freeRemaining: Int64
+    public let balanceFen: Fen
+    public let costFen: Fen
+
+    public init(count: Int64, priceFen: Fen, quota: QuotaUsage, balance: Fen) throws(BillingError) {
+        let plan = try DeductionPlan(count: count, freeRemaining: quota.remaining, priceFen: priceFen)
+        mode = plan.mode(balance: balance)
+        allowed = mode != .denied
+        freeRemaining = quota.remaining
+        balanceFen = balance
+        costFen = plan.costFen
+    }
+
+    /// The platform's historical wording: "free", "balance" or "insufficient balance".
+    public var reason: String {
+        switch mode {
+        case .free: "free"
+        case .mixed, .balance: "balance"
+        case .denied: "insufficient balance"
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+
+/// How a ledger record was paid. The raw values are the platform's stored type codes.
+public enum RecordType: Int, Sendable, Hashable, Codable, CaseIterable {
+    case free = 1
+    case balance = 2
+
+    public var name: String {
+        switch self {
+        case .free: "free"
+        case .balance: "balance"
+        }
+    }
+
+    public init(name: String) throws(BillingError) {
+        switch name {
+        case "free", "1": self = .free
+        case "balance", "2": self = .balance
+        default: throw .invalidArgument(field: "type", reason: "must be 'free' or 'balance'")
+        }
+    }
+}
+
+/// One line of the consumption ledger. Written once, never updated.
+public struct LedgerRecord: Sendable, Hashable, Codable {
+    public let id: Int64
+    public let userId: String
+    public let serviceName: String
+    public let appId: String?
+    public let type: RecordType
+    public let count: Int64
+    public let amountFen: Fen
+    public let requestId: String?
+    public let period: QuotaPeriod
+    public let createdAt: Date
+
+    public init(
+        id: Int64, userId: String, serviceName: String, appId: String?, type: RecordType, count: Int64,
+        amountFen: Fen, requestId: String?, period: QuotaPeriod, createdAt: Date
+    ) {
+        self.id = id
+        self.userId = userId
+        self.serviceName = serviceName
+        self.appId = appId
+        self.type = type
+        self.count = count
+        self.amountFen = amountFen
+        self.requestId = requestId
+        self.period = period
+        self.createdAt = createdAt
+    }
+}
+
+/// The answer to an applied deduction. A retry with the same request id gets the same
+/// receipt back with `replayed` set.
+public struct DeductionReceipt: Sendable, Hashable, Codable {
+    public let recordIds: [Int64]
+    public let freeCount: Int64
+    public let paidCount: Int64
+    public let costFen: Fen
+    public let balanceAfterFen: Fen
+    public let freeRemainingAfter: Int64
+    public let replayed: Bool
+
+    public init(
+        recordIds: [Int64], freeCount: Int64, paidCount: Int64, costFen: Fen, balanceAfterFen: Fen,
+        freeRemainingAfter: Int64, replayed: Bool
+    ) {
+        self.recordIds = recordIds
+        self.freeCount = freeCount
+        self.paidCount = paidCount
+        self.costFen = costFen
+        self.balanceAfterFen = balanceAfterFen
+        self.freeRemainingAfter = freeRemainingAfter
+        self.replayed = replayed
+    }
+
+    public var mode: PaymentMode {
+        if paidCount == 0 { return .free }
+        return freeCount > 0 ? .mixed : .balance
+    }
+
+    public func markedAsReplay() -> DeductionReceipt {
+        DeductionReceipt(
+            recordIds: recordIds, freeCount: freeCount, paidCount: paidCount, costFen: costFen,
+            balanceAfterFen: balanceAfterFen, freeRemainingAfter: freeRemainingAfter, replayed: true)
+    }
+}
+
+/// What an applied deduction with a request id leaves behind, so a retry can be
+/// recognised and answered without charging again.
+public struct IdempotencyEntry: Sendable, Hashable, Codable {
+    public let fingerprint: RequestFingerprint
+    public let receipt: DeductionReceipt
+
+    public init(fingerprint: RequestFingerprint, receipt: DeductionReceipt) {
+        self.fingerprint = fingerprint
+        self.receipt = receipt
+    }
+}

@@ -1,0 +1,164 @@
+import CLibPQ
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where and how to connect. Values go to libpq as separate keywords, never spliced into
+/// a connection string.
+public struct PostgresConfig: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var password: String?
+    public var database: String
+    public var connectTimeoutSeconds: Int
+    public var applicationName: String
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 54329, user: String = "billing", password: String? = nil,
+        database: String = "billing", connectTimeoutSeconds: Int = 5, applicationName: String = "billing-service"
+    ) {
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.database = database
+        self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.applicationName = applicationName
+    }
+}
+
+/// One libpq connection. It owns its `PGconn*` alone and frees it exactly once.
+///
+/// `@unchecked Sendable` because the pointer moves between threads: a connection is used
+/// by one caller at a time (a lane's thread, or the holder of a pool lease), never
+/// concurrently, and every blocking call runs on such a thread, never on an event loop.
+public final class PostgresConnection: @unchecked Sendable {
+    private var raw: OpaquePointer?
+
+    private init(raw: OpaquePointer) { self.raw = raw }
+
+    deinit {
+        if let raw { PQfinish(raw) }
+    }
+
+    public static func connect(_ config: PostgresConfig) throws(PostgresError) -> PostgresConnection {
+        var parameters: [(String, String)] = [
+            ("host", config.host), ("port", String(config.port)), ("user", config.user),
+            ("dbname", config.database), ("connect_timeout", String(config.connectTimeoutSeconds)),
+            ("application_name", config.applicationName), ("client_encoding", "UTF8"),
+        ]
+        if let password = config.password { parameters.append(("password", password)) }
+        let raw = withCStrings(parameters.map(\.0)) { keywords in
+            withCStrings(parameters.map(\.1)) { values in
+                PQconnectdbParams(keywords, values, 0)
+            }
+        }
+        guard let raw else { throw PostgresError(.connectionFailed, detail: "out of memory") }
+        guard PQstatus(raw) == CONNECTION_OK else {
+            let detail = String(cString: PQerrorMessage(raw))
+            PQfinish(raw)
+            throw PostgresError(.connectionFailed, detail: detail)
+        }
+        return PostgresConnection(raw: raw)
+    }
+
+    public var isOpen: Bool {
+        guard let raw else { return false }
+        return PQstatus(raw) == CONNECTION_OK
+    }
+
+    /// The server process id, e.g. to terminate this connection in a fault test.
+    public var backendPID: Int32 {
+        guard let raw else { return 0 }
+        return PQbackendPID(raw)
+    }
+
+    public func close() {
+        if let raw { PQfinish(raw) }
+        raw = nil
+    }
+
+    /// Runs one statement with text parameters bound by position ($1, $2, …).
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> PostgresRows {
+        guard let raw else { throw PostgresError(.connectionLost, detail: "connection closed") }
+        let result = withOptionalCStrings(parameters) { values in
+            PQexecParams(raw, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+        }
+        return try consume(result)
+    }
+
+    /// Prepares a named statement once per connection.
+    public func prepare(name: String, sql: String) throws(PostgresError) {
+        guard let raw else { throw PostgresError(.connectionLost, detail: "connection closed") }
+        try consume(PQprepare(raw, name, sql, 0, nil))
+    }
+
+    @discardableResult
+    public func execute(prepared name: String, _ parameters: [String?]) throws(PostgresError) -> PostgresRows {
+        guard let raw else { throw PostgresError(.connectionLost, detail: "connection closed") }
+        let result = withOptionalCStrings(parameters) { values in
+            PQexecPrepared(raw, name, Int32(parameters.count), values, nil, nil, 0)
+        }
+        return try consume(result)
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    public func transaction<T>(
+        isolation: String = "READ COMMITTED", _ body: (PostgresConnection) throws -> T
+    ) throws -> T {
+        try query("BEGIN ISOLATION LEVEL \(isolation)")
+        do {
+            let value = try body(self)
+            try query("COMMIT")
+            return value
+        } catch {
+            if isOpen { _ = try? query("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// Copies the result out and clears it, so no `PGresult*` outlives this call.
+    @discardableResult
+    private func consume(_ result: OpaquePointer?) throws(PostgresError) -> PostgresRows {
+        guard let result else {
+            throw PostgresError(connectionFailureIfLost(), detail: errorMessage())
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return PostgresRows(copying: result)
+        case PGRES_FATAL_ERROR, PGRES_NONFATAL_ERROR:
+            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            let message = String(cString: PQresultErrorMessage(result))
+            if state == nil, !isOpen { throw PostgresError(.connectionLost, detail: message) }
+            throw PostgresError(.serverError, sqlState: state, detail: message)
+        default:
+            throw PostgresError(.protocolViolation, detail: String(cString: PQresStatus(PQresultStatus(result))))
+        }
+    }
+
+    private func connectionFailureIfLost() -> PostgresError.Kind {
+        isOpen ? .protocolViolation : .connectionLost
+    }
+
+    private func errorMessage() -> String {
+        guard let raw else { return "connection closed" }
+        return String(cString: PQerrorMessage(raw))
+    }
+}
+
+/// Calls `body` with a NULL-terminated array of C strings that lives for the call.
+private func withCStrings<R>(_ strings: [String], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    withOptionalCStrings(strings, body)
+}
+
+private func withOptionalCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0) } ?? nil }
+    pointers.append(nil)
+    defer { for pointer in pointers { free(pointer) } }
+    return body(pointers.map { UnsafePointer($0) })
+}

@@ -1,0 +1,42 @@
+/// A failure reported by libpq or the server. `description` is deliberately generic so no
+/// query text or value reaches a log line or a response; `debugDescription` has the detail.
+public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        case connectionFailed
+        case connectionLost
+        case serverError
+        case protocolViolation
+    }
+
+    public let kind: Kind
+    /// The five-character SQLSTATE, when the server sent one.
+    public let sqlState: String?
+    let detail: String
+
+    init(_ kind: Kind, sqlState: String? = nil, detail: String) {
+        self.kind = kind
+        self.sqlState = sqlState
+        self.detail = detail
+    }
+
+    public var isUniqueViolation: Bool { sqlState == "23505" }
+    public var isCheckViolation: Bool { sqlState == "23514" }
+    /// Serialization failure or deadlock: the transaction may be retried as a whole.
+    public var isRetryable: Bool { sqlState == "40001" || sqlState == "40P01" }
+    /// The connection is unusable and must be replaced.
+    public var isConnectionFailure: Bool {
+        kind == .connectionFailed || kind == .connectionLost || sqlState?.hasPrefix("08") == true
+            || sqlState == "57P01" || sqlState == "57P02" || sqlState == "57P03"
+    }
+
+    public var description: String {
+        switch kind {
+        case .connectionFailed: "PostgreSQL connection failed"
+        case .connectionLost: "PostgreSQL connection lost"
+        case .serverError: "PostgreSQL error \(sqlState ?? "?????")"
+        case .protocolViolation: "unexpected PostgreSQL result"
+        }
+    }
+
+    public var debugDescription: String { "\(description): \(detail)" }
+}

@@ -1,0 +1,186 @@
+import CHiredis
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct RedisConfig: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+    public var connectTimeoutMilliseconds: Int
+    public var commandTimeoutMilliseconds: Int
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 63799, connectTimeoutMilliseconds: Int = 500,
+        commandTimeoutMilliseconds: Int = 500
+    ) {
+        self.host = host
+        self.port = port
+        self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
+        self.commandTimeoutMilliseconds = commandTimeoutMilliseconds
+    }
+}
+
+public struct RedisError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        /// The connection is unusable and must be replaced.
+        case connection
+        /// Redis answered with an error reply (e.g. NOSCRIPT, WRONGTYPE).
+        case reply
+    }
+
+    public let kind: Kind
+    public let message: String
+
+    public var description: String { "Redis \(kind == .connection ? "connection" : "reply") error: \(message)" }
+}
+
+/// A Redis reply, copied out of hiredis' `redisReply`.
+public enum RedisReply: Sendable, Hashable {
+    case string(String)
+    case status(String)
+    case integer(Int64)
+    case array([RedisReply])
+    case null
+
+    public var string: String? {
+        switch self {
+        case .string(let value), .status(let value): value
+        default: nil
+        }
+    }
+}
+
+/// One hiredis connection, owning its `redisContext*` alone and freeing it exactly once.
+///
+/// `@unchecked Sendable` because it moves between threads: it is used by one caller at a
+/// time (the holder of a pool lease) and its blocking calls never run on an event loop.
+public final class RedisConnection: @unchecked Sendable {
+    private var context: UnsafeMutablePointer<redisContext>?
+
+    private init(context: UnsafeMutablePointer<redisContext>) { self.context = context }
+
+    deinit {
+        if let context { redisFree(context) }
+    }
+
+    public static func connect(_ config: RedisConfig) throws(RedisError) -> RedisConnection {
+        let connectTimeout = timeval(milliseconds: config.connectTimeoutMilliseconds)
+        guard let context = redisConnectWithTimeout(config.host, Int32(config.port), connectTimeout) else {
+            throw RedisError(kind: .connection, message: "out of memory")
+        }
+        if context.pointee.err != 0 {
+            let message = Self.errorText(context)
+            redisFree(context)
+            throw RedisError(kind: .connection, message: message)
+        }
+        _ = redisSetTimeout(context, timeval(milliseconds: config.commandTimeoutMilliseconds))
+        return RedisConnection(context: context)
+    }
+
+    public var isUsable: Bool { context.map { $0.pointee.err == 0 } ?? false }
+
+    public func close() {
+        if let context { redisFree(context) }
+        context = nil
+    }
+
+    /// Sends one command with binary-safe arguments and waits for its reply.
+    public func command(_ arguments: [String]) throws(RedisError) -> RedisReply {
+        try append(arguments)
+        return try readReply()
+    }
+
+    /// Sends several commands in one write and reads their replies in order.
+    public func pipeline(_ commands: [[String]]) throws(RedisError) -> [RedisReply] {
+        for arguments in commands { try append(arguments) }
+        var replies: [RedisReply] = []
+        replies.reserveCapacity(commands.count)
+        var firstError: RedisError?
+        for _ in commands {
+            // Every reply is read even after an error reply, so the connection stays in step.
+            do { replies.append(try readReply()) } catch {
+                if error.kind == .connection { throw error }
+                firstError = firstError ?? error
+                replies.append(.null)
+            }
+        }
+        if let firstError { throw firstError }
+        return replies
+    }
+
+    private func append(_ arguments: [String]) throws(RedisError) {
+        guard let context else { throw RedisError(kind: .connection, message: "connection closed") }
+        let bytes = arguments.map { Array($0.utf8) }
+        let status: Int32 = withArgumentPointers(bytes) { pointers, lengths in
+            redisAppendCommandArgv(context, Int32(bytes.count), pointers, lengths)
+        }
+        guard status == REDIS_OK else { throw RedisError(kind: .connection, message: Self.errorText(context)) }
+    }
+
+    private func readReply() throws(RedisError) -> RedisReply {
+        guard let context else { throw RedisError(kind: .connection, message: "connection closed") }
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
+            throw RedisError(kind: .connection, message: Self.errorText(context))
+        }
+        let reply = raw.assumingMemoryBound(to: redisReply.self)
+        defer { freeReplyObject(raw) }
+        if reply.pointee.type == REDIS_REPLY_ERROR {
+            throw RedisError(kind: .reply, message: Self.text(of: reply))
+        }
+        return Self.copy(reply)
+    }
+
+    private static func copy(_ reply: UnsafeMutablePointer<redisReply>) -> RedisReply {
+        switch reply.pointee.type {
+        case REDIS_REPLY_STRING: .string(text(of: reply))
+        case REDIS_REPLY_STATUS: .status(text(of: reply))
+        case REDIS_REPLY_INTEGER: .integer(Int64(reply.pointee.integer))
+        case REDIS_REPLY_ARRAY:
+            .array((0..<Int(reply.pointee.elements)).compactMap { index in
+                reply.pointee.element[index].map { copy($0) }
+            })
+        default: .null
+        }
+    }
+
+    private static func text(of reply: UnsafeMutablePointer<redisReply>) -> String {
+        guard let pointer = reply.pointee.str else { return "" }
+        let buffer = UnsafeRawBufferPointer(start: pointer, count: Int(reply.pointee.len))
+        return String(decoding: buffer, as: UTF8.self)
+    }
+
+    private static func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {
+        withUnsafeBytes(of: context.pointee.errstr) { buffer in
+            String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+}
+
+private func withArgumentPointers<R>(
+    _ arguments: [[UInt8]],
+    _ body: (UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafeMutablePointer<Int>) -> R
+) -> R {
+    var lengths = arguments.map(\.count)
+    var pointers: [UnsafePointer<CChar>?] = []
+    pointers.reserveCapacity(arguments.count)
+    let buffers = arguments.map { bytes -> UnsafeMutableBufferPointer<CChar> in
+        let buffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: max(bytes.count, 1))
+        for (index, byte) in bytes.enumerated() { buffer[index] = CChar(bitPattern: byte) }
+        return buffer
+    }
+    defer { for buffer in buffers { buffer.deallocate() } }
+    for buffer in buffers { pointers.append(UnsafePointer(buffer.baseAddress)) }
+    return pointers.withUnsafeMutableBufferPointer { pointerBuffer in
+        lengths.withUnsafeMutableBufferPointer { lengthBuffer in
+            body(pointerBuffer.baseAddress!, lengthBuffer.baseAddress!)
+        }
+    }
+}
+
+extension timeval {
+    init(milliseconds: Int) {
+        self.init(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
+    }
+}
