@@ -30,7 +30,7 @@ pg_bin() {
 
 install_missing() {
   local wanted=() pkg
-  for pkg in postgresql redis-server libpq-dev libhiredis-dev; do
+  for pkg in postgresql redis-server libpq-dev libhiredis-dev pkg-config; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || wanted+=("$pkg")
   done
   [ ${#wanted[@]} -eq 0 ] && return 0

@@ -107,6 +107,7 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    @discardableResult
     public func transaction<T>(
         isolation: String = "READ COMMITTED", _ body: (PostgresConnection) throws -> T
     ) throws -> T {

@@ -1,0 +1,31 @@
+# The commands of the README. `make test` is what CI runs.
+SHELL := /bin/bash
+SERVICES := scripts/services.sh
+# Swift Testing only: XCTest's closing "Executed 0 tests" line would read as "no test ran".
+SWIFT_TEST_FLAGS := --disable-xctest
+
+.PHONY: build test run services-up services-down services-status clean
+
+build:
+	swift build
+
+services-up:
+	$(SERVICES) up
+
+services-down:
+	$(SERVICES) down
+
+services-status:
+	$(SERVICES) status
+
+test: services-up
+	swift build --build-tests
+	eval "$$($(SERVICES) env)" && swift test $(SWIFT_TEST_FLAGS)
+
+run: services-up build
+	@echo "PostgreSQL and Redis are up:"; $(SERVICES) status
+	@echo "billing-server cannot serve yet: the HTTP API lands with issue #4."
+	eval "$$($(SERVICES) env)" && swift run billing-server serve --config configs/config.yaml
+
+clean:
+	swift package clean

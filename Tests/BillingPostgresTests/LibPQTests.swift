@@ -1,0 +1,95 @@
+import BillingPostgres
+import Testing
+
+@Suite("libpq through CLibPQ, against the real PostgreSQL", .timeLimit(.minutes(1)))
+struct LibPQTests {
+    @Test("a parameterized query in a transaction round-trips values, quotes included, and commits")
+    func parameterizedTransaction() throws {
+        let connection = try PostgresConnection.connect(TestDatabase.config)
+        defer { connection.close() }
+        let table = "libpq_probe_\(UInt32.random(in: 0...UInt32.max))"
+        try connection.query("CREATE TABLE \(table) (id BIGINT PRIMARY KEY, note TEXT)")
+        defer { _ = try? connection.query("DROP TABLE \(table)") }
+
+        let tricky = "O'Brien; DROP TABLE \(table); --"
+        try connection.transaction { tx in
+            try tx.query("INSERT INTO \(table) (id, note) VALUES ($1, $2), ($3, $4)", ["1", tricky, "2", nil])
+        }
+        let rows = try connection.query("SELECT id, note FROM \(table) WHERE id >= $1 ORDER BY id", ["1"])
+        #expect(rows.rows.count == 2)
+        #expect(try rows[0].int64(0) == 1)
+        #expect(try rows[0].string(1) == tricky)
+        #expect(rows[1].optionalString(1) == nil)
+    }
+
+    @Test("a transaction that throws is rolled back")
+    func rollback() throws {
+        let connection = try PostgresConnection.connect(TestDatabase.config)
+        defer { connection.close() }
+        let table = "libpq_rollback_\(UInt32.random(in: 0...UInt32.max))"
+        try connection.query("CREATE TABLE \(table) (id BIGINT PRIMARY KEY)")
+        defer { _ = try? connection.query("DROP TABLE \(table)") }
+
+        struct Abort: Error {}
+        #expect(throws: Abort.self) {
+            try connection.transaction { tx in
+                try tx.query("INSERT INTO \(table) VALUES ($1)", ["7"])
+                throw Abort()
+            }
+        }
+        #expect(try connection.query("SELECT count(*) FROM \(table)")[0].int64(0) == 0)
+    }
+
+    @Test("server errors carry their SQLSTATE")
+    func sqlState() throws {
+        let connection = try PostgresConnection.connect(TestDatabase.config)
+        defer { connection.close() }
+        try connection.query("CREATE TEMP TABLE probe (id BIGINT PRIMARY KEY)")
+        try connection.query("INSERT INTO probe VALUES (1)")
+        do {
+            try connection.query("INSERT INTO probe VALUES ($1)", ["1"])
+            Issue.record("expected a unique violation")
+        } catch {
+            #expect(error.isUniqueViolation)
+            #expect(!error.isConnectionFailure)
+            #expect(!error.description.contains("probe"), "no SQL detail in the public description")
+        }
+        // The connection is still usable after an error outside a transaction.
+        #expect(try connection.query("SELECT 1")[0].int64(0) == 1)
+    }
+
+    @Test("prepared statements execute with new parameters each time")
+    func prepared() throws {
+        let connection = try PostgresConnection.connect(TestDatabase.config)
+        defer { connection.close() }
+        try connection.prepare(name: "add", sql: "SELECT $1::bigint + $2::bigint")
+        #expect(try connection.execute(prepared: "add", ["2", "3"])[0].int64(0) == 5)
+        #expect(try connection.execute(prepared: "add", ["-2", "3"])[0].int64(0) == 1)
+    }
+
+    @Test("a connection to a port with no server fails with a connection error")
+    func connectionRefused() {
+        var config = TestDatabase.config
+        config.port = 1
+        do {
+            _ = try PostgresConnection.connect(config)
+            Issue.record("expected a connection failure")
+        } catch {
+            #expect(error.kind == .connectionFailed && error.isConnectionFailure)
+        }
+    }
+
+    @Test("a terminated backend is reported as a lost connection")
+    func terminated() throws {
+        let victim = try PostgresConnection.connect(TestDatabase.config)
+        let admin = try PostgresConnection.connect(TestDatabase.config)
+        defer { admin.close() }
+        try admin.query("SELECT pg_terminate_backend($1)", [String(victim.backendPID)])
+        do {
+            try victim.query("SELECT 1")
+            Issue.record("expected the connection to be gone")
+        } catch {
+            #expect(error.isConnectionFailure)
+        }
+    }
+}
