@@ -15,10 +15,13 @@ public struct PostgresConfig: Sendable, Hashable {
     public var database: String
     public var connectTimeoutSeconds: Int
     public var applicationName: String
+    /// The schema searched first (tests give each suite its own); nil means the default.
+    public var schema: String?
 
     public init(
         host: String = "127.0.0.1", port: Int = 54329, user: String = "billing", password: String? = nil,
-        database: String = "billing", connectTimeoutSeconds: Int = 5, applicationName: String = "billing-service"
+        database: String = "billing", connectTimeoutSeconds: Int = 5, applicationName: String = "billing-service",
+        schema: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -27,6 +30,7 @@ public struct PostgresConfig: Sendable, Hashable {
         self.database = database
         self.connectTimeoutSeconds = connectTimeoutSeconds
         self.applicationName = applicationName
+        self.schema = schema
     }
 }
 
@@ -51,6 +55,7 @@ public final class PostgresConnection: @unchecked Sendable {
             ("application_name", config.applicationName), ("client_encoding", "UTF8"),
         ]
         if let password = config.password { parameters.append(("password", password)) }
+        if let schema = config.schema { parameters.append(("options", "-csearch_path=\(schema)")) }
         let raw = withCStrings(parameters.map(\.0)) { keywords in
             withCStrings(parameters.map(\.1)) { values in
                 PQconnectdbParams(keywords, values, 0)
@@ -89,6 +94,13 @@ public final class PostgresConnection: @unchecked Sendable {
             PQexecParams(raw, sql, Int32(parameters.count), nil, values, nil, nil, 0)
         }
         return try consume(result)
+    }
+
+    /// Runs SQL text that may hold several statements and takes no parameters
+    /// (migration files). Never use it with values from outside.
+    public func run(script sql: String) throws(PostgresError) {
+        guard let raw else { throw PostgresError(.connectionLost, detail: "connection closed") }
+        try consume(PQexec(raw, sql))
     }
 
     /// Prepares a named statement once per connection.

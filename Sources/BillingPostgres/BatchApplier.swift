@@ -1,0 +1,227 @@
+import BillingCore
+import Foundation
+
+/// One lane transaction: lock the batch's rows in a fixed order, read the idempotency
+/// keys already used, run `DeductionBatch`, write everything back with set-based
+/// prepared statements, commit.
+struct BatchApplier: Sendable {
+    let catalog: ServiceCatalog
+    let calendar: BillingCalendar
+    let clock: any BillingClock
+
+    enum Failure: Error {
+        /// Rolled back (or never begun): nothing of the batch is in the database.
+        case notCommitted(any Error, retryable: Bool)
+        /// COMMIT was sent and its answer lost. `outcomes` hold if the batch landed, which
+        /// the first record id tells (every applied deduction writes at least one record).
+        case commitUnknown(any Error, outcomes: [Result<DeductionReceipt, BillingError>], firstRecordId: Int64)
+    }
+
+    private enum Statement: String, CaseIterable {
+        case ensureBalances, lockBalances, lockQuotas, readIdempotency, takeRecordIds, write
+
+        var sql: String {
+            switch self {
+            case .ensureBalances:
+                "INSERT INTO user_balance (user_id) SELECT u FROM unnest($1::text[]) AS u ORDER BY u ON CONFLICT DO NOTHING"
+            case .lockBalances:
+                "SELECT user_id, balance_fen FROM user_balance WHERE user_id = ANY($1::text[]) ORDER BY user_id FOR UPDATE"
+            case .lockQuotas:
+                """
+                SELECT q.user_id, q.service_name, q.total, q.used FROM free_quota AS q
+                JOIN unnest($2::text[], $3::text[]) AS k(user_id, service_name)
+                    ON q.user_id = k.user_id AND q.service_name = k.service_name
+                WHERE q.period = $1 ORDER BY q.user_id, q.service_name FOR UPDATE OF q
+                """
+            case .readIdempotency:
+                """
+                SELECT d.user_id, d.request_id, d.service_name, d.count, d.app_id, d.record_ids, d.free_count,
+                    d.paid_count, d.cost_fen, d.balance_after_fen, d.free_remaining_after
+                FROM deduction_request AS d
+                JOIN unnest($1::text[], $2::text[]) AS k(user_id, request_id)
+                    ON d.user_id = k.user_id AND d.request_id = k.request_id
+                """
+            case .takeRecordIds:
+                "SELECT nextval('billing_record_id_seq') FROM generate_series(1, $1::int) ORDER BY 1"
+            case .write:
+                """
+                WITH balances AS (
+                    UPDATE user_balance AS b SET balance_fen = v.balance_fen, version = b.version + 1, updated_at = now()
+                    FROM unnest($1::text[], $2::bigint[]) AS v(user_id, balance_fen) WHERE b.user_id = v.user_id
+                ), quotas AS (
+                    INSERT INTO free_quota (user_id, period, service_name, total, used)
+                    SELECT v.user_id, $3, v.service_name, v.total, v.used
+                    FROM unnest($4::text[], $5::text[], $6::bigint[], $7::bigint[]) AS v(user_id, service_name, total, used)
+                    ON CONFLICT (user_id, period, service_name)
+                    DO UPDATE SET used = EXCLUDED.used, version = free_quota.version + 1, updated_at = now()
+                ), records AS (
+                    INSERT INTO billing_record (id, user_id, service_name, app_id, type, count, amount_fen, request_id,
+                        period, created_at)
+                    SELECT v.id, v.user_id, v.service_name, v.app_id, v.type, v.count, v.amount_fen, v.request_id, $3,
+                        to_timestamp($16::bigint / 1000000.0)
+                    FROM unnest($8::bigint[], $9::text[], $10::text[], $11::text[], $12::smallint[], $13::bigint[],
+                        $14::bigint[], $15::text[])
+                        AS v(id, user_id, service_name, app_id, type, count, amount_fen, request_id)
+                )
+                INSERT INTO deduction_request (user_id, request_id, service_name, count, app_id, record_ids, free_count,
+                    paid_count, cost_fen, balance_after_fen, free_remaining_after)
+                SELECT v.user_id, v.request_id, v.service_name, v.count, v.app_id, v.record_ids::bigint[], v.free_count,
+                    v.paid_count, v.cost_fen, v.balance_after_fen, v.free_remaining_after
+                FROM unnest($17::text[], $18::text[], $19::text[], $20::bigint[], $21::text[], $22::text[],
+                    $23::bigint[], $24::bigint[], $25::bigint[], $26::bigint[], $27::bigint[])
+                    AS v(user_id, request_id, service_name, count, app_id, record_ids, free_count, paid_count, cost_fen,
+                        balance_after_fen, free_remaining_after)
+                """
+            }
+        }
+    }
+
+    /// A connection with the lane's statements prepared.
+    func connect(_ config: PostgresConfig) throws -> PostgresConnection {
+        let connection = try PostgresConnection.connect(config)
+        for statement in Statement.allCases {
+            try connection.prepare(name: statement.rawValue, sql: statement.sql)
+        }
+        return connection
+    }
+
+    func apply(_ requests: [DeductionRequest], on connection: PostgresConnection) throws
+        -> [Result<DeductionReceipt, BillingError>]
+    {
+        let now = clock.now()
+        let period = calendar.period(containing: now)
+        let result: BatchResult
+        let recordIds: [Int64]
+        do {
+            try connection.query("BEGIN")
+            let snapshot = try readSnapshot(requests, period: period, on: connection)
+            // Records get negative local numbers (-1, -2, …) first; the real, positive ids are
+            // taken once their count is known, and `renumber` swaps them in.
+            var localId: Int64 = 0
+            result = DeductionBatch(catalog: catalog, period: period, appliedAt: now).apply(requests, to: snapshot) {
+                localId -= 1
+                return localId
+            }
+            recordIds =
+                result.records.isEmpty
+                ? []
+                : try connection.execute(prepared: Statement.takeRecordIds.rawValue, [String(result.records.count)])
+                    .all.map { try $0.int64(0) }
+            if !result.changedBalances.isEmpty || !result.records.isEmpty {
+                try write(result, recordIds: recordIds, period: period, at: now, on: connection)
+            }
+        } catch {
+            if connection.isOpen { _ = try? connection.query("ROLLBACK") }
+            let retryable = (error as? PostgresError).map { $0.isRetryable || $0.isConnectionFailure } ?? false
+            throw Failure.notCommitted(error, retryable: retryable)
+        }
+        let outcomes = result.outcomes.map { outcome in outcome.map { Self.renumber($0, ids: recordIds) } }
+        do {
+            try connection.query("COMMIT")
+        } catch {
+            guard let firstRecordId = recordIds.first else { return outcomes }
+            throw Failure.commitUnknown(error, outcomes: outcomes, firstRecordId: firstRecordId)
+        }
+        return outcomes
+    }
+
+    /// Whether a batch whose first record id is known was committed; nil if that cannot be told.
+    func wasCommitted(firstRecordId: Int64, on connection: PostgresConnection) -> Bool? {
+        try? connection.query("SELECT EXISTS (SELECT 1 FROM billing_record WHERE id = $1)", [String(firstRecordId)])[0]
+            .bool(0)
+    }
+
+    private func readSnapshot(_ requests: [DeductionRequest], period: QuotaPeriod, on connection: PostgresConnection)
+        throws -> LedgerSnapshot
+    {
+        var snapshot = LedgerSnapshot()
+        let users = PostgresText.textArray(Array(Set(requests.map(\.userId))).sorted())
+        try connection.execute(prepared: Statement.ensureBalances.rawValue, [users])
+        for row in try connection.execute(prepared: Statement.lockBalances.rawValue, [users]).all {
+            snapshot.balances[try row.string(0)] = Fen(try row.int64(1))
+        }
+
+        let quotaKeys = Array(Set(requests.map { [$0.userId, $0.serviceName] }))
+        let quotaRows = try connection.execute(
+            prepared: Statement.lockQuotas.rawValue,
+            [period.text, PostgresText.textArray(quotaKeys.map { $0[0] }), PostgresText.textArray(quotaKeys.map { $0[1] })])
+        for row in quotaRows.all {
+            let key = QuotaKey(userId: try row.string(0), serviceName: try row.string(1), period: period)
+            snapshot.quotas[key] = try QuotaRows.usage(total: row.int64(2), used: row.int64(3))
+        }
+
+        let keyed = requests.compactMap { request in request.requestId.map { (request.userId, $0) } }
+        if !keyed.isEmpty {
+            let rows = try connection.execute(
+                prepared: Statement.readIdempotency.rawValue,
+                [PostgresText.textArray(keyed.map(\.0)), PostgresText.textArray(keyed.map(\.1))])
+            for row in rows.all {
+                let key = IdempotencyKey(userId: try row.string(0), requestId: try row.string(1))
+                let fingerprint = RequestFingerprint(
+                    serviceName: try row.string(2), count: try row.int64(3), appId: row.optionalString(4))
+                let receipt = DeductionReceipt(
+                    recordIds: try PostgresText.parseInt64Array(row.string(5)), freeCount: try row.int64(6),
+                    paidCount: try row.int64(7), costFen: Fen(try row.int64(8)), balanceAfterFen: Fen(try row.int64(9)),
+                    freeRemainingAfter: try row.int64(10), replayed: false)
+                snapshot.idempotency[key] = IdempotencyEntry(fingerprint: fingerprint, receipt: receipt)
+            }
+        }
+        return snapshot
+    }
+
+    private func write(
+        _ result: BatchResult, recordIds: [Int64], period: QuotaPeriod, at now: Date, on connection: PostgresConnection
+    ) throws {
+        let balances = result.changedBalances.sorted()
+        let quotas = result.changedQuotas.sorted { ($0.userId, $0.serviceName) < ($1.userId, $1.serviceName) }
+        let quotaUsage = quotas.map { result.snapshot.quotas[$0] }
+        let records = result.records
+        let entries = result.newIdempotencyEntries.sorted { ($0.key.userId, $0.key.requestId) < ($1.key.userId, $1.key.requestId) }
+        let receipts = entries.map { Self.renumber($0.value.receipt, ids: recordIds) }
+
+        try connection.execute(
+            prepared: Statement.write.rawValue,
+            [
+                PostgresText.textArray(balances),
+                PostgresText.int64Array(balances.map { result.snapshot.balance(of: $0).value }),
+                period.text,
+                PostgresText.textArray(quotas.map(\.userId)),
+                PostgresText.textArray(quotas.map(\.serviceName)),
+                PostgresText.int64Array(quotaUsage.map { $0?.total ?? 0 }),
+                PostgresText.int64Array(quotaUsage.map { $0?.used ?? 0 }),
+                PostgresText.int64Array(records.map { Self.realId($0.id, ids: recordIds) }),
+                PostgresText.textArray(records.map(\.userId)),
+                PostgresText.textArray(records.map(\.serviceName)),
+                PostgresText.textArray(records.map(\.appId)),
+                PostgresText.int64Array(records.map { Int64($0.type.rawValue) }),
+                PostgresText.int64Array(records.map(\.count)),
+                PostgresText.int64Array(records.map(\.amountFen.value)),
+                PostgresText.textArray(records.map(\.requestId)),
+                PostgresText.microseconds(now),
+                PostgresText.textArray(entries.map(\.key.userId)),
+                PostgresText.textArray(entries.map(\.key.requestId)),
+                PostgresText.textArray(entries.map(\.value.fingerprint.serviceName)),
+                PostgresText.int64Array(entries.map(\.value.fingerprint.count)),
+                PostgresText.textArray(entries.map(\.value.fingerprint.appId)),
+                PostgresText.textArray(receipts.map { PostgresText.int64Array($0.recordIds) }),
+                PostgresText.int64Array(receipts.map(\.freeCount)),
+                PostgresText.int64Array(receipts.map(\.paidCount)),
+                PostgresText.int64Array(receipts.map(\.costFen.value)),
+                PostgresText.int64Array(receipts.map(\.balanceAfterFen.value)),
+                PostgresText.int64Array(receipts.map(\.freeRemainingAfter)),
+            ])
+    }
+
+    private static func realId(_ id: Int64, ids: [Int64]) -> Int64 {
+        id < 0 ? ids[Int(-id - 1)] : id
+    }
+
+    /// Replaces local record numbers with the real ids. A receipt replayed from storage
+    /// already carries real ids; one replayed within this batch carries local ones.
+    private static func renumber(_ receipt: DeductionReceipt, ids: [Int64]) -> DeductionReceipt {
+        DeductionReceipt(
+            recordIds: receipt.recordIds.map { realId($0, ids: ids) }, freeCount: receipt.freeCount,
+            paidCount: receipt.paidCount, costFen: receipt.costFen, balanceAfterFen: receipt.balanceAfterFen,
+            freeRemainingAfter: receipt.freeRemainingAfter, replayed: receipt.replayed)
+    }
+}

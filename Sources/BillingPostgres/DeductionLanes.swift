@@ -1,0 +1,184 @@
+import BillingCore
+import Foundation
+
+/// The deduction path: group commit over N lanes. A user always goes to the same lane
+/// (a stable hash of the user id), so one user's deductions stay in arrival order and
+/// lanes never contend for rows. Each lane owns one connection and one thread, takes
+/// whatever is queued (up to `maxBatchCount`), applies it in one transaction with
+/// BillingCore's `DeductionBatch`, and answers every waiter only after COMMIT.
+public final class DeductionLanes: DeductionLedger {
+    public struct Settings: Sendable {
+        public var laneCount: Int
+        public var maxBatchCount: Int
+        /// Past this many waiting deductions a lane answers OVERLOADED at once.
+        public var maxQueuedPerLane: Int
+
+        public init(laneCount: Int = 4, maxBatchCount: Int = 128, maxQueuedPerLane: Int = 4_096) {
+            self.laneCount = laneCount
+            self.maxBatchCount = maxBatchCount
+            self.maxQueuedPerLane = maxQueuedPerLane
+        }
+    }
+
+    private let lanes: [DeductionLane]
+    private let threads = WorkerThreads()
+
+    public init(
+        config: PostgresConfig, catalog: ServiceCatalog, calendar: BillingCalendar, clock: any BillingClock,
+        settings: Settings = Settings(), observer: (any LaneObserver)? = nil
+    ) {
+        precondition(settings.laneCount > 0 && settings.maxBatchCount > 0, "at least one lane and one deduction")
+        lanes = (0..<settings.laneCount).map { index in
+            DeductionLane(
+                index: index, config: config,
+                applier: BatchApplier(catalog: catalog, calendar: calendar, clock: clock),
+                maxBatchCount: settings.maxBatchCount, maxQueued: settings.maxQueuedPerLane, observer: observer)
+        }
+        for lane in lanes {
+            threads.start(name: "deduction-lane-\(lane.index)") { lane.run() }
+        }
+    }
+
+    public func deduct(_ request: DeductionRequest) async throws(BillingError) -> DeductionReceipt {
+        try await lanes[Self.laneIndex(of: request.userId, laneCount: lanes.count)].submit(request)
+    }
+
+    /// Stops taking deductions, lets every queued one be committed and answered, then
+    /// closes the lanes' connections.
+    public func shutdown() async {
+        for lane in lanes { lane.stop() }
+        await threads.waitUntilFinished()
+    }
+
+    /// FNV-1a: stable across processes, unlike `Hasher`, so a user's lane does not move.
+    static func laneIndex(of userId: String, laneCount: Int) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in userId.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return Int(hash % UInt64(laneCount))
+    }
+}
+
+/// What a lane reports, for metrics and benchmarks.
+public protocol LaneObserver: Sendable {
+    func batchCommitted(lane: Int, size: Int, attempts: Int)
+    func batchFailed(lane: Int, size: Int, error: BillingError)
+}
+
+/// One lane: a queue of waiting deductions and the thread that commits them in batches.
+final class DeductionLane: Sendable {
+    struct Pending {
+        let request: DeductionRequest
+        let continuation: CheckedContinuation<Result<DeductionReceipt, BillingError>, Never>
+    }
+
+    let index: Int
+    private let config: PostgresConfig
+    private let applier: BatchApplier
+    private let maxBatchCount: Int
+    private let queue: WorkQueue<Pending>
+    private let observer: (any LaneObserver)?
+
+    init(
+        index: Int, config: PostgresConfig, applier: BatchApplier, maxBatchCount: Int, maxQueued: Int,
+        observer: (any LaneObserver)?
+    ) {
+        self.index = index
+        self.config = config
+        self.applier = applier
+        self.maxBatchCount = maxBatchCount
+        self.queue = WorkQueue(capacity: maxQueued)
+        self.observer = observer
+    }
+
+    func submit(_ request: DeductionRequest) async throws(BillingError) -> DeductionReceipt {
+        let result = await withCheckedContinuation { continuation in
+            if let refusal = queue.push(Pending(request: request, continuation: continuation)) {
+                let error: BillingError =
+                    refusal == .full
+                    ? .overloaded("too many deductions waiting; retry with the same request_id")
+                    : .unavailable("the service is shutting down")
+                continuation.resume(returning: .failure(error))
+            }
+        }
+        return try result.get()
+    }
+
+    func stop() { queue.stop() }
+
+    /// The lane's thread: runs until the queue is stopped and drained.
+    func run() {
+        var connection: PostgresConnection?
+        while true {
+            let batch = queue.take(max: maxBatchCount)
+            if batch.isEmpty { break }
+            let outcomes = commit(batch.map(\.request), connection: &connection)
+            for (pending, outcome) in zip(batch, outcomes) {
+                pending.continuation.resume(returning: outcome)
+            }
+        }
+        connection?.close()
+    }
+
+    /// Applies a batch; retries once on a fresh connection when the first attempt was
+    /// not committed for a reason a retry can cure. Never reports success for a
+    /// deduction that is not in the database.
+    private func commit(
+        _ requests: [DeductionRequest], connection: inout PostgresConnection?
+    ) -> [Result<DeductionReceipt, BillingError>] {
+        var lastError = BillingError.unavailable("database unavailable")
+        attempts: for attempt in 1...2 {
+            switch attemptOnce(requests, connection: &connection) {
+            case .committed(let outcomes):
+                observer?.batchCommitted(lane: index, size: requests.count, attempts: attempt)
+                return outcomes
+            case .retry(let error):
+                lastError = error
+            case .fail(let error):
+                lastError = error
+                break attempts
+            }
+        }
+        observer?.batchFailed(lane: index, size: requests.count, error: lastError)
+        return requests.map { _ in .failure(lastError) }
+    }
+
+    private enum Attempt {
+        case committed([Result<DeductionReceipt, BillingError>])
+        case retry(BillingError)
+        case fail(BillingError)
+    }
+
+    private func attemptOnce(_ requests: [DeductionRequest], connection: inout PostgresConnection?) -> Attempt {
+        do {
+            if connection?.isOpen != true {
+                connection?.close()
+                connection = try applier.connect(config)
+            }
+            guard let live = connection else { return .fail(.unavailable("database unavailable")) }
+            return .committed(try applier.apply(requests, on: live))
+        } catch let failure as BatchApplier.Failure {
+            switch failure {
+            case .notCommitted(let error, let retryable):
+                if connection?.isOpen != true { connection = nil }
+                return retryable ? .retry(DatabaseErrors.map(error)) : .fail(DatabaseErrors.map(error))
+            case .commitUnknown(let error, let outcomes, let firstRecordId):
+                // COMMIT was sent but its answer lost: ask a fresh connection whether it landed.
+                connection?.close()
+                connection = try? applier.connect(config)
+                guard let fresh = connection else { return .fail(DatabaseErrors.map(error)) }
+                switch applier.wasCommitted(firstRecordId: firstRecordId, on: fresh) {
+                case .some(true): return .committed(outcomes)
+                case .some(false): return .retry(DatabaseErrors.map(error))
+                case .none: return .fail(DatabaseErrors.map(error))
+                }
+            }
+        } catch {
+            // Connecting failed: the database is down or refusing; the caller may retry later.
+            connection = nil
+            return .fail(DatabaseErrors.map(error))
+        }
+    }
+}

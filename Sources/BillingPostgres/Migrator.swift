@@ -1,0 +1,86 @@
+import Foundation
+
+/// Applies the numbered SQL files of `sql/` in order, each in its own transaction,
+/// recording each file's checksum. Two servers starting at once take turns on an
+/// advisory lock; an applied file that has since changed stops the start with a clear error.
+public struct Migrator: Sendable {
+    public struct Migration: Sendable, Hashable {
+        public let version: String
+        public let sql: String
+    }
+
+    public enum Failure: Error, CustomStringConvertible {
+        case unreadableDirectory(String)
+        case changedAfterApplied(version: String)
+        case failed(version: String, PostgresError)
+
+        public var description: String {
+            switch self {
+            case .unreadableDirectory(let path): "cannot read migrations from \(path)"
+            case .changedAfterApplied(let version):
+                "migration \(version) was changed after it was applied; add a new migration instead"
+            case .failed(let version, let error): "migration \(version) failed: \(error.debugDescription)"
+            }
+        }
+    }
+
+    public let migrations: [Migration]
+
+    public init(migrations: [Migration]) {
+        self.migrations = migrations.sorted { $0.version < $1.version }
+    }
+
+    /// Reads `NNNN_name.sql` files from a directory.
+    public init(directory: URL) throws(Failure) {
+        let files: [URL]
+        do {
+            files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
+        } catch {
+            throw .unreadableDirectory(directory.path)
+        }
+        var migrations: [Migration] = []
+        for file in files where file.pathExtension == "sql" {
+            guard let sql = try? String(contentsOf: file, encoding: .utf8) else {
+                throw .unreadableDirectory(file.path)
+            }
+            migrations.append(Migration(version: file.deletingPathExtension().lastPathComponent, sql: sql))
+        }
+        self.init(migrations: migrations)
+    }
+
+    /// Applies what is missing; returns the versions applied now.
+    @discardableResult
+    public func migrate(_ connection: PostgresConnection) throws -> [String] {
+        try connection.query(
+            """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version TEXT PRIMARY KEY, checksum TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
+            """)
+        try connection.query("SELECT pg_advisory_lock(hashtext('billing-migrations:' || current_schema()))")
+        defer { _ = try? connection.query("SELECT pg_advisory_unlock(hashtext('billing-migrations:' || current_schema()))") }
+
+        let applied = try connection.query("SELECT version, checksum FROM schema_migrations").all
+        var checksums: [String: String] = [:]
+        for row in applied { checksums[try row.string(0)] = try row.string(1) }
+
+        var appliedNow: [String] = []
+        for migration in migrations {
+            let checksum = try connection.query("SELECT md5($1)", [migration.sql])[0].string(0)
+            if let known = checksums[migration.version] {
+                guard known == checksum else { throw Failure.changedAfterApplied(version: migration.version) }
+                continue
+            }
+            do {
+                try connection.transaction { tx in
+                    try tx.run(script: migration.sql)
+                    try tx.query(
+                        "INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)", [migration.version, checksum])
+                }
+            } catch let error as PostgresError {
+                throw Failure.failed(version: migration.version, error)
+            }
+            appliedNow.append(migration.version)
+        }
+        return appliedNow
+    }
+}

@@ -1,0 +1,100 @@
+import BillingCore
+import Foundation
+
+/// A bounded set of connections, each owned by its own thread, for everything but the
+/// deduction lanes. Blocking libpq calls run on those threads, never on an event loop or
+/// the cooperative pool. A broken connection is replaced on next use.
+public final class PostgresPool: Sendable {
+    public struct Settings: Sendable {
+        public var size: Int
+        /// How long a call may wait for a free connection before it is UNAVAILABLE.
+        public var acquireTimeout: Duration
+        public var maxQueued: Int
+
+        public init(size: Int = 8, acquireTimeout: Duration = .seconds(5), maxQueued: Int = 10_000) {
+            self.size = size
+            self.acquireTimeout = acquireTimeout
+            self.maxQueued = maxQueued
+        }
+    }
+
+    private struct Job {
+        let enqueuedAt: ContinuousClock.Instant
+        let run: (PostgresConnection?) -> Void
+    }
+
+    public let config: PostgresConfig
+    private let settings: Settings
+    private let queue: WorkQueue<Job>
+    private let threads = WorkerThreads()
+
+    public init(config: PostgresConfig, settings: Settings = Settings()) {
+        self.config = config
+        self.settings = settings
+        queue = WorkQueue(capacity: settings.maxQueued)
+        for index in 0..<settings.size {
+            threads.start(name: "pg-pool-\(index)") { [queue, config, settings] in
+                Self.work(queue: queue, config: config, acquireTimeout: settings.acquireTimeout)
+            }
+        }
+    }
+
+    private static func work(queue: WorkQueue<Job>, config: PostgresConfig, acquireTimeout: Duration) {
+        var connection: PostgresConnection?
+        while let job = queue.take(max: 1).first {
+            if ContinuousClock.now - job.enqueuedAt > acquireTimeout {
+                job.run(nil)
+                continue
+            }
+            if connection?.isOpen != true {
+                connection?.close()
+                connection = try? PostgresConnection.connect(config)
+            }
+            job.run(connection)
+        }
+        connection?.close()
+    }
+
+    /// Runs `body` with a connection of its own on a pool thread.
+    public func withConnection<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws(BillingError) -> T {
+        let result: Result<T, BillingError> = await withCheckedContinuation { continuation in
+            let job = Job(enqueuedAt: .now) { connection in
+                guard let connection else {
+                    continuation.resume(returning: .failure(.unavailable("database unavailable")))
+                    return
+                }
+                do {
+                    continuation.resume(returning: .success(try body(connection)))
+                } catch {
+                    continuation.resume(returning: .failure(DatabaseErrors.map(error)))
+                }
+            }
+            if let refusal = queue.push(job) {
+                let error: BillingError =
+                    refusal == .full ? .overloaded("database pool queue is full") : .unavailable("shutting down")
+                continuation.resume(returning: .failure(error))
+            }
+        }
+        return try result.get()
+    }
+
+    /// Lets queued calls finish, then closes every connection.
+    public func shutdown() async {
+        queue.stop()
+        await threads.waitUntilFinished()
+    }
+}
+
+/// The one mapping from storage failures to the domain's error.
+enum DatabaseErrors {
+    static func map(_ error: any Error) -> BillingError {
+        switch error {
+        case let error as BillingError: error
+        case let error as PostgresError where error.isConnectionFailure: .unavailable("database unavailable")
+        case let error as PostgresError where error.isRetryable: .unavailable("database busy, retry")
+        default: .internalFailure(String(reflecting: error))
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import BillingCore
+import Foundation
+
+/// Text forms of values as they cross into and out of SQL parameters.
+enum PostgresText {
+    /// `timestamptz` as microseconds since the epoch, the form every query selects.
+    static func microseconds(_ date: Date) -> String {
+        String(Int64((date.timeIntervalSince1970 * 1_000_000).rounded()))
+    }
+
+    /// A `timestamptz` parameter: `to_timestamp($n::bigint / 1e6)` on the SQL side.
+    static func date(microseconds: Int64) -> Date {
+        Date(timeIntervalSince1970: TimeInterval(microseconds) / 1_000_000)
+    }
+
+    /// A PostgreSQL array literal of text values, quoted so any character is safe.
+    static func textArray(_ values: [String?]) -> String {
+        "{" + values.map { value in
+            guard let value else { return "NULL" }
+            let escaped = value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            return "\"\(escaped)\""
+        }.joined(separator: ",") + "}"
+    }
+
+    static func int64Array(_ values: [Int64]) -> String {
+        "{" + values.map(String.init).joined(separator: ",") + "}"
+    }
+
+    /// Parses `{1,2,3}` as produced by PostgreSQL for a bigint[].
+    static func parseInt64Array(_ text: String) throws(PostgresError) -> [Int64] {
+        let inner = text.dropFirst().dropLast()
+        guard text.hasPrefix("{"), text.hasSuffix("}") else {
+            throw PostgresError(.protocolViolation, detail: "not an array: \(text)")
+        }
+        if inner.isEmpty { return [] }
+        var values: [Int64] = []
+        for part in inner.split(separator: ",") {
+            guard let value = Int64(part) else { throw PostgresError(.protocolViolation, detail: "bad bigint[]") }
+            values.append(value)
+        }
+        return values
+    }
+}
+
+/// SQL expression turning a microseconds parameter into a timestamptz.
+func timestampParameter(_ index: Int) -> String { "to_timestamp($\(index)::bigint / 1000000.0)" }
+
+/// SQL expression selecting a timestamptz column as microseconds since the epoch.
+func microsecondsColumn(_ column: String) -> String {
+    "(extract(epoch FROM \(column)) * 1000000)::bigint"
+}

@@ -1,0 +1,80 @@
+import Foundation
+
+/// A bounded FIFO between async callers and the blocking threads that own the database
+/// connections. Callers never block: a full queue refuses at once.
+///
+/// `@unchecked Sendable`: every field is read and written only under `condition`.
+final class WorkQueue<Item>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [Item] = []
+    private var head = 0
+    private var stopping = false
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    enum Refusal { case full, stopped }
+
+    /// Adds an item, or says why it cannot.
+    func push(_ item: Item) -> Refusal? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else { return .stopped }
+        guard items.count - head < capacity else { return .full }
+        items.append(item)
+        condition.signal()
+        return nil
+    }
+
+    /// Waits for work and takes up to `max` items in arrival order; returns an empty
+    /// array only once the queue is stopped and drained.
+    func take(max: Int) -> [Item] {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.count == head, !stopping { condition.wait() }
+        let end = Swift.min(items.count, head + max)
+        let taken = Array(items[head..<end])
+        head = end
+        if head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        }
+        return taken
+    }
+
+    var count: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return items.count - head
+    }
+
+    /// Refuses new items; the consumers drain what is queued, then see an empty take.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+/// Threads started by an owner that waits for them to finish.
+final class WorkerThreads: Sendable {
+    private let done = DispatchGroup()
+
+    func start(name: String, _ body: @escaping @Sendable () -> Void) {
+        done.enter()
+        let group = done
+        let thread = Thread {
+            body()
+            group.leave()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    func waitUntilFinished() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            done.notify(queue: .global()) { continuation.resume() }
+        }
+    }
+}
