@@ -28,9 +28,12 @@ public final class DeductionLanes: DeductionLedger {
         settings: Settings = Settings(), observer: (any LaneObserver)? = nil
     ) {
         precondition(settings.laneCount > 0 && settings.maxBatchCount > 0, "at least one lane and one deduction")
+        // Lane connections are told apart in pg_stat_activity by their application name.
+        var laneConfig = config
+        laneConfig.applicationName = config.applicationName + "-lane"
         lanes = (0..<settings.laneCount).map { index in
             DeductionLane(
-                index: index, config: config,
+                index: index, config: laneConfig,
                 applier: BatchApplier(catalog: catalog, calendar: calendar, clock: clock),
                 maxBatchCount: settings.maxBatchCount, maxQueued: settings.maxQueuedPerLane, observer: observer)
         }

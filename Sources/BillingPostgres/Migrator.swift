@@ -7,6 +7,11 @@ public struct Migrator: Sendable {
     public struct Migration: Sendable, Hashable {
         public let version: String
         public let sql: String
+
+        public init(version: String, sql: String) {
+            self.version = version
+            self.sql = sql
+        }
     }
 
     public enum Failure: Error, CustomStringConvertible {

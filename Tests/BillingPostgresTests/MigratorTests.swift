@@ -1,0 +1,76 @@
+import BillingPostgres
+import Synchronization
+import Foundation
+import Testing
+
+@Suite("Migrations", .timeLimit(.minutes(1)))
+struct MigratorTests {
+    func withSchema(_ body: (PostgresConfig) throws -> Void) throws {
+        let schema = "m_\(UInt64.random(in: 0...UInt64.max))"
+        let admin = try PostgresConnection.connect(TestDatabase.config)
+        defer {
+            _ = try? admin.query("DROP SCHEMA \(schema) CASCADE")
+            admin.close()
+        }
+        try admin.query("CREATE SCHEMA \(schema)")
+        var config = TestDatabase.config
+        config.schema = schema
+        try body(config)
+    }
+
+    @Test("migrations apply once, in order; a second run applies nothing")
+    func idempotent() throws {
+        try withSchema { config in
+            let connection = try PostgresConnection.connect(config)
+            defer { connection.close() }
+            let migrator = try Migrator(directory: TestLedger.sqlDirectory)
+            #expect(try migrator.migrate(connection) == migrator.migrations.map(\.version))
+            #expect(try migrator.migrate(connection).isEmpty)
+            #expect(try connection.query("SELECT count(*) FROM user_balance")[0].int64(0) == 0)
+        }
+    }
+
+    @Test("a migration changed after it was applied stops with a clear error")
+    func changedFile() throws {
+        try withSchema { config in
+            let connection = try PostgresConnection.connect(config)
+            defer { connection.close() }
+            try Migrator(migrations: [.init(version: "0001_a", sql: "CREATE TABLE a (x INT)")]).migrate(connection)
+            let changed = Migrator(migrations: [.init(version: "0001_a", sql: "CREATE TABLE a (x BIGINT)")])
+            #expect(throws: Migrator.Failure.self) { try changed.migrate(connection) }
+        }
+    }
+
+    @Test("a failing migration is rolled back whole and reported with its version")
+    func failingMigration() throws {
+        try withSchema { config in
+            let connection = try PostgresConnection.connect(config)
+            defer { connection.close() }
+            let broken = Migrator(migrations: [.init(version: "0001_b", sql: "CREATE TABLE b (x INT); SELECT nonsense")])
+            do {
+                try broken.migrate(connection)
+                Issue.record("expected a failure")
+            } catch let failure as Migrator.Failure {
+                #expect(failure.description.contains("0001_b"))
+            }
+            #expect(try connection.query("SELECT to_regclass('b') IS NULL")[0].bool(0))
+        }
+    }
+
+    @Test("two servers migrating at once both succeed and apply each file once")
+    func concurrent() async throws {
+        try withSchema { config in
+            let migrator = try Migrator(directory: TestLedger.sqlDirectory)
+            let results = Mutex<[[String]]>([])
+            DispatchQueue.concurrentPerform(iterations: 2) { _ in
+                guard let connection = try? PostgresConnection.connect(config) else { return }
+                let applied = (try? migrator.migrate(connection)) ?? ["failed"]
+                results.withLock { $0.append(applied) }
+                connection.close()
+            }
+            let all = results.withLock { $0 }
+            #expect(all.count == 2)
+            #expect(all.flatMap { $0 }.sorted() == migrator.migrations.map(\.version))
+        }
+    }
+}

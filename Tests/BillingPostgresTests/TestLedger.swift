@@ -1,0 +1,100 @@
+import BillingCore
+import BillingPostgres
+import Foundation
+import Testing
+
+/// A fresh schema with the migrations applied, and every store over it. `with` runs a
+/// test body, then checks the ledger invariant and drops the schema.
+struct TestLedger {
+    static let sqlDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("sql")
+
+    let config: PostgresConfig
+    let pool: PostgresPool
+    let lanes: DeductionLanes
+    let clock: FixedClock
+    let accounts: PostgresAccounts
+    let orders: PostgresOrders
+    let queries: PostgresLedgerQueries
+    let reset: PostgresQuotaReset
+    let audit: LedgerAudit
+
+    static func with(
+        lanes settings: DeductionLanes.Settings = .init(laneCount: 2),
+        now: Date = Date(timeIntervalSince1970: 1_795_000_000),
+        _ body: (TestLedger) async throws -> Void
+    ) async throws {
+        let schema = "t_\(UInt64.random(in: 0...UInt64.max))"
+        let admin = try PostgresConnection.connect(TestDatabase.config)
+        defer { admin.close() }
+        try admin.query("CREATE SCHEMA \(schema)")
+        var config = TestDatabase.config
+        config.schema = schema
+        config.applicationName = "bt-\(schema)"
+        let migrating = try PostgresConnection.connect(config)
+        try Migrator(directory: sqlDirectory).migrate(migrating)
+        migrating.close()
+
+        let clock = FixedClock(now)
+        let pool = PostgresPool(config: config, settings: .init(size: 4))
+        let ledger = TestLedger(
+            config: config, pool: pool,
+            lanes: DeductionLanes(
+                config: config, catalog: .platformDefault, calendar: .platformDefault, clock: clock, settings: settings),
+            clock: clock, accounts: PostgresAccounts(pool: pool), orders: PostgresOrders(pool: pool),
+            queries: PostgresLedgerQueries(pool: pool), reset: PostgresQuotaReset(pool: pool), audit: LedgerAudit(pool: pool))
+        do {
+            try await body(ledger)
+            let report = try await ledger.audit.run()
+            #expect(report.isClean, "ledger invariant: \(report)")
+        } catch {
+            await ledger.close()
+            _ = try? admin.query("DROP SCHEMA \(schema) CASCADE")
+            throw error
+        }
+        await ledger.close()
+        try admin.query("DROP SCHEMA \(schema) CASCADE")
+    }
+
+    func close() async {
+        await lanes.shutdown()
+        await pool.shutdown()
+    }
+
+    var period: QuotaPeriod { BillingCalendar.platformDefault.period(containing: clock.now()) }
+
+    /// Credits a user the way production does: an order and a verified success callback,
+    /// so the ledger invariant holds.
+    func fund(_ userId: String, fen: Int64) async throws {
+        let request = try RechargeRequest(userId: userId, amountFen: Fen(fen), method: .alipay)
+        let id = "recharge_\(userId)_\(UUID().uuidString)"
+        let order = RechargeOrder(id: id, request: request, idempotencyKey: nil, createdAt: clock.now())
+        #expect(try await orders.insert(order) == .inserted)
+        let callback = try PaymentCallback(orderId: id, paymentId: "pay_\(id)", amountFen: Fen(fen), outcome: .succeeded)
+        _ = try await orders.settle(callback, at: clock.now())
+    }
+
+    func deduct(
+        _ user: String, _ service: String = "passport", count: Int64 = 1, app: String? = nil, requestId: String? = nil
+    ) async throws(BillingError) -> DeductionReceipt {
+        try await lanes.deduct(
+            DeductionRequest(userId: user, serviceName: service, count: count, appId: app, requestId: requestId))
+    }
+
+    /// Uses up a user's free quota of a service for the current period.
+    func exhaustFreeQuota(_ user: String, _ service: String) async throws {
+        let free = try ServiceCatalog.platformDefault.entry(named: service).freeCallsPerMonth
+        _ = try await deduct(user, service, count: free)
+    }
+
+    func balance(_ user: String) async throws -> Fen {
+        try await accounts.account(of: user, period: period).balanceFen
+    }
+}
+
+final class FixedClock: BillingClock {
+    private let instant: Date
+    init(_ instant: Date) { self.instant = instant }
+    func now() -> Date { instant }
+}
