@@ -4,7 +4,7 @@ SERVICES := scripts/services.sh
 # Swift Testing only: XCTest's closing "Executed 0 tests" line would read as "no test ran".
 SWIFT_TEST_FLAGS := --disable-xctest
 
-.PHONY: build test run services-up services-down services-status clean
+.PHONY: build test run bench services-up services-down services-status clean
 
 build:
 	swift build
@@ -29,3 +29,9 @@ run: services-up build
 
 clean:
 	swift package clean
+
+# Deductions/s through the store: lanes against the naive transaction-per-deduction design,
+# in one run on the local PostgreSQL. BENCH_LANES and BENCH_SECONDS tune it.
+bench: services-up
+	swift build -c release --product LaneBenchmark
+	eval "$$($(SERVICES) env)" && .build/release/LaneBenchmark 2>/dev/null

@@ -45,6 +45,12 @@ let package = Package(
             ]
         ),
 
+        .executableTarget(
+            name: "LaneBenchmark",
+            dependencies: ["BillingCore", "BillingPostgres"],
+            path: "bench/LaneBenchmark"
+        ),
+
         .testTarget(
             name: "BillingCoreTests",
             dependencies: [

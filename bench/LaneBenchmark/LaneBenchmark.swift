@@ -1,0 +1,145 @@
+import BillingCore
+import BillingPostgres
+import Foundation
+import Synchronization
+
+/// Deductions per second through the store (no network server): the group-commit lanes
+/// against the original design (one transaction per deduction with SELECT … FOR UPDATE),
+/// on the same database in the same run. Prints a Markdown table.
+@main
+struct LaneBenchmark {
+    static let callers = 64
+    static let seconds = Double(ProcessInfo.processInfo.environment["BENCH_SECONDS"] ?? "") ?? 5
+    static let users = 10_000
+    static let laneCount = Int(ProcessInfo.processInfo.environment["BENCH_LANES"] ?? "") ?? 4
+
+    static func main() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let schema = "bench_\(UInt32.random(in: 0...UInt32.max))"
+        var config = PostgresConfig(
+            host: environment["PGHOST"] ?? "127.0.0.1", port: environment["PGPORT"].flatMap(Int.init) ?? 54329,
+            user: environment["PGUSER"] ?? "billing", database: environment["PGDATABASE"] ?? "billing",
+            applicationName: "billing-bench")
+        let admin = try PostgresConnection.connect(config)
+        try admin.query("CREATE SCHEMA \(schema)")
+        defer {
+            _ = try? admin.query("DROP SCHEMA \(schema) CASCADE")
+            admin.close()
+        }
+        config.schema = schema
+        let setup = try PostgresConnection.connect(config)
+        try Migrator(directory: URL(fileURLWithPath: "sql")).migrate(setup)
+        let period = BillingCalendar.platformDefault.period(containing: Date())
+        // Every user rich and with the free quota used up, so every deduction is a paid one.
+        try setup.query(
+            """
+            INSERT INTO user_balance (user_id, balance_fen) SELECT 'u' || g, 1000000000 FROM generate_series(0, $1::int) g
+            """, [String(users)])
+        try setup.query(
+            """
+            INSERT INTO free_quota (user_id, period, service_name, total, used)
+            SELECT 'u' || g, $2, 'passport', 10000, 10000 FROM generate_series(0, $1::int) g
+            """, [String(users), period.text])
+        setup.close()
+
+        print("| scenario | design | deductions/s | p50 ms | p99 ms | ratio |")
+        print("|---|---|---:|---:|---:|---:|")
+        for (name, userCount) in [("10,000 users", users), ("one hot user", 1)] {
+            let naive = try await runNaive(config: config, period: period, userCount: userCount)
+            let batches = BatchSizes()
+            let lanes = DeductionLanes(
+                config: config, catalog: .platformDefault, calendar: .platformDefault, clock: SystemClock(),
+                settings: .init(laneCount: laneCount, maxBatchCount: 256), observer: batches)
+            let grouped = try await run(userCount: userCount) { user in
+                _ = try await lanes.deduct(DeductionRequest(userId: user, serviceName: "passport", count: 1))
+            }
+            await lanes.shutdown()
+            print(naive.row(name, "naive (tx per deduction)", baseline: naive.rate))
+            print(grouped.row(name, "lanes (group commit)", baseline: naive.rate))
+            print("|  | lane batch sizes | \(batches.summary) | | | |")
+        }
+    }
+
+    static func runNaive(config: PostgresConfig, period: QuotaPeriod, userCount: Int) async throws -> Measurement {
+        let pool = PostgresPool(config: config, settings: .init(size: callers))
+        defer { Task { await pool.shutdown() } }
+        return try await run(userCount: userCount) { user in
+            try await pool.withConnection { connection in
+                try connection.transaction { tx in
+                    let balance = try tx.query(
+                        "SELECT balance_fen FROM user_balance WHERE user_id = $1 FOR UPDATE", [user])[0].int64(0)
+                    let quota = try tx.query(
+                        "SELECT used, total FROM free_quota WHERE user_id = $1 AND period = $2 AND service_name = 'passport' FOR UPDATE",
+                        [user, period.text])[0]
+                    let free = try quota.int64(0) < quota.int64(1)
+                    if !free {
+                        guard balance >= 1 else { throw BillingError.insufficientBalance(requiredFen: 1, availableFen: balance) }
+                        try tx.query("UPDATE user_balance SET balance_fen = balance_fen - 1 WHERE user_id = $1", [user])
+                    }
+                    try tx.query(
+                        """
+                        INSERT INTO billing_record (id, user_id, service_name, type, count, amount_fen, period, created_at)
+                        VALUES (nextval('billing_record_id_seq'), $1, 'passport', $2, 1, $3, $4, now())
+                        """, [user, free ? "1" : "2", free ? "0" : "1", period.text])
+                }
+            }
+        }
+    }
+
+    /// Runs `callers` concurrent loops for `seconds`, timing every call.
+    static func run(userCount: Int, _ call: @escaping @Sendable (String) async throws -> Void) async throws
+        -> Measurement
+    {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        let started = ContinuousClock.now
+        let latencies = try await withThrowingTaskGroup(of: [Duration].self) { group in
+            for caller in 0..<callers {
+                group.addTask {
+                    var mine: [Duration] = []
+                    var index = caller
+                    while ContinuousClock.now < deadline {
+                        let user = "u\(index % userCount)"
+                        index += callers
+                        let begin = ContinuousClock.now
+                        try await call(user)
+                        mine.append(ContinuousClock.now - begin)
+                    }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: [Duration]()) { $0 += $1 }
+        }
+        return Measurement(latencies: latencies.sorted(), elapsed: ContinuousClock.now - started)
+    }
+}
+
+struct Measurement {
+    let latencies: [Duration]
+    let elapsed: Duration
+
+    var rate: Double { Double(latencies.count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) }
+
+    func percentile(_ p: Double) -> String {
+        guard !latencies.isEmpty else { return "-" }
+        let value = latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
+        let milliseconds = Double(value.components.seconds) * 1000 + Double(value.components.attoseconds) / 1e15
+        return String(format: "%.2f", milliseconds)
+    }
+
+    func row(_ scenario: String, _ design: String, baseline: Double) -> String {
+        "| \(scenario) | \(design) | \(Int(rate)) | \(percentile(0.5)) | \(percentile(0.99)) | \(String(format: "%.1f×", rate / baseline)) |"
+    }
+}
+
+final class BatchSizes: LaneObserver {
+    private let sizes = Mutex<[Int]>([])
+
+    func batchCommitted(lane: Int, size: Int, attempts: Int) { sizes.withLock { $0.append(size) } }
+    func batchFailed(lane: Int, size: Int, error: BillingError) {}
+
+    var summary: String {
+        let all = sizes.withLock { $0 }.sorted()
+        guard !all.isEmpty else { return "none" }
+        return "\(all.count) batches, median \(all[all.count / 2]), p90 \(all[all.count * 9 / 10]), max \(all.last ?? 0)"
+    }
+}
