@@ -62,8 +62,7 @@ struct LaneBenchmark {
 
     static func runNaive(config: PostgresConfig, period: QuotaPeriod, userCount: Int) async throws -> Measurement {
         let pool = PostgresPool(config: config, settings: .init(size: callers))
-        defer { Task { await pool.shutdown() } }
-        return try await run(userCount: userCount) { user in
+        let measurement = try await run(userCount: userCount) { user in
             try await pool.withConnection { connection in
                 try connection.transaction { tx in
                     let balance = try tx.query(
@@ -84,6 +83,8 @@ struct LaneBenchmark {
                 }
             }
         }
+        await pool.shutdown()
+        return measurement
     }
 
     /// Runs `callers` concurrent loops for `seconds`, timing every call.
