@@ -18,9 +18,11 @@ services-down:
 services-status:
 	$(SERVICES) status
 
+# The restart suite stops the shared PostgreSQL, so it runs alone after everything else.
 test: services-up
 	swift build --build-tests
-	eval "$$($(SERVICES) env)" && swift test $(SWIFT_TEST_FLAGS)
+	eval "$$($(SERVICES) env)" && swift test $(SWIFT_TEST_FLAGS) --skip PostgresRestartTests
+	eval "$$($(SERVICES) env)" && swift test $(SWIFT_TEST_FLAGS) --filter PostgresRestartTests
 
 run: services-up build
 	@echo "PostgreSQL and Redis are up:"; $(SERVICES) status

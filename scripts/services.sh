@@ -16,6 +16,18 @@ redis_dir="$local_dir/redis"
 
 log() { echo "services: $*" >&2; }
 
+# Runs a command that leaves a daemon behind with every inherited descriptor above 2
+# closed: a daemon holding its starter's pipe open (a test runner's, say) would keep that
+# starter waiting for end-of-file forever.
+detached() {
+  (
+    for fd in $(ls /proc/self/fd); do
+      [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
+    done
+    "$@"
+  )
+}
+
 # PostgreSQL refuses to run as root: as root, the cluster belongs to the `postgres` user.
 as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -76,7 +88,7 @@ CONF
   fi
   if ! pg_running; then
     rm -f "$data/postmaster.pid"
-    as_pg "$bin/pg_ctl" -D "$data" -l "$(dirname "$data")/postgres.log" -w -t 60 start >/dev/null
+    detached as_pg "$bin/pg_ctl" -D "$data" -l "$(dirname "$data")/postgres.log" -w -t 60 start >/dev/null
     log "PostgreSQL up on 127.0.0.1:$pg_port"
   fi
   local name
@@ -103,7 +115,7 @@ start_redis() {
   mkdir -p "$redis_dir" "$run_dir" "$log_dir"
   if redis_running; then return 0; fi
   # A cache only: no persistence, so a restart starts empty, as after a real outage.
-  redis-server --bind 127.0.0.1 --port "$redis_port" --daemonize yes --dir "$redis_dir" \
+  detached redis-server --bind 127.0.0.1 --port "$redis_port" --daemonize yes --dir "$redis_dir" \
     --pidfile "$run_dir/redis.pid" --logfile "$log_dir/redis.log" --save "" --appendonly no >/dev/null
   local i
   for i in $(seq 1 50); do redis_running && break; sleep 0.1; done

@@ -156,7 +156,7 @@ final class DeductionLane: Sendable {
 
     private func attemptOnce(_ requests: [DeductionRequest], connection: inout PostgresConnection?) -> Attempt {
         do {
-            if connection?.isOpen != true {
+            if connection?.isAlive != true {
                 connection?.close()
                 connection = try applier.connect(config)
             }

@@ -75,6 +75,16 @@ public final class PostgresConnection: @unchecked Sendable {
         return PQstatus(raw) == CONNECTION_OK
     }
 
+    /// Whether the connection can still be used, noticing a server that closed it while it
+    /// sat idle (a terminated backend or a restart): reading what the server sent in the
+    /// meantime, without blocking, lets libpq see the close.
+    public var isAlive: Bool {
+        guard let raw, PQstatus(raw) == CONNECTION_OK else { return false }
+        // The first read takes the server's farewell message, the second meets the end of file.
+        for _ in 0..<2 where PQconsumeInput(raw) != 1 { return false }
+        return PQstatus(raw) == CONNECTION_OK
+    }
+
     /// The server process id, e.g. to terminate this connection in a fault test.
     public var backendPID: Int32 {
         guard let raw else { return 0 }

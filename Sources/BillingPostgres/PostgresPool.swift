@@ -46,7 +46,7 @@ public final class PostgresPool: Sendable {
                 job.run(nil)
                 continue
             }
-            if connection?.isOpen != true {
+            if connection?.isAlive != true {
                 connection?.close()
                 connection = try? PostgresConnection.connect(config)
             }

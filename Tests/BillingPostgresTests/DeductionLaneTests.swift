@@ -152,6 +152,31 @@ struct DeductionLaneTests {
         }
     }
 
+    @Test("a full lane queue answers OVERLOADED at once and charges nothing for it")
+    func overloaded() async throws {
+        try await TestLedger.with(lanes: .init(laneCount: 1, maxBatchCount: 4, maxQueuedPerLane: 4)) { db in
+            try await db.fund("u1", fen: 1_000)
+            try await db.exhaustFreeQuota("u1", "payment")
+            let codes = await withTaskGroup(of: String.self) { group in
+                for _ in 0..<60 {
+                    group.addTask {
+                        do throws(BillingError) {
+                            _ = try await db.deduct("u1", "payment")
+                            return "ok"
+                        } catch {
+                            return error.code
+                        }
+                    }
+                }
+                return await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(Set(codes).isSubset(of: ["ok", "OVERLOADED"]))
+            #expect(codes.contains("OVERLOADED"))
+            let charged = Int64(codes.filter { $0 == "ok" }.count) * 10
+            #expect(try await db.balance("u1") == Fen(1_000 - charged))
+        }
+    }
+
     @Test("reads never create rows")
     func readsCreateNothing() async throws {
         try await TestLedger.with { db in

@@ -27,8 +27,8 @@ struct TestLedger {
     ) async throws {
         let schema = "t_\(UInt64.random(in: 0...UInt64.max))"
         let admin = try PostgresConnection.connect(TestDatabase.config)
-        defer { admin.close() }
         try admin.query("CREATE SCHEMA \(schema)")
+        admin.close()
         var config = TestDatabase.config
         config.schema = schema
         config.applicationName = "bt-\(schema)"
@@ -50,10 +50,17 @@ struct TestLedger {
             #expect(report.isClean, "ledger invariant: \(report)")
         } catch {
             await ledger.close()
-            _ = try? admin.query("DROP SCHEMA \(schema) CASCADE")
+            try? dropSchema(schema)
             throw error
         }
         await ledger.close()
+        try dropSchema(schema)
+    }
+
+    /// On a connection of its own: a fault test may have restarted the server meanwhile.
+    private static func dropSchema(_ schema: String) throws {
+        let admin = try PostgresConnection.connect(TestDatabase.config)
+        defer { admin.close() }
         try admin.query("DROP SCHEMA \(schema) CASCADE")
     }
 

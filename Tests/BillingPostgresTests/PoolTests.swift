@@ -1,0 +1,71 @@
+import BillingCore
+import BillingPostgres
+import Foundation
+import Testing
+
+@Suite("The connection pool", .timeLimit(.minutes(1)))
+struct PoolTests {
+    @Test("a call that waits longer than the acquire timeout is UNAVAILABLE, and the pool stays usable")
+    func acquireTimeout() async throws {
+        let pool = PostgresPool(
+            config: TestDatabase.config, settings: .init(size: 1, acquireTimeout: .milliseconds(50)))
+        async let slow: Void = pool.withConnection { connection in try connection.query("SELECT pg_sleep(0.3)") }
+        try await Task.sleep(for: .milliseconds(20))
+        await #expect(throws: BillingError.unavailable("database unavailable")) {
+            try await pool.withConnection { connection in try connection.query("SELECT 1")[0].int64(0) }
+        }
+        try await slow
+        #expect(try await pool.withConnection { connection in try connection.query("SELECT 2")[0].int64(0) } == 2)
+        await pool.shutdown()
+    }
+
+    @Test("a full queue refuses at once with OVERLOADED")
+    func fullQueue() async throws {
+        let pool = PostgresPool(config: TestDatabase.config, settings: .init(size: 1, maxQueued: 1))
+        let codes = await withTaskGroup(of: String.self) { group in
+            for _ in 0..<10 {
+                group.addTask {
+                    do throws(BillingError) {
+                        _ = try await pool.withConnection { connection in try connection.query("SELECT pg_sleep(0.05)") }
+                        return "ok"
+                    } catch {
+                        return error.code
+                    }
+                }
+            }
+            return await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(codes.contains("OVERLOADED"))
+        #expect(codes.contains("ok"))
+        await pool.shutdown()
+    }
+
+    @Test("a connection terminated while idle is replaced before the next call")
+    func replacesDeadConnection() async throws {
+        let pool = PostgresPool(config: TestDatabase.config, settings: .init(size: 1))
+        let pid = try await pool.withConnection { connection in connection.backendPID }
+        let admin = try PostgresConnection.connect(TestDatabase.config)
+        try admin.query("SELECT pg_terminate_backend($1)", [String(pid)])
+        admin.close()
+        try await Task.sleep(for: .milliseconds(100))
+        let newPid = try await pool.withConnection { connection in connection.backendPID }
+        #expect(newPid != pid)
+        await pool.shutdown()
+    }
+
+    @Test("errors other than lost connections keep their meaning")
+    func errorMapping() async throws {
+        let pool = PostgresPool(config: TestDatabase.config, settings: .init(size: 1))
+        await #expect(throws: BillingError.orderNotFound("x")) {
+            try await pool.withConnection { _ in throw BillingError.orderNotFound("x") }
+        }
+        do {
+            _ = try await pool.withConnection { connection in try connection.query("SELECT nonsense") }
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.code == "INTERNAL")
+            #expect(!error.message.contains("nonsense"), "no SQL reaches the client message")
+        }
+        await pool.shutdown()
+    }
+}

@@ -1,0 +1,50 @@
+import BillingCore
+import BillingPostgres
+import Foundation
+import Testing
+
+/// Stops the shared test server, so `make test` runs this suite alone, after the others.
+@Suite("PostgreSQL stopped and started again", .serialized, .timeLimit(.minutes(2)))
+struct PostgresRestartTests {
+    static let servicesScript = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("scripts/services.sh").path
+
+    static func services(_ command: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [servicesScript, command]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "services.sh \(command)")
+    }
+
+    @Test("while PostgreSQL is down requests fail with UNAVAILABLE; after it is back they succeed, same process")
+    func restart() async throws {
+        try await TestLedger.with { db in
+            try await db.fund("u1", fen: 100)
+            try await db.exhaustFreeQuota("u1", "payment")
+            _ = try await db.deduct("u1", "payment")
+
+            try Self.services("stop-postgres")
+            do {
+                let started = ContinuousClock.now
+                await #expect(throws: BillingError.unavailable("database unavailable")) {
+                    try await db.deduct("u1", "payment", requestId: "during-outage")
+                }
+                await #expect(throws: BillingError.unavailable("database unavailable")) {
+                    try await db.accounts.account(of: "u1", period: db.period)
+                }
+                #expect(ContinuousClock.now - started < .seconds(5), "failing fast, not hanging")
+            } catch {
+                try Self.services("start-postgres")
+                throw error
+            }
+            try Self.services("start-postgres")
+
+            let receipt = try await db.deduct("u1", "payment", requestId: "during-outage")
+            #expect(!receipt.replayed, "the refused attempt left nothing behind")
+            #expect(try await db.balance("u1") == Fen(80))
+        }
+    }
+}
