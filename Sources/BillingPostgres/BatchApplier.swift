@@ -48,10 +48,18 @@ struct BatchApplier: Sendable {
                 WITH balances AS (
                     UPDATE user_balance AS b SET balance_fen = v.balance_fen, version = b.version + 1, updated_at = now()
                     FROM unnest($1::text[], $2::bigint[]) AS v(user_id, balance_fen) WHERE b.user_id = v.user_id
-                ), quotas AS (
+                ), existing_quotas AS (
+                    -- Rows read and locked by this transaction: a plain (often HOT) update.
+                    UPDATE free_quota AS q SET used = v.used, version = q.version + 1, updated_at = now()
+                    FROM unnest($4::text[], $5::text[], $7::bigint[], $28::bool[]) AS v(user_id, service_name, used, existed)
+                    WHERE v.existed AND q.user_id = v.user_id AND q.period = $3 AND q.service_name = v.service_name
+                ), new_quotas AS (
+                    -- Lazily created rows; should the cron have created one meanwhile, it has used = 0.
                     INSERT INTO free_quota (user_id, period, service_name, total, used)
                     SELECT v.user_id, $3, v.service_name, v.total, v.used
-                    FROM unnest($4::text[], $5::text[], $6::bigint[], $7::bigint[]) AS v(user_id, service_name, total, used)
+                    FROM unnest($4::text[], $5::text[], $6::bigint[], $7::bigint[], $28::bool[])
+                        AS v(user_id, service_name, total, used, existed)
+                    WHERE NOT v.existed
                     ON CONFLICT (user_id, period, service_name)
                     DO UPDATE SET used = EXCLUDED.used, version = free_quota.version + 1, updated_at = now()
                 ), records AS (
@@ -85,6 +93,8 @@ struct BatchApplier: Sendable {
         return connection
     }
 
+    /// Two round trips: one pipeline that begins, locks and reads everything the batch
+    /// needs (and takes enough record ids), one that writes and commits.
     func apply(_ requests: [DeductionRequest], on connection: PostgresConnection) throws
         -> [Result<DeductionReceipt, BillingError>]
     {
@@ -92,37 +102,48 @@ struct BatchApplier: Sendable {
         let period = calendar.period(containing: now)
         let result: BatchResult
         let recordIds: [Int64]
+        let existingQuotas: Dictionary<QuotaKey, QuotaUsage>.Keys
         do {
-            try connection.query("BEGIN")
-            let snapshot = try readSnapshot(requests, period: period, on: connection)
-            // Records get negative local numbers (-1, -2, …) first; the real, positive ids are
-            // taken once their count is known, and `renumber` swaps them in.
+            let read = try readSnapshot(requests, period: period, on: connection)
+            recordIds = read.recordIds
+            existingQuotas = read.snapshot.quotas.keys
+            // Records get negative local numbers (-1, -2, …) first; `renumber` swaps in the
+            // real, positive ids taken up front (two per request, the most a request writes).
             var localId: Int64 = 0
-            result = DeductionBatch(catalog: catalog, period: period, appliedAt: now).apply(requests, to: snapshot) {
+            result = DeductionBatch(catalog: catalog, period: period, appliedAt: now).apply(requests, to: read.snapshot) {
                 localId -= 1
                 return localId
             }
-            recordIds =
-                result.records.isEmpty
-                ? []
-                : try connection.execute(prepared: Statement.takeRecordIds.rawValue, [String(result.records.count)])
-                    .all.map { try $0.int64(0) }
-            if !result.changedBalances.isEmpty || !result.records.isEmpty {
-                try write(result, recordIds: recordIds, period: period, at: now, on: connection)
-            }
         } catch {
             if connection.isOpen { _ = try? connection.query("ROLLBACK") }
-            let retryable = (error as? PostgresError).map { $0.isRetryable || $0.isConnectionFailure } ?? false
-            throw Failure.notCommitted(error, retryable: retryable)
+            throw Failure.notCommitted(error, retryable: Self.isRetryable(error))
         }
         let outcomes = result.outcomes.map { outcome in outcome.map { Self.renumber($0, ids: recordIds) } }
+        var steps: [PipelineStep] = []
+        if !result.changedBalances.isEmpty || !result.records.isEmpty {
+            steps.append(
+                writeStep(
+                    result, existingQuotas: Set(existingQuotas), recordIds: recordIds, period: period, at: now))
+        }
+        steps.append(.sql("COMMIT"))
         do {
-            try connection.query("COMMIT")
+            try connection.pipeline(steps)
         } catch {
-            guard let firstRecordId = recordIds.first else { return outcomes }
+            if !error.isConnectionFailure {
+                // The write failed and the server skipped the COMMIT: nothing landed.
+                if connection.isOpen { _ = try? connection.query("ROLLBACK") }
+                throw Failure.notCommitted(error, retryable: error.isRetryable)
+            }
+            guard let firstRecordId = result.records.first.map({ Self.realId($0.id, ids: recordIds) }) else {
+                return outcomes
+            }
             throw Failure.commitUnknown(error, outcomes: outcomes, firstRecordId: firstRecordId)
         }
         return outcomes
+    }
+
+    private static func isRetryable(_ error: any Error) -> Bool {
+        (error as? PostgresError).map { $0.isRetryable || $0.isConnectionFailure } ?? false
     }
 
     /// Whether a batch whose first record id is known was committed; nil if that cannot be told.
@@ -132,30 +153,42 @@ struct BatchApplier: Sendable {
     }
 
     private func readSnapshot(_ requests: [DeductionRequest], period: QuotaPeriod, on connection: PostgresConnection)
-        throws -> LedgerSnapshot
+        throws -> (snapshot: LedgerSnapshot, recordIds: [Int64])
     {
-        var snapshot = LedgerSnapshot()
         let users = PostgresText.textArray(Array(Set(requests.map(\.userId))).sorted())
-        try connection.execute(prepared: Statement.ensureBalances.rawValue, [users])
-        for row in try connection.execute(prepared: Statement.lockBalances.rawValue, [users]).all {
+        let quotaKeys = Array(Set(requests.map { [$0.userId, $0.serviceName] }))
+        let keyed = requests.compactMap { request in request.requestId.map { (request.userId, $0) } }
+        var steps: [PipelineStep] = [
+            .sql("BEGIN"),
+            .prepared(Statement.ensureBalances.rawValue, [users]),
+            .prepared(Statement.lockBalances.rawValue, [users]),
+            .prepared(
+                Statement.lockQuotas.rawValue,
+                [
+                    period.text, PostgresText.textArray(quotaKeys.map { $0[0] }),
+                    PostgresText.textArray(quotaKeys.map { $0[1] }),
+                ]),
+            .prepared(Statement.takeRecordIds.rawValue, [String(2 * requests.count)]),
+        ]
+        if !keyed.isEmpty {
+            steps.append(
+                .prepared(
+                    Statement.readIdempotency.rawValue,
+                    [PostgresText.textArray(keyed.map(\.0)), PostgresText.textArray(keyed.map(\.1))]))
+        }
+        let results = try connection.pipeline(steps)
+
+        var snapshot = LedgerSnapshot()
+        for row in results[2].all {
             snapshot.balances[try row.string(0)] = Fen(try row.int64(1))
         }
-
-        let quotaKeys = Array(Set(requests.map { [$0.userId, $0.serviceName] }))
-        let quotaRows = try connection.execute(
-            prepared: Statement.lockQuotas.rawValue,
-            [period.text, PostgresText.textArray(quotaKeys.map { $0[0] }), PostgresText.textArray(quotaKeys.map { $0[1] })])
-        for row in quotaRows.all {
+        for row in results[3].all {
             let key = QuotaKey(userId: try row.string(0), serviceName: try row.string(1), period: period)
             snapshot.quotas[key] = try QuotaRows.usage(total: row.int64(2), used: row.int64(3))
         }
-
-        let keyed = requests.compactMap { request in request.requestId.map { (request.userId, $0) } }
-        if !keyed.isEmpty {
-            let rows = try connection.execute(
-                prepared: Statement.readIdempotency.rawValue,
-                [PostgresText.textArray(keyed.map(\.0)), PostgresText.textArray(keyed.map(\.1))])
-            for row in rows.all {
+        let recordIds = try results[4].all.map { try $0.int64(0) }
+        if results.count > 5 {
+            for row in results[5].all {
                 let key = IdempotencyKey(userId: try row.string(0), requestId: try row.string(1))
                 let fingerprint = RequestFingerprint(
                     serviceName: try row.string(2), count: try row.int64(3), appId: row.optionalString(4))
@@ -166,21 +199,22 @@ struct BatchApplier: Sendable {
                 snapshot.idempotency[key] = IdempotencyEntry(fingerprint: fingerprint, receipt: receipt)
             }
         }
-        return snapshot
+        return (snapshot, recordIds)
     }
 
-    private func write(
-        _ result: BatchResult, recordIds: [Int64], period: QuotaPeriod, at now: Date, on connection: PostgresConnection
-    ) throws {
+    private func writeStep(
+        _ result: BatchResult, existingQuotas: Set<QuotaKey>, recordIds: [Int64], period: QuotaPeriod, at now: Date
+    ) -> PipelineStep {
         let balances = result.changedBalances.sorted()
         let quotas = result.changedQuotas.sorted { ($0.userId, $0.serviceName) < ($1.userId, $1.serviceName) }
         let quotaUsage = quotas.map { result.snapshot.quotas[$0] }
+        let quotaExisted = quotas.map { existingQuotas.contains($0) }
         let records = result.records
         let entries = result.newIdempotencyEntries.sorted { ($0.key.userId, $0.key.requestId) < ($1.key.userId, $1.key.requestId) }
         let receipts = entries.map { Self.renumber($0.value.receipt, ids: recordIds) }
 
-        try connection.execute(
-            prepared: Statement.write.rawValue,
+        return .prepared(
+            Statement.write.rawValue,
             [
                 PostgresText.textArray(balances),
                 PostgresText.int64Array(balances.map { result.snapshot.balance(of: $0).value }),
@@ -209,6 +243,7 @@ struct BatchApplier: Sendable {
                 PostgresText.int64Array(receipts.map(\.costFen.value)),
                 PostgresText.int64Array(receipts.map(\.balanceAfterFen.value)),
                 PostgresText.int64Array(receipts.map(\.freeRemainingAfter)),
+                "{" + quotaExisted.map { $0 ? "t" : "f" }.joined(separator: ",") + "}",
             ])
     }
 

@@ -13,7 +13,15 @@ public final class DeductionLanes: DeductionLedger {
         /// Past this many waiting deductions a lane answers OVERLOADED at once.
         public var maxQueuedPerLane: Int
 
-        public init(laneCount: Int = 4, maxBatchCount: Int = 128, maxQueuedPerLane: Int = 4_096) {
+        /// One lane per core (at least 2, at most 16): each lane keeps one backend busy, and
+        /// more lanes than cores only split batches without adding throughput.
+        public static var defaultLaneCount: Int {
+            min(16, max(2, ProcessInfo.processInfo.activeProcessorCount))
+        }
+
+        public init(
+            laneCount: Int = Settings.defaultLaneCount, maxBatchCount: Int = 256, maxQueuedPerLane: Int = 4_096
+        ) {
             self.laneCount = laneCount
             self.maxBatchCount = maxBatchCount
             self.maxQueuedPerLane = maxQueuedPerLane

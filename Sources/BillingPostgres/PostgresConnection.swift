@@ -44,6 +44,9 @@ public final class PostgresConnection: @unchecked Sendable {
 
     private init(raw: OpaquePointer) { self.raw = raw }
 
+    /// For this module's extensions; never stored elsewhere.
+    var rawConnection: OpaquePointer? { raw }
+
     deinit {
         if let raw { PQfinish(raw) }
     }
@@ -146,7 +149,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Copies the result out and clears it, so no `PGresult*` outlives this call.
     @discardableResult
-    private func consume(_ result: OpaquePointer?) throws(PostgresError) -> PostgresRows {
+    func consume(_ result: OpaquePointer?) throws(PostgresError) -> PostgresRows {
         guard let result else {
             throw PostgresError(connectionFailureIfLost(), detail: errorMessage())
         }
@@ -154,6 +157,8 @@ public final class PostgresConnection: @unchecked Sendable {
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
             return PostgresRows(copying: result)
+        case PGRES_PIPELINE_ABORTED:
+            throw PostgresError(.serverError, sqlState: "25P02", detail: "skipped after an earlier error in the pipeline")
         case PGRES_FATAL_ERROR, PGRES_NONFATAL_ERROR:
             let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
             let message = String(cString: PQresultErrorMessage(result))
@@ -176,6 +181,10 @@ public final class PostgresConnection: @unchecked Sendable {
 
 /// Calls `body` with a NULL-terminated array of C strings that lives for the call.
 private func withCStrings<R>(_ strings: [String], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    withOptionalCStrings(strings, body)
+}
+
+func withParameterPointers<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
     withOptionalCStrings(strings, body)
 }
 
