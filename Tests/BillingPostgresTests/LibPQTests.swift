@@ -67,6 +67,37 @@ struct LibPQTests {
         #expect(try connection.execute(prepared: "add", ["-2", "3"])[0].int64(0) == 1)
     }
 
+    @Test("a pipeline returns each statement's rows in order in one round trip")
+    func pipeline() throws {
+        let connection = try PostgresConnection.connect(TestDatabase.config)
+        defer { connection.close() }
+        try connection.prepare(name: "double", sql: "SELECT $1::bigint * 2")
+        let results = try connection.pipeline([
+            .sql("SELECT $1::text", ["a'b"]), .prepared("double", ["21"]), .sql("SELECT generate_series(1, 3)"),
+        ])
+        #expect(try results[0][0].string(0) == "a'b")
+        #expect(try results[1][0].int64(0) == 42)
+        #expect(results[2].rows.count == 3)
+    }
+
+    @Test("a failing statement in a pipeline throws its error, skips the rest, and leaves the connection usable")
+    func pipelineError() throws {
+        let connection = try PostgresConnection.connect(TestDatabase.config)
+        defer { connection.close() }
+        try connection.query("CREATE TEMP TABLE seen (x INT)")
+        do {
+            try connection.pipeline([
+                .sql("BEGIN"), .sql("INSERT INTO seen VALUES (1)"), .sql("SELECT 1 / 0"), .sql("INSERT INTO seen VALUES (2)"),
+                .sql("COMMIT"),
+            ])
+            Issue.record("expected division by zero")
+        } catch {
+            #expect(error.sqlState == "22012")
+        }
+        try connection.query("ROLLBACK")
+        #expect(try connection.query("SELECT count(*) FROM seen")[0].int64(0) == 0)
+    }
+
     @Test("a connection to a port with no server fails with a connection error")
     func connectionRefused() {
         var config = TestDatabase.config
