@@ -11,6 +11,16 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Pinned to the 4.x major on purpose (the mirror also has 3.x).
+        .package(url: "https://github.com/apple/swift-crypto", "4.5.2"..<"5.0.0"),
     ],
     targets: [
         // The domain: pure Swift, no adapter, no NIO, no C module.
@@ -30,10 +40,27 @@ let package = Package(
         .target(name: "BillingPostgres", dependencies: ["BillingCore", "CLibPQ"]),
         .target(name: "BillingRedis", dependencies: ["BillingCore", "CHiredis"]),
 
+        // The server as a library: configuration, HTTP routes, auth, metrics, lifecycle.
+        // The executable only parses the command line and runs it; tests build the same app.
+        .target(
+            name: "BillingApp",
+            dependencies: [
+                "BillingCore", "BillingPostgres", "BillingRedis",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "BillingServer",
             dependencies: [
-                "BillingCore", "BillingPostgres", "BillingRedis",
+                "BillingApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -60,6 +87,14 @@ let package = Package(
         ),
         .testTarget(name: "BillingPostgresTests", dependencies: ["BillingPostgres"]),
         .testTarget(name: "BillingRedisTests", dependencies: ["BillingRedis"]),
+        .testTarget(
+            name: "BillingAppTests",
+            dependencies: [
+                "BillingApp", "BillingPostgres",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Configuration", package: "swift-configuration"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,7 @@
 import ArgumentParser
+import BillingApp
+import BillingPostgres
+import Logging
 
 @main
 struct BillingServerCommand: AsyncParsableCommand {
@@ -10,32 +13,48 @@ struct BillingServerCommand: AsyncParsableCommand {
     )
 }
 
-struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Serve the HTTP and gRPC APIs.")
-
-    @Option(name: .long, help: "Path of the YAML configuration file.")
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "Path of the YAML configuration file; BILLING_… environment variables override it.")
     var config: String = "configs/config.yaml"
 
+    func load() async throws -> BillingConfig {
+        let reader = try await BillingConfig.reader(filePath: config)
+        return try BillingConfig(reader: reader)
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the HTTP API (and apply migrations first).")
+
+    @OptionGroup var options: ConfigOptions
+
+    @Flag(name: .long, help: "Do not apply migrations on start.")
+    var noMigrate = false
+
     func run() async throws {
-        throw NotYetAvailable(what: "serving the HTTP and gRPC APIs", issue: 4)
+        var config = try await options.load()
+        if noMigrate { config.database.migrateOnStart = false }
+        let logger = Logger(label: "billing-server")
+        let (app, _) = try await BillingApplication.build(config: config, logger: logger)
+        logger.info("listening", metadata: ["http": "\(config.http.host):\(config.http.port)"])
+        try await app.runService()
     }
 }
 
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Apply the database migrations in sql/ and exit.")
 
-    @Option(name: .long, help: "Path of the YAML configuration file.")
-    var config: String = "configs/config.yaml"
+    @OptionGroup var options: ConfigOptions
 
     func run() async throws {
-        throw NotYetAvailable(what: "the migration runner", issue: 3)
+        let config = try await options.load()
+        let pool = PostgresPool(config: config.database.postgres, settings: .init(size: 1))
+        do {
+            try await BillingApplication.migrate(config: config, pool: pool, logger: Logger(label: "billing-migrate"))
+        } catch {
+            await pool.shutdown()
+            throw error
+        }
+        await pool.shutdown()
     }
-}
-
-/// Said, with a non-zero exit, by a command whose implementation has not landed yet.
-struct NotYetAvailable: Error, CustomStringConvertible {
-    let what: String
-    let issue: Int
-
-    var description: String { "\(what) is not available yet (issue #\(issue))" }
 }

@@ -1,0 +1,92 @@
+import BillingCore
+import BillingPostgres
+import Foundation
+import Hummingbird
+import Logging
+
+/// Assembles the whole server from its configuration. The executable and the tests build
+/// the application the same way.
+public enum BillingApplication {
+    public struct Parts: Sendable {
+        public let pool: PostgresPool
+        public let lanes: DeductionLanes
+        public let service: BillingService
+        public let metrics: BillingMetrics
+    }
+
+    public static func build(
+        config: BillingConfig, logger: Logger, clock: any BillingClock = SystemClock(),
+        openAPIPath: String = "docs/openapi.yaml"
+    ) async throws -> (some ApplicationProtocol, Parts) {
+        let metrics = BillingMetrics()
+        let pool = PostgresPool(config: config.database.postgres, settings: config.database.pool)
+        if config.database.migrateOnStart {
+            try await migrate(config: config, pool: pool, logger: logger)
+        }
+        let lanes = DeductionLanes(
+            config: config.database.postgres, catalog: config.catalog, calendar: config.calendar, clock: clock,
+            settings: config.lanes, observer: metrics)
+        let accounts = PostgresAccounts(pool: pool)
+        let orders = PostgresOrders(pool: pool)
+        let service = BillingService(
+            catalog: config.catalog, calendar: config.calendar, clock: clock, ledger: lanes, accounts: accounts,
+            cache: nil, orders: orders, payments: UnconnectedPaymentGateway(), queries: PostgresLedgerQueries(pool: pool))
+        let parts = Parts(pool: pool, lanes: lanes, service: service, metrics: metrics)
+
+        let router = try makeRouter(
+            config: config, parts: parts, clock: clock,
+            openAPIDocument: try? String(contentsOfFile: openAPIPath, encoding: .utf8))
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(config.http.host, port: config.http.port), serverName: "billing-service"),
+            services: [StorageService(pool: pool, lanes: lanes)],
+            logger: logger)
+        return (app, parts)
+    }
+
+    static func makeRouter(
+        config: BillingConfig, parts: Parts, clock: any BillingClock, openAPIDocument: String?
+    ) throws -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        // Middleware first: routes added later are wrapped by it, and so is "no such route".
+        router.add(middleware: MetricsMiddleware(metrics: parts.metrics))
+        let knownPaths = KnownPaths()
+        router.add(middleware: ErrorEnvelopeMiddleware(knownPaths: knownPaths))
+        let reader = RequestBodyReader(limitBytes: config.http.bodyLimitBytes)
+        ManagementRoutes(
+            service: parts.service,
+            identity: try UserIdentity(headerName: config.auth.userHeader, allowUserIdParam: config.auth.allowUserIdParam),
+            reader: reader, metrics: parts.metrics
+        ).register(on: router)
+        InternalRoutes(
+            service: parts.service, reader: reader, metrics: parts.metrics, internalTokens: config.auth.internalTokens,
+            signature: CallbackSignature(
+                secret: config.paymentService.callbackSecret, windowSeconds: config.paymentService.signatureWindowSeconds),
+            clock: clock
+        ).register(on: router)
+        OperationsRoutes(pool: parts.pool, metrics: parts.metrics, openAPIDocument: openAPIDocument).register(on: router)
+        knownPaths.set(router.routes.map(\.path.description))
+        return router
+    }
+
+    /// Applies the migrations on a pool connection (blocking libpq stays off the event loops).
+    /// A failure stops the start with the migrator's own words.
+    public static func migrate(config: BillingConfig, pool: PostgresPool, logger: Logger) async throws {
+        let migrator = try Migrator(directory: URL(fileURLWithPath: config.database.migrationsPath))
+        let outcome = try await pool.withConnection { connection -> Result<[String], StartupFailure> in
+            do {
+                return .success(try migrator.migrate(connection))
+            } catch {
+                return .failure(StartupFailure(description: "\(error)"))
+            }
+        }
+        let applied = try outcome.get()
+        logger.info(
+            "migrations", metadata: ["applied": "\(applied.isEmpty ? "none" : applied.joined(separator: ","))"])
+    }
+}
+
+/// Why the server could not start, in words for the operator.
+public struct StartupFailure: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}

@@ -1,0 +1,16 @@
+import BillingPostgres
+import ServiceLifecycle
+
+/// Owns the database pool and the deduction lanes for the server's lifetime. It is listed
+/// before the HTTP server, so on SIGTERM the server stops first (in-flight requests
+/// finish), then the lanes commit and answer what is queued, then the pool closes.
+struct StorageService: Service {
+    let pool: PostgresPool
+    let lanes: DeductionLanes
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await lanes.shutdown()
+        await pool.shutdown()
+    }
+}

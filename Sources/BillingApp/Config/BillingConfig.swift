@@ -1,0 +1,166 @@
+import BillingCore
+import BillingPostgres
+import Configuration
+import Foundation
+import SystemPackage
+
+/// Every setting of the server, read once at start and validated: a bad value stops
+/// the start with a message naming its key. Keys live under `billing.`; each can be
+/// overridden by an environment variable (`billing.http.port` → `BILLING_HTTP_PORT`).
+public struct BillingConfig: Sendable {
+    public enum Environment: String, Sendable {
+        case development, production
+    }
+
+    public struct HTTP: Sendable {
+        public var host: String
+        public var port: Int
+        public var bodyLimitBytes: Int
+    }
+
+    public struct Database: Sendable {
+        public var postgres: PostgresConfig
+        public var pool: PostgresPool.Settings
+        public var migrateOnStart: Bool
+        public var migrationsPath: String
+    }
+
+    public struct Auth: Sendable {
+        public var allowUserIdParam: Bool
+        public var userHeader: String
+        public var internalTokens: [String]
+    }
+
+    public struct PaymentService: Sendable {
+        public var host: String
+        public var port: Int
+        public var timeoutMilliseconds: Int
+        public var callbackSecret: String
+        public var notifyURL: String
+        public var signatureWindowSeconds: Int
+    }
+
+    public var environment: Environment
+    public var http: HTTP
+    public var database: Database
+    public var lanes: DeductionLanes.Settings
+    public var auth: Auth
+    public var paymentService: PaymentService
+    public var catalog: ServiceCatalog
+    public var calendar: BillingCalendar
+
+    /// Secrets that make development work out of the box; refused in production.
+    static let developmentInternalToken = "dev-internal-token"
+    static let developmentCallbackSecret = "dev-callback-secret-change-me"
+
+    public init(reader: ConfigReader) throws(BillingError) {
+        let root = SettingsReader(reader: reader)
+        let environmentText = root.string("environment", default: "development")
+        guard let environment = Environment(rawValue: environmentText) else {
+            throw .invalidConfiguration(key: "billing.environment", reason: "must be development or production")
+        }
+        self.environment = environment
+        calendar = try BillingCalendar(
+            timeZoneIdentifier: root.string("time_zone", default: "Asia/Shanghai"), configKey: "billing.time_zone")
+
+        let http = root.scoped("http")
+        self.http = HTTP(
+            host: http.string("host", default: "127.0.0.1"),
+            port: try http.int("port", default: 8107, in: 0...65_535),
+            bodyLimitBytes: try http.int("body_limit_bytes", default: 65_536, in: 1_024...1_048_576))
+
+        let database = root.scoped("database")
+        self.database = Database(
+            postgres: PostgresConfig(
+                host: database.string("host", default: "127.0.0.1"),
+                port: try database.int("port", default: 54_329, in: 1...65_535),
+                user: database.string("user", default: "billing"),
+                password: database.string("password", isSecret: true),
+                database: database.string("name", default: "billing"),
+                connectTimeoutSeconds: try database.int("connect_timeout_seconds", default: 5, in: 1...60),
+                schema: database.string("schema")),
+            pool: PostgresPool.Settings(
+                size: try database.int("pool_size", default: 8, in: 1...256),
+                acquireTimeout: .milliseconds(try database.int("acquire_timeout_ms", default: 2_000, in: 1...60_000))),
+            migrateOnStart: try database.bool("migrate_on_start", default: true),
+            migrationsPath: database.string("migrations_path", default: "sql"))
+
+        let lanes = root.scoped("lanes")
+        self.lanes = DeductionLanes.Settings(
+            laneCount: try lanes.int("count", default: DeductionLanes.Settings.defaultLaneCount, in: 1...64),
+            maxBatchCount: try lanes.int("max_batch", default: 256, in: 1...4_096),
+            maxQueuedPerLane: try lanes.int("max_queued", default: 4_096, in: 1...1_000_000))
+
+        let auth = root.scoped("auth")
+        var tokens = auth.list("internal_tokens", isSecret: true)
+        if tokens.isEmpty, environment == .development { tokens = [Self.developmentInternalToken] }
+        self.auth = Auth(
+            allowUserIdParam: try auth.bool("allow_user_id_param", default: environment == .development),
+            userHeader: auth.string("user_header", default: "X-User-Id"),
+            internalTokens: tokens)
+
+        let payment = root.scoped("payment_service")
+        let secret =
+            payment.string("callback_secret", isSecret: true)
+            ?? (environment == .development ? Self.developmentCallbackSecret : "")
+        paymentService = PaymentService(
+            host: payment.string("host", default: "127.0.0.1"),
+            port: try payment.int("port", default: 9_101, in: 1...65_535),
+            timeoutMilliseconds: try payment.int("timeout_ms", default: 5_000, in: 10...120_000),
+            callbackSecret: secret,
+            notifyURL: payment.string("notify_url", default: "http://127.0.0.1:8107/internal/v1/billing/callback"),
+            signatureWindowSeconds: try payment.int("signature_window_seconds", default: 300, in: 1...3_600))
+
+        catalog = try Self.catalog(root.scoped("catalog"))
+        try validateSecrets()
+    }
+
+    private func validateSecrets() throws(BillingError) {
+        guard environment == .production else { return }
+        guard !auth.internalTokens.isEmpty else {
+            throw .invalidConfiguration(key: "billing.auth.internal_tokens", reason: "required in production")
+        }
+        for token in auth.internalTokens where token.utf8.count < 16 || token == Self.developmentInternalToken {
+            throw .invalidConfiguration(
+                key: "billing.auth.internal_tokens", reason: "each token needs at least 16 characters in production")
+        }
+        guard paymentService.callbackSecret.utf8.count >= 16,
+            paymentService.callbackSecret != Self.developmentCallbackSecret
+        else {
+            throw .invalidConfiguration(
+                key: "billing.payment_service.callback_secret", reason: "required in production, at least 16 characters")
+        }
+    }
+
+    /// `catalog.services` lists the names; `catalog.NAME.price_fen` and
+    /// `catalog.NAME.free_calls_per_month` give each one. Without a list, the platform default.
+    private static func catalog(_ settings: SettingsReader) throws(BillingError) -> ServiceCatalog {
+        let names = settings.list("services")
+        guard !names.isEmpty else { return .platformDefault }
+        var entries: [CatalogEntry] = []
+        for name in names {
+            let service = settings.scoped(name)
+            guard let price = try service.int64("price_fen", in: 0...ServiceCatalog.maxPriceFen.value) else {
+                throw .invalidConfiguration(key: service.fullKey("price_fen"), reason: "is required")
+            }
+            guard let free = try service.int64("free_calls_per_month", in: 0...ServiceCatalog.maxFreeCallsPerMonth) else {
+                throw .invalidConfiguration(key: service.fullKey("free_calls_per_month"), reason: "is required")
+            }
+            entries.append(CatalogEntry(name: name, priceFen: Fen(price), freeCallsPerMonth: free))
+        }
+        return try ServiceCatalog(entries: entries, configKey: "billing.catalog")
+    }
+
+    /// Environment first, then the YAML file (if any), then `defaults`.
+    public static func reader(
+        filePath: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+        defaults: [AbsoluteConfigKey: ConfigValue] = [:]
+    ) async throws -> ConfigReader {
+        var providers: [any ConfigProvider] = [EnvironmentVariablesProvider(environmentVariables: environment)]
+        if let filePath {
+            providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(filePath)))
+        }
+        providers.append(InMemoryProvider(values: defaults))
+        return ConfigReader(providers: providers)
+    }
+}

@@ -1,0 +1,45 @@
+import BillingCore
+import HTTPTypes
+import Hummingbird
+
+/// The envelope of every answer: `{"success": true, "data": …}` or
+/// `{"success": false, "error": {"code": …, "message": …}}`, always JSON.
+enum APIResponse {
+    static func ok(_ data: JSONValue) -> Response {
+        json(.object([("success", .bool(true)), ("data", data)]), status: .ok)
+    }
+
+    static func failure(code: String, message: String, status: HTTPResponse.Status) -> Response {
+        json(
+            .object([
+                ("success", .bool(false)),
+                ("error", .object([("code", .string(code)), ("message", .string(message))])),
+            ]), status: status)
+    }
+
+    static func failure(_ error: BillingError) -> Response {
+        failure(code: error.code, message: error.message, status: status(for: error.kind))
+    }
+
+    /// The one mapping from the domain's error kinds to HTTP statuses.
+    static func status(for kind: BillingError.Kind) -> HTTPResponse.Status {
+        switch kind {
+        case .invalidInput: .badRequest
+        case .unauthenticated: .unauthorized
+        case .forbidden: .forbidden
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .insufficientFunds: HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required")
+        case .unavailable: .serviceUnavailable
+        case .upstreamUnavailable: .badGateway
+        case .internalFailure: .internalServerError
+        }
+    }
+
+    static func json(_ value: JSONValue, status: HTTPResponse.Status) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(
+            status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: value.serialized())))
+    }
+}

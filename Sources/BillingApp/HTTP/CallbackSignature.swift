@@ -1,0 +1,49 @@
+import BillingCore
+import Crypto
+import Foundation
+
+/// `X-Billing-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`,
+/// signed with the Payment Service's shared secret and valid within a time window.
+struct CallbackSignature: Sendable {
+    static let headerName = "X-Billing-Signature"
+
+    let secret: String
+    let windowSeconds: Int
+
+    func verify(header: String, body: [UInt8], now: Date) throws(BillingError) {
+        var timestamp: Int64?
+        var signatures: [String] = []
+        for part in header.split(separator: ",") {
+            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pair.count == 2 else { continue }
+            switch pair[0] {
+            case "t": timestamp = Int64(pair[1])
+            case "v1": signatures.append(pair[1].lowercased())
+            default: continue
+            }
+        }
+        guard let timestamp, !signatures.isEmpty else {
+            throw .unauthenticated("malformed \(Self.headerName) header")
+        }
+        let age = Int64(now.timeIntervalSince1970) - timestamp
+        guard age.magnitude <= UInt64(windowSeconds) else {
+            throw .unauthenticated("callback signature timestamp outside the allowed window")
+        }
+        let expected = sign(timestamp: timestamp, body: body)
+        guard signatures.contains(where: { ConstantTime.equals($0, expected) }) else {
+            throw .unauthenticated("invalid callback signature")
+        }
+    }
+
+    /// The hex signature for a body at a time: what the Payment Service (and tests) send.
+    func sign(timestamp: Int64, body: [UInt8]) -> String {
+        var message = Array("\(timestamp).".utf8)
+        message.append(contentsOf: body)
+        let mac = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Array(secret.utf8)))
+        return mac.map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
+    }
+
+    func header(timestamp: Int64, body: [UInt8]) -> String {
+        "t=\(timestamp),v1=\(sign(timestamp: timestamp, body: body))"
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+import BillingCore
+import HTTPTypes
+import Hummingbird
+
+/// Guards the internal API: `Authorization: Bearer <token>` with one of the configured
+/// internal tokens.
+struct InternalAuthMiddleware<Context: RequestContext>: RouterMiddleware {
+    let tokens: [String]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard Self.isAuthorized(request, tokens: tokens) else {
+            throw BillingError.unauthenticated("missing or invalid internal bearer token")
+        }
+        return try await next(request, context)
+    }
+
+    static func isAuthorized(_ request: Request, tokens: [String]) -> Bool {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+            return false
+        }
+        let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+        return !token.isEmpty && ConstantTime.matchesAny(token, tokens)
+    }
+}

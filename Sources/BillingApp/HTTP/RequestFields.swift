@@ -1,0 +1,119 @@
+import BillingCore
+
+/// The inputs of one request: a JSON body object and query parameters, each field
+/// accepted in snake_case (`user_id`) or lowerCamelCase (`userId`). Wrong types are
+/// INVALID_ARGUMENT naming the field; unknown fields are ignored.
+struct RequestFields: Sendable {
+    let body: [(String, JSONValue)]
+    let query: [String: String]
+
+    init(body: JSONValue?, query: [String: String]) throws(BillingError) {
+        switch body {
+        case .none: self.body = []
+        case .object(let members): self.body = members
+        case .some(let other):
+            throw .invalidArgument(field: "body", reason: "must be a JSON object, not \(other.typeName)")
+        }
+        self.query = query
+    }
+
+    static func camelCase(_ snake: String) -> String {
+        var result = ""
+        var upperNext = false
+        for character in snake {
+            if character == "_" {
+                upperNext = true
+            } else {
+                result.append(upperNext ? Character(character.uppercased()) : character)
+                upperNext = false
+            }
+        }
+        return result
+    }
+
+    private enum Found {
+        case json(JSONValue)
+        case text(String)
+    }
+
+    private func find(_ name: String) -> Found? {
+        let camel = Self.camelCase(name)
+        if let value = body.last(where: { $0.0 == name || $0.0 == camel })?.1 {
+            if case .null = value { return nil }
+            return .json(value)
+        }
+        if let text = query[name] ?? query[camel] { return .text(text) }
+        return nil
+    }
+
+    func has(_ name: String) -> Bool { find(name) != nil }
+
+    /// Fields the platform's older clients send as JSON integers (numeric user ids).
+    static let numericIdentifiers: Set<String> = ["user_id"]
+
+    /// A string field; a numeric identifier written as a JSON integer is taken as its digits.
+    func string(_ name: String) throws(BillingError) -> String? {
+        switch find(name) {
+        case .none: return nil
+        case .text(let text): return text
+        case .json(.string(let text)): return text
+        case .json(.number(let text)) where Self.numericIdentifiers.contains(name) && text.allSatisfy(\.isNumber):
+            return text
+        case .json(let other):
+            throw .invalidArgument(field: name, reason: "must be a string, not \(other.typeName)")
+        }
+    }
+
+    func requiredString(_ name: String) throws(BillingError) -> String {
+        guard let value = try string(name), !value.isEmpty else {
+            throw .invalidArgument(field: name, reason: "is required")
+        }
+        return value
+    }
+
+    /// An integer field: a JSON integer in a body, decimal digits in a query.
+    func int64(_ name: String) throws(BillingError) -> Int64? {
+        let text: String
+        switch find(name) {
+        case .none: return nil
+        case .text(let value): text = value
+        case .json(.number(let value)): text = value
+        case .json(let other):
+            throw .invalidArgument(field: name, reason: "must be an integer, not \(other.typeName)")
+        }
+        guard let value = Int64(text) else {
+            throw .invalidArgument(field: name, reason: "must be an integer within range")
+        }
+        return value
+    }
+
+    func int(_ name: String) throws(BillingError) -> Int? {
+        guard let value = try int64(name) else { return nil }
+        guard let narrowed = Int(exactly: value) else { throw .invalidArgument(field: name, reason: "out of range") }
+        return narrowed
+    }
+
+    /// Money: `amount` in yuan (a JSON number or string, two decimals at most, read from
+    /// its text) or `amount_fen` as an integer. Both given and disagreeing is an error.
+    func amount() throws(BillingError) -> Fen? {
+        let yuan: Fen? =
+            switch find("amount") {
+            case .none: nil
+            case .text(let text), .json(.string(let text)), .json(.number(let text)):
+                try Fen(yuanText: text, field: "amount")
+            case .json(let other):
+                throw .invalidArgument(field: "amount", reason: "must be a number or a string, not \(other.typeName)")
+            }
+        let fen: Fen? =
+            switch find("amount_fen") {
+            case .none: nil
+            case .text(let text), .json(.number(let text)): try Fen(fenText: text, field: "amount_fen")
+            case .json(let other):
+                throw .invalidArgument(field: "amount_fen", reason: "must be an integer, not \(other.typeName)")
+            }
+        if let yuan, let fen, yuan != fen {
+            throw .invalidArgument(field: "amount_fen", reason: "disagrees with amount")
+        }
+        return yuan ?? fen
+    }
+}

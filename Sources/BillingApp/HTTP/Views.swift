@@ -1,0 +1,136 @@
+import BillingCore
+import Foundation
+
+/// The JSON shapes of api.md, built from domain values. Money appears twice: yuan printed
+/// with exactly two decimals and integer fen.
+enum Views {
+    static func money(_ name: String, _ fen: Fen) -> [(String, JSONValue)] {
+        [(name, .number(fen.yuanText)), ("\(name)Fen", .int(fen.value))]
+    }
+
+    static func timestamp(_ date: Date?) -> JSONValue {
+        guard let date else { return .null }
+        return .string(date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)))
+    }
+
+    static func account(_ account: AccountView) -> JSONValue {
+        .object(
+            [("userId", .string(account.userId))] + money("balance", account.balanceFen) + [
+                ("currency", .string(account.currency)),
+                (
+                    "quotas",
+                    .array(
+                        account.quotas.map { quota in
+                            .object([
+                                ("serviceName", .string(quota.serviceName)),
+                                ("totalQuota", .int(quota.usage.total)),
+                                ("usedQuota", .int(quota.usage.used)),
+                                ("remainingQuota", .int(quota.usage.remaining)),
+                                ("resetMonth", .string(quota.period.text)),
+                            ])
+                        })
+                ),
+            ])
+    }
+
+    static func check(_ answer: CheckAnswer) -> JSONValue {
+        .object(
+            [
+                ("allowed", .bool(answer.allowed)),
+                ("reason", .string(answer.reason)),
+                ("mode", .string(answer.mode.rawValue)),
+                ("freeRemaining", .int(answer.freeRemaining)),
+            ] + money("balance", answer.balanceFen) + [("costFen", .int(answer.costFen.value))])
+    }
+
+    static func deduction(_ receipt: DeductionReceipt) -> JSONValue {
+        .object(
+            [
+                ("success", .bool(true)),
+                ("recordId", receipt.recordIds.first.map { .int($0) } ?? .null),
+                ("recordIds", .array(receipt.recordIds.map { .int($0) })),
+                ("freeCount", .int(receipt.freeCount)),
+                ("paidCount", .int(receipt.paidCount)),
+                ("mode", .string(receipt.mode.rawValue)),
+            ] + money("amount", receipt.costFen) + [
+                ("balanceFen", .int(receipt.balanceAfterFen.value)),
+                ("balance", .number(receipt.balanceAfterFen.yuanText)),
+                ("freeRemaining", .int(receipt.freeRemainingAfter)),
+                ("replayed", .bool(receipt.replayed)),
+            ])
+    }
+
+    static func rechargeStarted(_ order: RechargeOrder) -> JSONValue {
+        .object(
+            [("orderId", .string(order.id)), ("paymentUrl", .optional(order.payURL))]
+                + money("amount", order.amountFen) + [("status", .string(order.status.rawValue))])
+    }
+
+    static func order(_ order: RechargeOrder) -> JSONValue {
+        .object(
+            [("orderId", .string(order.id)), ("status", .string(order.status.rawValue))]
+                + money("amount", order.amountFen) + [
+                    ("currency", .string(order.currency)),
+                    ("paymentMethod", .string(order.method.rawValue)),
+                    ("paymentId", .optional(order.paymentId)),
+                    ("paymentUrl", .optional(order.payURL)),
+                    ("failureReason", .optional(order.failureReason)),
+                    ("createdAt", timestamp(order.createdAt)),
+                    ("paidAt", timestamp(order.paidAt)),
+                ])
+    }
+
+    static func record(_ record: LedgerRecord) -> JSONValue {
+        .object(
+            [
+                ("id", .int(record.id)),
+                ("serviceName", .string(record.serviceName)),
+                ("appId", .optional(record.appId)),
+                ("type", .int(record.type.rawValue)),
+                ("typeName", .string(record.type.name)),
+            ] + money("amount", record.amountFen) + [
+                ("count", .int(record.count)),
+                ("requestId", .optional(record.requestId)),
+                ("period", .string(record.period.text)),
+                ("createdAt", timestamp(record.createdAt)),
+            ])
+    }
+
+    static func records(_ page: RecordPage) -> JSONValue {
+        .object([
+            ("records", .array(page.records.map(record))),
+            ("total", page.total.map { .int($0) } ?? .null),
+            ("page", page.page.map { .int($0) } ?? .null),
+            ("pageSize", .int(page.pageSize)),
+            ("nextCursor", .optional(page.nextCursor?.text)),
+        ])
+    }
+
+    static func usage(_ usage: ServiceUsage, named name: String? = nil) -> [(String, JSONValue)] {
+        [
+            ("totalCount", .int(usage.totalCount)),
+            ("freeCount", .int(usage.freeCount)),
+            ("paidCount", .int(usage.paidCount)),
+        ] + money("totalCost", usage.totalCostFen)
+    }
+
+    static func stats(_ stats: UsageStats) -> JSONValue {
+        .object(
+            [
+                ("userId", .string(stats.userId)),
+                ("serviceName", .optional(stats.serviceName)),
+                ("period", .string(stats.window.rawValue)),
+            ] + usage(stats.usage))
+    }
+
+    static func summary(_ summary: UsageSummary) -> JSONValue {
+        .object(
+            [("userId", .string(summary.userId)), ("totalCount", .int(summary.total.totalCount))]
+                + money("totalCost", summary.total.totalCostFen) + [
+                    (
+                        "services",
+                        .array(summary.services.map { .object([("serviceName", .string($0.serviceName))] + usage($0)) })
+                    )
+                ])
+    }
+}

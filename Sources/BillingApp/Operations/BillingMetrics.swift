@@ -1,0 +1,76 @@
+import BillingCore
+import BillingPostgres
+import Prometheus
+
+/// The service's Prometheus metrics, on a registry of its own (no global state, so tests
+/// can build several applications in one process).
+public final class BillingMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+
+    private static let latencyBuckets: [Duration] = [
+        .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+        .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
+    ]
+    private static let batchBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+
+    public init() {}
+
+    private static func named(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
+    func request(route: String, method: String, status: Int, duration: Duration) {
+        registry.makeCounter(
+            descriptor: Self.named("http_requests_total", "HTTP requests by route, method and status"), labels: [("route", route), ("method", method), ("status", String(status))]
+        ).increment()
+        registry.makeDurationHistogram(
+            descriptor: Self.named("http_request_duration_seconds", "HTTP request latency by route"), labels: [("route", route), ("method", method)],
+            buckets: Self.latencyBuckets
+        ).record(duration)
+    }
+
+    func deduction(mode: String) {
+        registry.makeCounter(
+            descriptor: Self.named("billing_deductions_total", "Deductions by outcome (free, mixed, balance, replay, error code)"),
+            labels: [("mode", mode)]).increment()
+    }
+
+    func recharge(outcome: String) {
+        registry.makeCounter(
+            descriptor: Self.named("billing_recharges_total", "Recharge starts by outcome"), labels: [("outcome", outcome)]).increment()
+    }
+
+    func callback(credited: Bool) {
+        registry.makeCounter(
+            descriptor: Self.named("billing_callbacks_total", "Payment callbacks handled, by whether they credited"),
+            labels: [("credited", credited ? "true" : "false")]
+        ).increment()
+    }
+
+    public func exposition() -> String {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+}
+
+extension BillingMetrics: LaneObserver {
+    public func batchCommitted(lane: Int, size: Int, attempts: Int) {
+        registry.makeValueHistogram(
+            descriptor: Self.named("billing_lane_batch_size", "Deductions committed per lane transaction"),
+            buckets: Self.batchBuckets
+        ).record(Double(size))
+        if attempts > 1 {
+            registry.makeCounter(descriptor: Self.named("billing_lane_batch_retries_total", "Lane batches retried"))
+                .increment()
+        }
+    }
+
+    public func batchFailed(lane: Int, size: Int, error: BillingError) {
+        registry.makeCounter(
+            descriptor: Self.named("billing_lane_batch_failures_total", "Lane batches that failed, by error code"),
+            labels: [("code", error.code)]
+        ).increment()
+    }
+}

@@ -1,0 +1,78 @@
+import BillingCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The gateway's and the Payment Service's API under /internal/v1/billing.
+struct InternalRoutes: Sendable {
+    let service: BillingService
+    let reader: RequestBodyReader
+    let metrics: BillingMetrics
+    let internalTokens: [String]
+    let signature: CallbackSignature
+    let clock: any BillingClock
+
+    static let paths = ["/internal/v1/billing/check", "/internal/v1/billing/deduct", "/internal/v1/billing/callback"]
+
+    func register(on router: Router<BasicRequestContext>) {
+        let guarded = router.group("internal/v1/billing").add(
+            middleware: InternalAuthMiddleware(tokens: internalTokens))
+        guarded.post("check") { request, _ in
+            var request = request
+            let fields = try await self.reader.fields(&request)
+            let answer = try await self.service.check(
+                userId: fields.requiredString("user_id"), serviceName: fields.requiredString("service_name"),
+                count: try Self.count(fields))
+            return APIResponse.ok(Views.check(answer))
+        }
+        guarded.post("deduct") { request, _ in
+            var request = request
+            let fields = try await self.reader.fields(&request)
+            // `cost` from older gateways is accepted and ignored: the catalog price decides.
+            let deduction = try DeductionRequest(
+                userId: fields.requiredString("user_id"), serviceName: fields.requiredString("service_name"),
+                count: try Self.count(fields), appId: fields.string("app_id"), requestId: fields.string("request_id"))
+            do throws(BillingError) {
+                let receipt = try await self.service.deduct(deduction)
+                self.metrics.deduction(mode: receipt.replayed ? "replay" : receipt.mode.rawValue)
+                return APIResponse.ok(Views.deduction(receipt))
+            } catch {
+                self.metrics.deduction(mode: error.code.lowercased())
+                throw error
+            }
+        }
+        // Authenticated by its signature, or else by an internal bearer token.
+        router.group("internal/v1/billing").post("callback") { request, _ in
+            var request = request
+            let bytes = try await self.reader.bytes(&request)
+            if let header = request.headers[.billingSignature] {
+                try self.signature.verify(header: header, body: bytes, now: self.clock.now())
+            } else if !InternalAuthMiddleware<BasicRequestContext>.isAuthorized(request, tokens: self.internalTokens) {
+                throw BillingError.unauthenticated("a callback needs a valid signature or internal bearer token")
+            }
+            let fields = try RequestFields(body: RequestBodyReader.parse(bytes), query: [:])
+            guard let amount = try fields.amount() else {
+                throw BillingError.invalidArgument(field: "amount", reason: "amount or amount_fen is required")
+            }
+            let callback = try PaymentCallback(
+                orderId: fields.string("order_id"),
+                paymentId: try fields.string("payment_id") ?? fields.string("payment_order_id"),
+                amountFen: amount, outcome: try PaymentCallback.Outcome(status: fields.requiredString("status")))
+            let settlement = try await self.service.settle(callback)
+            self.metrics.callback(credited: settlement.creditedFen.isPositive)
+            return APIResponse.ok(
+                .object([
+                    ("success", .bool(true)), ("orderId", .string(settlement.order.id)),
+                    ("status", .string(settlement.order.status.rawValue)),
+                    ("creditedFen", .int(settlement.creditedFen.value)),
+                ]))
+        }
+    }
+
+    static func count(_ fields: RequestFields) throws(BillingError) -> Int64 {
+        guard let count = try fields.int64("count") else {
+            throw .invalidArgument(field: "count", reason: "is required")
+        }
+        return count
+    }
+}

@@ -1,0 +1,93 @@
+import BillingCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The console's API under /api/v1/billing: handlers only translate and call a use case.
+struct ManagementRoutes: Sendable {
+    let service: BillingService
+    let identity: UserIdentity
+    let reader: RequestBodyReader
+    let metrics: BillingMetrics
+
+    static let paths = [
+        "/api/v1/billing/account", "/api/v1/billing/recharge", "/api/v1/billing/recharge/orders/{order_id}",
+        "/api/v1/billing/records", "/api/v1/billing/stats/today", "/api/v1/billing/stats/month",
+        "/api/v1/billing/stats/summary",
+    ]
+
+    func register(on router: Router<BasicRequestContext>) {
+        let group = router.group("api/v1/billing")
+        group.get("account") { request, _ in
+            let (user, _) = try await self.user(request)
+            return APIResponse.ok(Views.account(try await self.service.account(userId: user)))
+        }
+        group.post("recharge") { request, _ in
+            let (user, fields) = try await self.user(request)
+            let outcome = try await self.recharge(request, user: user, fields: fields)
+            return APIResponse.ok(Views.rechargeStarted(outcome))
+        }
+        group.get("recharge/orders/:order_id") { request, context in
+            let (user, _) = try await self.user(request)
+            guard let orderId = context.parameters.get("order_id"), !orderId.isEmpty else {
+                throw BillingError.invalidArgument(field: "order_id", reason: "is required")
+            }
+            return APIResponse.ok(Views.order(try await self.service.order(userId: user, orderId: orderId)))
+        }
+        group.get("records") { request, _ in
+            let (user, fields) = try await self.user(request)
+            let filter = try RecordFilter(
+                serviceName: fields.string("service_name"),
+                type: try fields.string("type").map { (name: String) throws(BillingError) in try RecordType(name: name) },
+                appId: fields.string("app_id"),
+                from: try Self.date(fields, "from"), to: try Self.date(fields, "to"))
+            let page = try PageRequest.make(
+                page: fields.int("page"), pageSize: fields.int("page_size"), cursor: fields.string("cursor"))
+            return APIResponse.ok(Views.records(try await self.service.records(userId: user, filter: filter, page: page)))
+        }
+        for window in [StatsWindow.today, .month] {
+            group.get("stats/\(window.rawValue)") { request, _ in
+                let (user, fields) = try await self.user(request)
+                let stats = try await self.service.stats(
+                    userId: user, serviceName: fields.string("service_name"), window: window)
+                return APIResponse.ok(Views.stats(stats))
+            }
+        }
+        group.get("stats/summary") { request, _ in
+            let (user, _) = try await self.user(request)
+            return APIResponse.ok(Views.summary(try await self.service.summary(userId: user)))
+        }
+    }
+
+    private func user(_ request: Request) async throws -> (String, RequestFields) {
+        var request = request
+        let fields = try await reader.fields(&request)
+        return (try identity.user(of: request, fields: fields), fields)
+    }
+
+    private func recharge(_ request: Request, user: String, fields: RequestFields) async throws -> RechargeOrder {
+        guard let amount = try fields.amount() else {
+            throw BillingError.invalidArgument(field: "amount", reason: "amount or amount_fen is required")
+        }
+        let rechargeRequest = try RechargeRequest(
+            userId: user, amountFen: amount, method: try PaymentMethod(text: fields.requiredString("payment_method")),
+            currency: try fields.string("currency") ?? "CNY", returnURL: try fields.string("return_url"))
+        let key = request.headers[.idempotencyKey]
+        do throws(BillingError) {
+            let order = try await service.recharge(rechargeRequest, idempotencyKey: key)
+            metrics.recharge(outcome: "created")
+            return order
+        } catch {
+            metrics.recharge(outcome: error.code.lowercased())
+            throw error
+        }
+    }
+
+    /// RFC 3339 timestamps, with or without fractional seconds.
+    static func date(_ fields: RequestFields, _ name: String) throws(BillingError) -> Date? {
+        guard let text = try fields.string(name) else { return nil }
+        if let date = try? Date(text, strategy: .iso8601) { return date }
+        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
+        throw .invalidArgument(field: name, reason: "must be an RFC 3339 timestamp such as 2026-11-26T08:00:00Z")
+    }
+}

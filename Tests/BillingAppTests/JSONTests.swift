@@ -1,0 +1,41 @@
+@testable import BillingApp
+import Testing
+
+@Suite("JSON kept as text")
+struct JSONTests {
+    @Test("numbers keep their exact text and values round-trip")
+    func numbersAsText() throws {
+        let value = try JSONParser.parse(Array(#"{"a": 12.30, "b": [1, -0.5e3, true, null], "c": "x\"y\u00e9\ud83d\ude00"}"#.utf8))
+        #expect(value["a"] == .number("12.30"))
+        #expect(value["b"] == .array([.number("1"), .number("-0.5e3"), .bool(true), .null]))
+        #expect(value["c"] == .string("x\"yé😀"))
+        #expect(try JSONParser.parse(Array(value.serialized().utf8)) == value)
+    }
+
+    @Test(
+        "malformed JSON is rejected with a position",
+        arguments: [
+            "", "{", "{\"a\":}", "[1,]", "{\"a\" 1}", "01", "1.", "-", "\"\\x\"", "\"\u{01}\"", "{} {}", "tru", "[\"\\ud800\"]",
+        ])
+    func malformed(text: String) {
+        #expect(throws: JSONParser.Failure.self) { try JSONParser.parse(Array(text.utf8)) }
+    }
+
+    @Test("deep nesting is refused instead of exhausting the stack")
+    func depth() {
+        let text = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        #expect(throws: JSONParser.Failure.self) { try JSONParser.parse(Array(text.utf8)) }
+    }
+
+    @Test("fields are found in snake_case or camelCase, and wrong types name the field")
+    func fields() throws {
+        let body = try JSONParser.parse(Array(#"{"userId": "u1", "page_size": 5, "count": "5", "amount": "12.34"}"#.utf8))
+        let fields = try RequestFields(body: body, query: ["service_name": "passport"])
+        #expect(try fields.string("user_id") == "u1")
+        #expect(try fields.int("page_size") == 5)
+        #expect(try fields.string("serviceName") == nil)
+        #expect(try fields.string("service_name") == "passport")
+        #expect(throws: (any Error).self) { try fields.int64("count") }
+        #expect(try fields.amount()?.value == 1234)
+    }
+}

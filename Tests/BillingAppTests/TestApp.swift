@@ -1,0 +1,152 @@
+@testable import BillingApp
+import BillingCore
+import BillingPostgres
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Testing
+
+/// The real application over a fresh PostgreSQL schema, configured through the same
+/// environment-variable route as production.
+struct TestApp {
+    static let root = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let internalToken = "test-internal-token"
+    static let callbackSecret = "test-callback-secret-0123456789"
+
+    let client: any TestClientProtocol
+    let parts: BillingApplication.Parts
+    let config: BillingConfig
+    let signer: CallbackSignature
+
+    static func environment(schema: String, extra: [String: String]) -> [String: String] {
+        let process = ProcessInfo.processInfo.environment
+        return [
+            "BILLING_DATABASE_HOST": process["PGHOST"] ?? "127.0.0.1",
+            "BILLING_DATABASE_PORT": process["PGPORT"] ?? "54329",
+            "BILLING_DATABASE_USER": process["PGUSER"] ?? "billing",
+            "BILLING_DATABASE_NAME": process["BILLING_TEST_DATABASE"] ?? "billing_test",
+            "BILLING_DATABASE_SCHEMA": schema,
+            "BILLING_DATABASE_MIGRATIONS_PATH": root.appendingPathComponent("sql").path,
+            "BILLING_DATABASE_POOL_SIZE": "4",
+            "BILLING_HTTP_PORT": "0",
+            "BILLING_LANES_COUNT": "2",
+            "BILLING_AUTH_INTERNAL_TOKENS": internalToken,
+            "BILLING_PAYMENT_SERVICE_CALLBACK_SECRET": callbackSecret,
+        ].merging(extra) { _, new in new }
+    }
+
+    static func with(
+        _ setup: TestingSetup = .router, environment extra: [String: String] = [:],
+        _ body: @Sendable (TestApp) async throws -> Void
+    ) async throws {
+        let schema = "app_\(UInt64.random(in: 0...UInt64.max))"
+        let environment = Self.environment(schema: schema, extra: extra)
+        var adminConfig = PostgresConfig(
+            host: environment["BILLING_DATABASE_HOST"] ?? "", port: Int(environment["BILLING_DATABASE_PORT"] ?? "") ?? 0,
+            user: environment["BILLING_DATABASE_USER"] ?? "", database: environment["BILLING_DATABASE_NAME"] ?? "")
+        adminConfig.applicationName = "billing-app-tests"
+        let admin = try PostgresConnection.connect(adminConfig)
+        try admin.query("CREATE SCHEMA \(schema)")
+        defer {
+            _ = try? admin.query("DROP SCHEMA \(schema) CASCADE")
+            admin.close()
+        }
+        let config = try BillingConfig(reader: try await BillingConfig.reader(filePath: nil, environment: environment))
+        var logger = Logger(label: "billing-test")
+        logger.logLevel = .warning
+        let (app, parts) = try await BillingApplication.build(
+            config: config, logger: logger, openAPIPath: root.appendingPathComponent("docs/openapi.yaml").path)
+        try await app.test(setup) { client in
+            try await body(
+                TestApp(
+                    client: client, parts: parts, config: config,
+                    signer: CallbackSignature(secret: callbackSecret, windowSeconds: 300)))
+        }
+        let auditPool = PostgresPool(config: config.database.postgres, settings: .init(size: 1))
+        let audit = try await LedgerAudit(pool: auditPool).run()
+        await auditPool.shutdown()
+        #expect(audit.isClean, "ledger invariant: \(audit)")
+    }
+
+    // MARK: Requests
+
+    struct Reply: Sendable {
+        let status: Int
+        let json: JSONValue?
+        let headers: HTTPFields
+        let text: String
+
+        var data: JSONValue? { json?["data"] }
+        var errorCode: String? {
+            guard case .string(let code)? = json?["error"]?["code"] else { return nil }
+            return code
+        }
+    }
+
+    func send(
+        _ method: HTTPRequest.Method, _ uri: String, json body: String? = nil, headers: [String: String] = [:]
+    ) async throws -> Reply {
+        var fields = HTTPFields()
+        if body != nil { fields[.contentType] = "application/json" }
+        for (name, value) in headers {
+            if let name = HTTPField.Name(name) { fields[name] = value }
+        }
+        return try await client.execute(
+            uri: uri, method: method, headers: fields, body: body.map { ByteBuffer(string: $0) }
+        ) { response in
+            let text = String(buffer: response.body)
+            return Reply(
+                status: Int(response.status.code), json: try? JSONParser.parse(Array(text.utf8)),
+                headers: response.headers, text: text)
+        }
+    }
+
+    func `internal`(_ path: String, _ body: String) async throws -> Reply {
+        try await send(.post, "/internal/v1/billing/\(path)", json: body, headers: ["Authorization": "Bearer \(Self.internalToken)"])
+    }
+
+    func deduct(_ user: String, _ service: String, count: Int, requestId: String? = nil) async throws -> Reply {
+        let id = requestId.map { #", "request_id": "\#($0)""# } ?? ""
+        return try await self.internal("deduct", #"{"user_id": "\#(user)", "service_name": "\#(service)", "count": \#(count)\#(id)}"#)
+    }
+
+    /// Credits a user through a recharge order and a signed success callback: the order
+    /// fails at the (absent) Payment Service, and the verified callback still credits it.
+    func fund(_ user: String, yuan: String) async throws {
+        let started = try await send(
+            .post, "/api/v1/billing/recharge?user_id=\(user)", json: #"{"amount": "\#(yuan)", "payment_method": "alipay"}"#)
+        #expect(started.status == 502)
+        let orders = try await parts.pool.withConnection { connection in
+            try connection.query(
+                "SELECT id, amount_fen FROM recharge_order WHERE user_id = $1 AND status = 'failed' ORDER BY created_at DESC",
+                [user]
+            ).all.map { (try $0.string(0), try $0.int64(1)) }
+        }
+        let order = try #require(orders.first)
+        let reply = try await signedCallback(#"{"order_id": "\#(order.0)", "amount_fen": \#(order.1), "status": "SUCCESS"}"#)
+        #expect(reply.status == 200)
+    }
+
+    func signedCallback(_ body: String, at time: Date = Date()) async throws -> Reply {
+        let header = signer.header(timestamp: Int64(time.timeIntervalSince1970), body: Array(body.utf8))
+        return try await send(.post, "/internal/v1/billing/callback", json: body, headers: ["X-Billing-Signature": header])
+    }
+}
+
+extension JSONValue {
+    var int64: Int64? {
+        guard case .number(let text) = self else { return nil }
+        return Int64(text)
+    }
+
+    var text: String? {
+        switch self {
+        case .string(let value), .number(let value): value
+        default: nil
+        }
+    }
+}
