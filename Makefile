@@ -24,10 +24,15 @@ test: services-up
 	eval "$$($(SERVICES) env)" && swift test $(SWIFT_TEST_FLAGS) --skip PostgresRestartTests
 	eval "$$($(SERVICES) env)" && swift test $(SWIFT_TEST_FLAGS) --filter PostgresRestartTests
 
+# Services up, build, migrate and serve with the development config; Ctrl-C stops it cleanly.
 run: services-up build
-	@echo "PostgreSQL and Redis are up:"; $(SERVICES) status
-	@echo "billing-server cannot serve yet: the HTTP API lands with issue #4."
-	eval "$$($(SERVICES) env)" && swift run billing-server serve --config configs/config.yaml
+	@echo ""
+	@echo "Billing Service on http://127.0.0.1:8107  (metrics: /metrics, API: /openapi.yaml)"
+	@echo "Try:"
+	@echo "  curl -s 'http://127.0.0.1:8107/api/v1/billing/account?user_id=u1'"
+	@echo "  curl -s -X POST http://127.0.0.1:8107/internal/v1/billing/deduct -H 'Authorization: Bearer dev-internal-token' -H 'Content-Type: application/json' -d '{\"user_id\":\"u1\",\"service_name\":\"passport\",\"count\":1,\"request_id\":\"r1\"}'"
+	@echo ""
+	.build/debug/billing-server serve --config configs/config.yaml
 
 clean:
 	swift package clean

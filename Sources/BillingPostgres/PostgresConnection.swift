@@ -58,7 +58,10 @@ public final class PostgresConnection: @unchecked Sendable {
             ("application_name", config.applicationName), ("client_encoding", "UTF8"),
         ]
         if let password = config.password { parameters.append(("password", password)) }
-        if let schema = config.schema { parameters.append(("options", "-csearch_path=\(schema)")) }
+        // Server notices ("… already exists, skipping") would go to stderr; warnings still do.
+        var options = "-c client_min_messages=warning"
+        if let schema = config.schema { options += " -c search_path=\(schema)" }
+        parameters.append(("options", options))
         let raw = withCStrings(parameters.map(\.0)) { keywords in
             withCStrings(parameters.map(\.1)) { values in
                 PQconnectdbParams(keywords, values, 0)

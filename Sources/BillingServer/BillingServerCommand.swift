@@ -14,11 +14,13 @@ struct BillingServerCommand: AsyncParsableCommand {
 }
 
 struct ConfigOptions: ParsableArguments {
-    @Option(name: .long, help: "Path of the YAML configuration file; BILLING_… environment variables override it.")
+    @Option(
+        name: .long,
+        help: "Path of the YAML configuration file (empty: none); BILLING_… environment variables override it.")
     var config: String = "configs/config.yaml"
 
     func load() async throws -> BillingConfig {
-        let reader = try await BillingConfig.reader(filePath: config)
+        let reader = try await BillingConfig.reader(filePath: config.isEmpty ? nil : config)
         return try BillingConfig(reader: reader)
     }
 }
