@@ -54,7 +54,7 @@ struct LaneBenchmark {
             var lanesTotal = 0.0
             let batches = BatchSizes()
             for round in 1...rounds {
-                let naive = try await runNaive(config: config, period: period, userCount: userCount)
+                let naive = try await runNaive(config: config, userCount: userCount)
                 let lanes = DeductionLanes(
                     config: config, catalog: .platformDefault, calendar: .platformDefault, clock: SystemClock(),
                     settings: .init(laneCount: laneCount), observer: batches)
@@ -72,28 +72,12 @@ struct LaneBenchmark {
         }
     }
 
-    static func runNaive(config: PostgresConfig, period: QuotaPeriod, userCount: Int) async throws -> Measurement {
+    static func runNaive(config: PostgresConfig, userCount: Int) async throws -> Measurement {
         let pool = PostgresPool(config: config, settings: .init(size: callers))
+        let naive = PerCallDeductionLedger(
+            pool: pool, catalog: .platformDefault, calendar: .platformDefault, clock: SystemClock())
         let measurement = try await run(userCount: userCount) { user in
-            try await pool.withConnection { connection in
-                try connection.transaction { tx in
-                    let balance = try tx.query(
-                        "SELECT balance_fen FROM user_balance WHERE user_id = $1 FOR UPDATE", [user])[0].int64(0)
-                    let quota = try tx.query(
-                        "SELECT used, total FROM free_quota WHERE user_id = $1 AND period = $2 AND service_name = 'passport' FOR UPDATE",
-                        [user, period.text])[0]
-                    let free = try quota.int64(0) < quota.int64(1)
-                    if !free {
-                        guard balance >= 1 else { throw BillingError.insufficientBalance(requiredFen: 1, availableFen: balance) }
-                        try tx.query("UPDATE user_balance SET balance_fen = balance_fen - 1 WHERE user_id = $1", [user])
-                    }
-                    try tx.query(
-                        """
-                        INSERT INTO billing_record (id, user_id, service_name, type, count, amount_fen, period, created_at)
-                        VALUES (nextval('billing_record_id_seq'), $1, 'passport', $2, 1, $3, $4, now())
-                        """, [user, free ? "1" : "2", free ? "0" : "1", period.text])
-                }
-            }
+            _ = try await naive.deduct(DeductionRequest(userId: user, serviceName: "passport", count: 1))
         }
         await pool.shutdown()
         return measurement

@@ -28,8 +28,14 @@ public enum BillingApplication {
             settings: config.lanes, observer: metrics)
         let accounts = PostgresAccounts(pool: pool)
         let orders = PostgresOrders(pool: pool)
+        let ledger: any DeductionLedger =
+            switch config.deductionStrategy {
+            case .lanes: lanes
+            case .perCall:
+                PerCallDeductionLedger(pool: pool, catalog: config.catalog, calendar: config.calendar, clock: clock)
+            }
         let service = BillingService(
-            catalog: config.catalog, calendar: config.calendar, clock: clock, ledger: lanes, accounts: accounts,
+            catalog: config.catalog, calendar: config.calendar, clock: clock, ledger: ledger, accounts: accounts,
             cache: nil, orders: orders, payments: UnconnectedPaymentGateway(), queries: PostgresLedgerQueries(pool: pool))
         let parts = Parts(pool: pool, lanes: lanes, service: service, metrics: metrics)
 

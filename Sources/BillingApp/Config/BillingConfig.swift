@@ -40,7 +40,15 @@ public struct BillingConfig: Sendable {
         public var signatureWindowSeconds: Int
     }
 
+    /// How deductions reach the database: the group-commit lanes, or the original
+    /// transaction per call (a benchmark baseline, development only).
+    public enum DeductionStrategy: String, Sendable {
+        case lanes
+        case perCall = "per_call"
+    }
+
     public var environment: Environment
+    public var deductionStrategy: DeductionStrategy
     public var http: HTTP
     public var database: Database
     public var lanes: DeductionLanes.Settings
@@ -84,6 +92,16 @@ public struct BillingConfig: Sendable {
                 acquireTimeout: .milliseconds(try database.int("acquire_timeout_ms", default: 2_000, in: 1...60_000))),
             migrateOnStart: try database.bool("migrate_on_start", default: true),
             migrationsPath: database.string("migrations_path", default: "sql"))
+
+        let strategyText = root.string("deduction_strategy", default: "lanes")
+        guard let strategy = DeductionStrategy(rawValue: strategyText) else {
+            throw .invalidConfiguration(key: "billing.deduction_strategy", reason: "must be lanes or per_call")
+        }
+        guard strategy == .lanes || environment == .development else {
+            throw .invalidConfiguration(
+                key: "billing.deduction_strategy", reason: "per_call has no idempotency keys: development only")
+        }
+        deductionStrategy = strategy
 
         let lanes = root.scoped("lanes")
         self.lanes = DeductionLanes.Settings(
