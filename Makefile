@@ -4,7 +4,7 @@ SERVICES := scripts/services.sh
 # Swift Testing only: XCTest's closing "Executed 0 tests" line would read as "no test ran".
 SWIFT_TEST_FLAGS := --disable-xctest
 
-.PHONY: build test run bench services-up services-down services-status clean
+.PHONY: build test run run-cron run-all stop-all bench services-up services-down services-status clean
 
 build:
 	swift build
@@ -42,3 +42,19 @@ clean:
 bench: services-up
 	swift build -c release --product LaneBenchmark
 	eval "$$($(SERVICES) env)" && .build/release/LaneBenchmark 2>/dev/null
+
+# The cron daemon in the foreground (Ctrl-C stops it after the running job).
+run-cron: services-up build
+	.build/debug/billing-cron run --config configs/config.yaml
+
+# Server and cron in the background, logs in logs/; `make stop-all` stops them.
+run-all: services-up build
+	mkdir -p logs
+	nohup .build/debug/billing-server serve --config configs/config.yaml > logs/billing-server.log 2>&1 & echo $$! > logs/billing-server.pid
+	nohup .build/debug/billing-cron run --config configs/config.yaml > logs/billing-cron.log 2>&1 & echo $$! > logs/billing-cron.pid
+	@echo "billing-server (pid $$(cat logs/billing-server.pid)) on http://127.0.0.1:8107, billing-cron (pid $$(cat logs/billing-cron.pid)); logs in logs/"
+
+stop-all:
+	@for name in billing-cron billing-server; do \
+	  if [ -f logs/$$name.pid ]; then kill -TERM $$(cat logs/$$name.pid) 2>/dev/null && echo "stopped $$name"; rm -f logs/$$name.pid; fi; \
+	done

@@ -40,12 +40,30 @@ let package = Package(
         .target(name: "BillingPostgres", dependencies: ["BillingCore", "CLibPQ"]),
         .target(name: "BillingRedis", dependencies: ["BillingCore", "CHiredis"]),
 
-        // The server as a library: configuration, HTTP routes, auth, metrics, lifecycle.
+        // Every setting of the server and the cron, read with swift-configuration.
+        .target(
+            name: "BillingConfiguration",
+            dependencies: [
+                "BillingCore", "BillingPostgres",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // The cron's scheduler and jobs.
+        .target(
+            name: "BillingJobs",
+            dependencies: [
+                "BillingCore", "BillingPostgres", "BillingConfiguration",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The server as a library: HTTP routes, auth, metrics, lifecycle.
         // The executable only parses the command line and runs it; tests build the same app.
         .target(
             name: "BillingApp",
             dependencies: [
-                "BillingCore", "BillingPostgres", "BillingRedis",
+                "BillingCore", "BillingPostgres", "BillingRedis", "BillingConfiguration",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -67,8 +85,10 @@ let package = Package(
         .executableTarget(
             name: "BillingCron",
             dependencies: [
-                "BillingCore", "BillingPostgres", "BillingRedis",
+                "BillingJobs", "BillingConfiguration", "BillingPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -88,9 +108,13 @@ let package = Package(
         .testTarget(name: "BillingPostgresTests", dependencies: ["BillingPostgres"]),
         .testTarget(name: "BillingRedisTests", dependencies: ["BillingRedis"]),
         .testTarget(
+            name: "BillingJobsTests",
+            dependencies: ["BillingJobs", "BillingConfiguration", "BillingPostgres"]
+        ),
+        .testTarget(
             name: "BillingAppTests",
             dependencies: [
-                "BillingApp", "BillingPostgres",
+                "BillingApp", "BillingPostgres", "BillingConfiguration",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Configuration", package: "swift-configuration"),
             ]

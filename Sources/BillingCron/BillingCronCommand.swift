@@ -1,4 +1,10 @@
 import ArgumentParser
+import BillingConfiguration
+import BillingCore
+import BillingJobs
+import Foundation
+import Logging
+import ServiceLifecycle
 
 @main
 struct BillingCronCommand: AsyncParsableCommand {
@@ -9,37 +15,70 @@ struct BillingCronCommand: AsyncParsableCommand {
     )
 }
 
-struct Run: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the scheduler as a daemon.")
-
-    @Option(name: .long, help: "Path of the YAML configuration file.")
+struct ConfigOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: "Path of the YAML configuration file (empty: none); BILLING_… environment variables override it.")
     var config: String = "configs/config.yaml"
 
+    func load() async throws -> BillingConfig {
+        try BillingConfig(reader: try await BillingConfig.reader(filePath: config.isEmpty ? nil : config))
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the scheduler as a daemon until SIGTERM or SIGINT.")
+
+    @OptionGroup var options: ConfigOptions
+
     func run() async throws {
-        throw NotYetAvailable(what: "the cron scheduler")
+        let config = try await options.load()
+        let logger = Logger(label: "billing-cron")
+        let runtime = try CronRuntime(config: config)
+        for job in runtime.schedules {
+            logger.info("scheduled", metadata: ["job": "\(job.name)", "schedule": "\(job.schedule)"])
+        }
+        let scheduler = CronScheduler(
+            jobs: runtime.schedules, timeZone: config.calendar.timeZone, clock: SystemClock(), logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: CronResources(runtime: runtime)), .init(service: scheduler)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 }
 
 struct Once: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run one job now and exit.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run one job now and exit: non-zero when it failed or reconciliation found a discrepancy.")
 
     @Argument(help: "The job: reset-free-quota, expire-recharge-orders or reconcile.")
     var job: String
 
-    @Option(name: .long, help: "The period YYYY-MM (reset-free-quota only).")
+    @Option(name: .long, help: "The period YYYY-MM (reset-free-quota only; default: the current and the next).")
     var period: String?
 
-    @Option(name: .long, help: "Path of the YAML configuration file.")
-    var config: String = "configs/config.yaml"
+    @OptionGroup var options: ConfigOptions
 
     func run() async throws {
-        throw NotYetAvailable(what: "the job '\(job)'")
+        guard BillingJobs.names.contains(job) else {
+            throw ValidationError("unknown job '\(job)': one of \(BillingJobs.names.joined(separator: ", "))")
+        }
+        let period = try period.map { text throws(BillingError) in try QuotaPeriod(text: text) }
+        let config = try await options.load()
+        let runtime = try CronRuntime(config: config)
+        let logger = Logger(label: "billing-cron")
+        let report: JobReport?
+        do {
+            report = try await runtime.jobs.run(job, period: period)
+        } catch {
+            await runtime.shutdown()
+            logger.error("job failed", metadata: ["job": "\(job)", "error": "\(error)"])
+            throw ExitCode.failure
+        }
+        await runtime.shutdown()
+        guard let report else { throw ExitCode.failure }
+        print("\(job): \(report.outcome.rawValue): \(report)")
+        if report.outcome == .attention { throw ExitCode(2) }
     }
-}
-
-/// Said, with a non-zero exit, by a command whose implementation has not landed yet.
-struct NotYetAvailable: Error, CustomStringConvertible {
-    let what: String
-
-    var description: String { "\(what) is not available yet (issue #8)" }
 }

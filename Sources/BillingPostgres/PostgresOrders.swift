@@ -117,6 +117,20 @@ public struct PostgresOrders: RechargeOrderStore {
         }
     }
 
+    /// Pending orders created before `cutoff` become expired; returns how many. A verified
+    /// success callback still credits an expired order later.
+    public func expirePending(createdBefore cutoff: Date) async throws(BillingError) -> Int64 {
+        try await pool.withConnection { connection in
+            Int64(
+                try connection.query(
+                    """
+                    UPDATE recharge_order SET status = 'expired', updated_at = now()
+                    WHERE status = 'pending' AND created_at < \(timestampParameter(1))
+                    """, [PostgresText.microseconds(cutoff)]
+                ).affectedRows)
+        }
+    }
+
     private static func find(_ connection: PostgresConnection, userId: String, key: String) throws -> RechargeOrder? {
         try connection.query(
             "SELECT \(columns) FROM recharge_order WHERE user_id = $1 AND idempotency_key = $2", [userId, key]

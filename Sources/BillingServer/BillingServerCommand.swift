@@ -1,3 +1,4 @@
+import BillingConfiguration
 import ArgumentParser
 import BillingApp
 import BillingPostgres

@@ -1,3 +1,4 @@
+import BillingConfiguration
 @testable import BillingApp
 import BillingCore
 import Foundation

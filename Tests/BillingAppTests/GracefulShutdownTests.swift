@@ -1,3 +1,4 @@
+import BillingConfiguration
 @testable import BillingApp
 import BillingPostgres
 import Foundation

@@ -1,3 +1,4 @@
+import BillingConfiguration
 import BillingCore
 import BillingPostgres
 import Foundation

@@ -47,8 +47,15 @@ public struct BillingConfig: Sendable {
         case perCall = "per_call"
     }
 
+    /// The cron's schedules (six-field cron expressions, checked by billing-cron at start).
+    public struct Cron: Sendable {
+        public var schedules: [String: String]
+        public var orderMaxAgeMinutes: Int
+    }
+
     public var environment: Environment
     public var deductionStrategy: DeductionStrategy
+    public var cron: Cron
     public var http: HTTP
     public var database: Database
     public var lanes: DeductionLanes.Settings
@@ -130,6 +137,15 @@ public struct BillingConfig: Sendable {
             signatureWindowSeconds: try payment.int("signature_window_seconds", default: 300, in: 1...3_600))
 
         catalog = try Self.catalog(root.scoped("catalog"))
+
+        let cron = root.scoped("cron")
+        self.cron = Cron(
+            schedules: [
+                "reset-free-quota": cron.string("reset_free_quota", default: "0 0 0 1 * *"),
+                "expire-recharge-orders": cron.string("expire_recharge_orders", default: "0 */5 * * * *"),
+                "reconcile": cron.string("reconcile", default: "0 30 3 * * *"),
+            ],
+            orderMaxAgeMinutes: try cron.int("order_max_age_minutes", default: 120, in: 1...43_200))
         try validateSecrets()
     }
 

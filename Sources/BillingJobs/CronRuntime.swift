@@ -1,0 +1,53 @@
+import BillingConfiguration
+import BillingCore
+import BillingPostgres
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Everything the cron needs, built from the configuration, and its teardown.
+public struct CronRuntime: Sendable {
+    public let jobs: BillingJobs
+    public let schedules: [ScheduledJob]
+    let pool: PostgresPool
+    let lockPool: PostgresPool
+
+    public init(config: BillingConfig, clock: any BillingClock = SystemClock()) throws(BillingError) {
+        pool = PostgresPool(config: config.database.postgres, settings: .init(size: 2))
+        lockPool = PostgresPool(config: config.database.postgres, settings: .init(size: 1))
+        let jobs = BillingJobs(
+            pool: pool, lock: JobLock(pool: lockPool), catalog: config.catalog, calendar: config.calendar, clock: clock,
+            orderMaxAge: .seconds(config.cron.orderMaxAgeMinutes * 60))
+        self.jobs = jobs
+        var schedules: [ScheduledJob] = []
+        for name in BillingJobs.names {
+            let key = "billing.cron.\(name.replacingOccurrences(of: "-", with: "_"))"
+            let expression: CronExpression
+            do {
+                expression = try CronExpression(config.cron.schedules[name] ?? "")
+            } catch {
+                throw .invalidConfiguration(key: key, reason: error.description)
+            }
+            schedules.append(ScheduledJob(name: name, schedule: expression) { try await jobs.run(name) })
+        }
+        self.schedules = schedules
+    }
+
+    public func shutdown() async {
+        await pool.shutdown()
+        await lockPool.shutdown()
+    }
+}
+
+/// Closes the cron's pools when the service group stops (after the scheduler, which is
+/// listed after it and so stops first).
+public struct CronResources: Service {
+    let runtime: CronRuntime
+
+    public init(runtime: CronRuntime) { self.runtime = runtime }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await runtime.shutdown()
+    }
+}
