@@ -83,6 +83,9 @@ port = $pg_port
 unix_socket_directories = '$sock'
 max_connections = 200
 shared_buffers = 256MB
+# Bulk work (the monthly reset writes millions of rows) must not checkpoint every few seconds.
+max_wal_size = 4GB
+checkpoint_timeout = 15min
 log_min_messages = warning
 CONF
   fi

@@ -23,8 +23,6 @@ CREATE TABLE free_quota (
     PRIMARY KEY (user_id, period, service_name),
     CHECK (0 <= used AND used <= total)
 ) WITH (fillfactor = 70);
--- The monthly reset reads every known user of a period.
-CREATE INDEX free_quota_period ON free_quota (period);
 
 CREATE SEQUENCE billing_record_id_seq;
 
