@@ -56,13 +56,14 @@ public struct Migrator: Sendable {
     /// Applies what is missing; returns the versions applied now.
     @discardableResult
     public func migrate(_ connection: PostgresConnection) throws -> [String] {
+        // The lock comes first: two concurrent CREATE TABLE IF NOT EXISTS can still collide.
+        try connection.query("SELECT pg_advisory_lock(hashtext('billing-migrations:' || current_schema()))")
+        defer { _ = try? connection.query("SELECT pg_advisory_unlock(hashtext('billing-migrations:' || current_schema()))") }
         try connection.query(
             """
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version TEXT PRIMARY KEY, checksum TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
             """)
-        try connection.query("SELECT pg_advisory_lock(hashtext('billing-migrations:' || current_schema()))")
-        defer { _ = try? connection.query("SELECT pg_advisory_unlock(hashtext('billing-migrations:' || current_schema()))") }
 
         let applied = try connection.query("SELECT version, checksum FROM schema_migrations").all
         var checksums: [String: String] = [:]

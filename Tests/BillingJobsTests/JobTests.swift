@@ -184,7 +184,9 @@ struct SchedulerTests {
         }
         let scheduler = CronScheduler(jobs: [job], timeZone: .gmt, clock: PausedClock(), logger: .init(label: "test"))
         let task = Task { try await scheduler.run() }
-        try await Task.sleep(for: .milliseconds(1_500))
+        try await counter.wait(atLeast: 1, within: .seconds(20))
+        // A catch-up storm would run it once per missed year, right away.
+        try await Task.sleep(for: .seconds(1))
         task.cancel()
         #expect(counter.value == 1)
     }
@@ -197,10 +199,12 @@ struct SchedulerTests {
             return JobReport(.done, "ticked")
         }
         let scheduler = CronScheduler(jobs: [job], timeZone: .gmt, clock: SystemClock(), logger: .init(label: "test"))
+        let started = ContinuousClock.now
         let task = Task { try await scheduler.run() }
-        try await Task.sleep(for: .milliseconds(3_300))
+        try await counter.wait(atLeast: 3, within: .seconds(20))
         task.cancel()
-        #expect((2...4).contains(counter.value))
+        // Three runs one second apart need at least about two seconds.
+        #expect(ContinuousClock.now - started > .milliseconds(1_900))
     }
 }
 
@@ -208,4 +212,11 @@ final class RunCounter: Sendable {
     private let count = Mutex(0)
     func increment() { count.withLock { $0 += 1 } }
     var value: Int { count.withLock { $0 } }
+
+    /// Polls until the count reaches `target`; a busy machine may be slow, not wrong.
+    func wait(atLeast target: Int, within limit: Duration) async throws {
+        let deadline = ContinuousClock.now + limit
+        while value < target, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(value >= target, "reached \(value) of \(target) within \(limit)")
+    }
 }
