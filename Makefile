@@ -18,11 +18,12 @@ services-down:
 services-status:
 	$(SERVICES) status
 
-# The restart suite stops the shared PostgreSQL, so it runs alone after everything else.
+# The restart suites stop the shared PostgreSQL or Redis, so they run alone, after the rest.
+RESTART_SUITES := PostgresRestartTests|RedisRestartTests
 test: services-up
 	swift build --build-tests
-	eval "$$($(SERVICES) env)" && swift test $(SWIFT_TEST_FLAGS) --skip PostgresRestartTests
-	eval "$$($(SERVICES) env)" && swift test $(SWIFT_TEST_FLAGS) --filter PostgresRestartTests
+	eval "$$($(SERVICES) env)" && swift test $(SWIFT_TEST_FLAGS) --skip "$(RESTART_SUITES)"
+	eval "$$($(SERVICES) env)" && swift test $(SWIFT_TEST_FLAGS) --filter "$(RESTART_SUITES)"
 
 # Services up, build, migrate and serve with the development config; Ctrl-C stops it cleanly.
 run: services-up build

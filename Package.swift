@@ -37,14 +37,21 @@ let package = Package(
             providers: [.apt(["libhiredis-dev"])]
         ),
 
-        .target(name: "BillingPostgres", dependencies: ["BillingCore", "CLibPQ"]),
-        .target(name: "BillingRedis", dependencies: ["BillingCore", "CHiredis"]),
+        // Bounded queues between async callers and the threads that own blocking C clients.
+        .target(name: "BillingConcurrency"),
+        .target(name: "BillingPostgres", dependencies: ["BillingCore", "BillingConcurrency", "CLibPQ"]),
+        .target(
+            name: "BillingRedis",
+            dependencies: [
+                "BillingCore", "BillingConcurrency", "CHiredis", .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
 
         // Every setting of the server and the cron, read with swift-configuration.
         .target(
             name: "BillingConfiguration",
             dependencies: [
-                "BillingCore", "BillingPostgres",
+                "BillingCore", "BillingPostgres", "BillingRedis",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]

@@ -81,7 +81,7 @@ start_postgres() {
 listen_addresses = '127.0.0.1'
 port = $pg_port
 unix_socket_directories = '$sock'
-max_connections = 200
+max_connections = 400
 shared_buffers = 256MB
 # Bulk work (the monthly reset writes millions of rows) must not checkpoint every few seconds.
 max_wal_size = 4GB

@@ -1,5 +1,6 @@
 import BillingCore
 import BillingPostgres
+import BillingRedis
 import Configuration
 import Foundation
 import SystemPackage
@@ -47,6 +48,16 @@ public struct BillingConfig: Sendable {
         case perCall = "per_call"
     }
 
+    public struct Redis: Sendable {
+        /// Off: every read goes to PostgreSQL.
+        public var enabled: Bool
+        public var connection: RedisConfig
+        public var poolSize: Int
+        public var ttlSeconds: Int
+        /// Key prefix: deployments (or test schemas) sharing one Redis must differ.
+        public var namespace: String
+    }
+
     /// The cron's schedules (six-field cron expressions, checked by billing-cron at start).
     public struct Cron: Sendable {
         public var schedules: [String: String]
@@ -61,6 +72,7 @@ public struct BillingConfig: Sendable {
     public var lanes: DeductionLanes.Settings
     public var auth: Auth
     public var paymentService: PaymentService
+    public var redis: Redis
     public var catalog: ServiceCatalog
     public var calendar: BillingCalendar
 
@@ -137,6 +149,18 @@ public struct BillingConfig: Sendable {
             signatureWindowSeconds: try payment.int("signature_window_seconds", default: 300, in: 1...3_600))
 
         catalog = try Self.catalog(root.scoped("catalog"))
+
+        let redis = root.scoped("redis")
+        self.redis = Redis(
+            enabled: try redis.bool("enabled", default: true),
+            connection: RedisConfig(
+                host: redis.string("host", default: "127.0.0.1"),
+                port: try redis.int("port", default: 63_799, in: 1...65_535),
+                connectTimeoutMilliseconds: try redis.int("connect_timeout_ms", default: 200, in: 1...10_000),
+                commandTimeoutMilliseconds: try redis.int("command_timeout_ms", default: 200, in: 1...10_000)),
+            poolSize: try redis.int("pool_size", default: 4, in: 1...64),
+            ttlSeconds: try redis.int("ttl_seconds", default: 300, in: 1...86_400),
+            namespace: redis.string("namespace", default: "billing"))
 
         let cron = root.scoped("cron")
         self.cron = Cron(

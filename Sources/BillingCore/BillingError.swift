@@ -113,3 +113,11 @@ public enum BillingError: Error, Sendable, Hashable {
 extension BillingError: CustomStringConvertible {
     public var description: String { "\(code): \(message)" }
 }
+
+extension BillingError: CustomDebugStringConvertible {
+    /// For logs only: carries the detail an `internalFailure` keeps from clients.
+    public var debugDescription: String {
+        if case .internalFailure(let detail) = self { return "INTERNAL: \(detail)" }
+        return description
+    }
+}

@@ -5,10 +5,14 @@ import Foundation
 public struct AccountState: Sendable, Hashable, Codable {
     public let balanceFen: Fen
     public let quotas: [String: QuotaUsage]
+    /// The balance row's version, bumped by every change to the account (each applied
+    /// deduction and each credit): a cache keeps the highest version it has seen.
+    public let version: Int64
 
-    public init(balanceFen: Fen, quotas: [String: QuotaUsage]) {
+    public init(balanceFen: Fen, quotas: [String: QuotaUsage], version: Int64 = 0) {
         self.balanceFen = balanceFen
         self.quotas = quotas
+        self.version = version
     }
 
     public func quota(for entry: CatalogEntry) -> QuotaUsage {

@@ -71,13 +71,15 @@ public struct BillingCalendar: Sendable {
 
     public init(timeZone: TimeZone) {
         self.timeZone = timeZone
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        self.calendar = calendar
+        calendar = CalendarGuard.run {
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = timeZone
+            return calendar
+        }
     }
 
     public init(timeZoneIdentifier: String, configKey: String = "billing.time_zone") throws(BillingError) {
-        guard let zone = TimeZone(identifier: timeZoneIdentifier) else {
+        guard let zone = CalendarGuard.run({ TimeZone(identifier: timeZoneIdentifier) }) else {
             throw .invalidConfiguration(key: configKey, reason: "unknown time zone '\(timeZoneIdentifier)'")
         }
         self.init(timeZone: zone)
@@ -86,7 +88,7 @@ public struct BillingCalendar: Sendable {
     public static let platformDefault = BillingCalendar(timeZone: TimeZone(identifier: "Asia/Shanghai") ?? .gmt)
 
     public func period(containing instant: Date) -> QuotaPeriod {
-        let parts = calendar.dateComponents([.year, .month], from: instant)
+        let parts = CalendarGuard.run { calendar.dateComponents([.year, .month], from: instant) }
         // Gregorian components of a real Date are always in range.
         return (try? QuotaPeriod(year: parts.year ?? 1970, month: parts.month ?? 1))
             ?? QuotaPeriod.epoch
@@ -100,14 +102,16 @@ public struct BillingCalendar: Sendable {
     /// [local midnight, next local midnight) of the day containing `instant`;
     /// 23 or 25 hours long on a DST change.
     public func dayBounds(containing instant: Date) -> Range<Date> {
-        let start = calendar.startOfDay(for: instant)
-        let end = calendar.date(byAdding: .day, value: 1, to: start) ?? start.addingTimeInterval(86_400)
-        return start..<end
+        CalendarGuard.run {
+            let start = calendar.startOfDay(for: instant)
+            let end = calendar.date(byAdding: .day, value: 1, to: start) ?? start.addingTimeInterval(86_400)
+            return start..<end
+        }
     }
 
     private func start(of period: QuotaPeriod) -> Date {
         let parts = DateComponents(year: period.year, month: period.month, day: 1)
-        return calendar.date(from: parts) ?? Date(timeIntervalSince1970: 0)
+        return CalendarGuard.run { calendar.date(from: parts) } ?? Date(timeIntervalSince1970: 0)
     }
 }
 

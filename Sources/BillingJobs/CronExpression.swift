@@ -1,3 +1,4 @@
+import BillingCore
 import Foundation
 
 /// A six-field cron expression — seconds, minutes, hours, day of month, month, day of
@@ -90,6 +91,10 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
     /// The first instant strictly after `instant` that matches, or nil within 8 years
     /// (an expression such as Feb 30 never matches).
     public func nextFire(after instant: Date, in timeZone: TimeZone) -> Date? {
+        CalendarGuard.run { nextFireUnguarded(after: instant, in: timeZone) }
+    }
+
+    private func nextFireUnguarded(after instant: Date, in timeZone: TimeZone) -> Date? {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         let start = instant.addingTimeInterval(1 - instant.timeIntervalSince1970.truncatingRemainder(dividingBy: 1))

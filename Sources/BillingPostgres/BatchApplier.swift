@@ -9,6 +9,14 @@ struct BatchApplier: Sendable {
     let calendar: BillingCalendar
     let clock: any BillingClock
 
+    /// A committed batch: every request's outcome, and the accounts it changed as they now
+    /// stand (for the cache).
+    struct Commit {
+        var outcomes: [Result<DeductionReceipt, BillingError>]
+        var period: QuotaPeriod
+        var accounts: [String: AccountState]
+    }
+
     enum Failure: Error {
         /// Rolled back (or never begun): nothing of the batch is in the database.
         case notCommitted(any Error, retryable: Bool)
@@ -27,11 +35,10 @@ struct BatchApplier: Sendable {
             case .lockBalances:
                 "SELECT user_id, balance_fen FROM user_balance WHERE user_id = ANY($1::text[]) ORDER BY user_id FOR UPDATE"
             case .lockQuotas:
+                // Every service's row of the batch's users: the cache gets whole accounts.
                 """
-                SELECT q.user_id, q.service_name, q.total, q.used FROM free_quota AS q
-                JOIN unnest($2::text[], $3::text[]) AS k(user_id, service_name)
-                    ON q.user_id = k.user_id AND q.service_name = k.service_name
-                WHERE q.period = $1 ORDER BY q.user_id, q.service_name FOR UPDATE OF q
+                SELECT user_id, service_name, total, used FROM free_quota
+                WHERE period = $1 AND user_id = ANY($2::text[]) ORDER BY user_id, service_name FOR UPDATE
                 """
             case .readIdempotency:
                 """
@@ -48,6 +55,7 @@ struct BatchApplier: Sendable {
                 WITH balances AS (
                     UPDATE user_balance AS b SET balance_fen = v.balance_fen, version = b.version + 1, updated_at = now()
                     FROM unnest($1::text[], $2::bigint[]) AS v(user_id, balance_fen) WHERE b.user_id = v.user_id
+                    RETURNING b.user_id, b.version
                 ), existing_quotas AS (
                     -- Rows read and locked by this transaction: a plain (often HOT) update.
                     UPDATE free_quota AS q SET used = v.used, version = q.version + 1, updated_at = now()
@@ -70,15 +78,17 @@ struct BatchApplier: Sendable {
                     FROM unnest($8::bigint[], $9::text[], $10::text[], $11::text[], $12::smallint[], $13::bigint[],
                         $14::bigint[], $15::text[])
                         AS v(id, user_id, service_name, app_id, type, count, amount_fen, request_id)
+                ), requests AS (
+                    INSERT INTO deduction_request (user_id, request_id, service_name, count, app_id, record_ids,
+                        free_count, paid_count, cost_fen, balance_after_fen, free_remaining_after)
+                    SELECT v.user_id, v.request_id, v.service_name, v.count, v.app_id, v.record_ids::bigint[],
+                        v.free_count, v.paid_count, v.cost_fen, v.balance_after_fen, v.free_remaining_after
+                    FROM unnest($17::text[], $18::text[], $19::text[], $20::bigint[], $21::text[], $22::text[],
+                        $23::bigint[], $24::bigint[], $25::bigint[], $26::bigint[], $27::bigint[])
+                        AS v(user_id, request_id, service_name, count, app_id, record_ids, free_count, paid_count,
+                            cost_fen, balance_after_fen, free_remaining_after)
                 )
-                INSERT INTO deduction_request (user_id, request_id, service_name, count, app_id, record_ids, free_count,
-                    paid_count, cost_fen, balance_after_fen, free_remaining_after)
-                SELECT v.user_id, v.request_id, v.service_name, v.count, v.app_id, v.record_ids::bigint[], v.free_count,
-                    v.paid_count, v.cost_fen, v.balance_after_fen, v.free_remaining_after
-                FROM unnest($17::text[], $18::text[], $19::text[], $20::bigint[], $21::text[], $22::text[],
-                    $23::bigint[], $24::bigint[], $25::bigint[], $26::bigint[], $27::bigint[])
-                    AS v(user_id, request_id, service_name, count, app_id, record_ids, free_count, paid_count, cost_fen,
-                        balance_after_fen, free_remaining_after)
+                SELECT user_id, version FROM balances
                 """
             }
         }
@@ -95,9 +105,7 @@ struct BatchApplier: Sendable {
 
     /// Two round trips: one pipeline that begins, locks and reads everything the batch
     /// needs (and takes enough record ids), one that writes and commits.
-    func apply(_ requests: [DeductionRequest], on connection: PostgresConnection) throws
-        -> [Result<DeductionReceipt, BillingError>]
-    {
+    func apply(_ requests: [DeductionRequest], on connection: PostgresConnection) throws -> Commit {
         let now = clock.now()
         let period = calendar.period(containing: now)
         let result: BatchResult
@@ -119,6 +127,7 @@ struct BatchApplier: Sendable {
             throw Failure.notCommitted(error, retryable: Self.isRetryable(error))
         }
         let outcomes = result.outcomes.map { outcome in outcome.map { Self.renumber($0, ids: recordIds) } }
+        var commit = Commit(outcomes: outcomes, period: period, accounts: [:])
         var steps: [PipelineStep] = []
         if !result.changedBalances.isEmpty || !result.records.isEmpty {
             steps.append(
@@ -126,8 +135,9 @@ struct BatchApplier: Sendable {
                     result, existingQuotas: Set(existingQuotas), recordIds: recordIds, period: period, at: now))
         }
         steps.append(.sql("COMMIT"))
+        let results: [PostgresRows]
         do {
-            try connection.pipeline(steps)
+            results = try connection.pipeline(steps)
         } catch {
             if !error.isConnectionFailure {
                 // The write failed and the server skipped the COMMIT: nothing landed.
@@ -135,16 +145,33 @@ struct BatchApplier: Sendable {
                 throw Failure.notCommitted(error, retryable: error.isRetryable)
             }
             guard let firstRecordId = result.records.first.map({ Self.realId($0.id, ids: recordIds) }) else {
-                return outcomes
+                return commit
             }
             throw Failure.commitUnknown(error, outcomes: outcomes, firstRecordId: firstRecordId)
         }
-        return outcomes
+        // Committed: from here on nothing may turn the batch into a failure.
+        if steps.count == 2 {
+            for row in results[0].all {
+                guard let user = row.optionalString(0), let version = try? row.int64(1) else { continue }
+                commit.accounts[user] = Self.account(user, in: result.snapshot, version: version)
+            }
+        }
+        return commit
+    }
+
+    /// A user's account after the batch: balance and every quota row of the period.
+    private static func account(_ user: String, in snapshot: LedgerSnapshot, version: Int64) -> AccountState {
+        var quotas: [String: QuotaUsage] = [:]
+        for (key, usage) in snapshot.quotas where key.userId == user { quotas[key.serviceName] = usage }
+        return AccountState(balanceFen: snapshot.balance(of: user), quotas: quotas, version: version)
     }
 
     private static func isRetryable(_ error: any Error) -> Bool {
         (error as? PostgresError).map { $0.isRetryable || $0.isConnectionFailure } ?? false
     }
+
+    /// The quota period a batch applied now falls in.
+    func period() -> QuotaPeriod { calendar.period(containing: clock.now()) }
 
     /// Whether a batch whose first record id is known was committed; nil if that cannot be told.
     func wasCommitted(firstRecordId: Int64, on connection: PostgresConnection) -> Bool? {
@@ -156,18 +183,12 @@ struct BatchApplier: Sendable {
         throws -> (snapshot: LedgerSnapshot, recordIds: [Int64])
     {
         let users = PostgresText.textArray(Array(Set(requests.map(\.userId))).sorted())
-        let quotaKeys = Array(Set(requests.map { [$0.userId, $0.serviceName] }))
         let keyed = requests.compactMap { request in request.requestId.map { (request.userId, $0) } }
         var steps: [PipelineStep] = [
             .sql("BEGIN"),
             .prepared(Statement.ensureBalances.rawValue, [users]),
             .prepared(Statement.lockBalances.rawValue, [users]),
-            .prepared(
-                Statement.lockQuotas.rawValue,
-                [
-                    period.text, PostgresText.textArray(quotaKeys.map { $0[0] }),
-                    PostgresText.textArray(quotaKeys.map { $0[1] }),
-                ]),
+            .prepared(Statement.lockQuotas.rawValue, [period.text, users]),
             .prepared(Statement.takeRecordIds.rawValue, [String(2 * requests.count)]),
         ]
         if !keyed.isEmpty {

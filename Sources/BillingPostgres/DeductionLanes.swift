@@ -1,3 +1,4 @@
+import BillingConcurrency
 import BillingCore
 import Foundation
 
@@ -33,7 +34,8 @@ public final class DeductionLanes: DeductionLedger {
 
     public init(
         config: PostgresConfig, catalog: ServiceCatalog, calendar: BillingCalendar, clock: any BillingClock,
-        settings: Settings = Settings(), observer: (any LaneObserver)? = nil
+        settings: Settings = Settings(), observer: (any LaneObserver)? = nil,
+        listener: (any LaneCommitListener)? = nil
     ) {
         precondition(settings.laneCount > 0 && settings.maxBatchCount > 0, "at least one lane and one deduction")
         // Lane connections are told apart in pg_stat_activity by their application name.
@@ -43,7 +45,8 @@ public final class DeductionLanes: DeductionLedger {
             DeductionLane(
                 index: index, config: laneConfig,
                 applier: BatchApplier(catalog: catalog, calendar: calendar, clock: clock),
-                maxBatchCount: settings.maxBatchCount, maxQueued: settings.maxQueuedPerLane, observer: observer)
+                maxBatchCount: settings.maxBatchCount, maxQueued: settings.maxQueuedPerLane, observer: observer,
+                listener: listener)
         }
         for lane in lanes {
             threads.start(name: "deduction-lane-\(lane.index)") { lane.run() }
@@ -78,6 +81,14 @@ public protocol LaneObserver: Sendable {
     func batchFailed(lane: Int, size: Int, error: BillingError)
 }
 
+/// Told, before the waiters are answered, how a committed batch left the accounts (the
+/// cache writes them). Called on the lane's own thread; it must bound how long it blocks.
+public protocol LaneCommitListener: Sendable {
+    func accountsCommitted(_ accounts: [String: AccountState], period: QuotaPeriod)
+    /// A batch whose commit answer was lost landed after all: its new state is unknown here.
+    func accountsChanged(users: [String], period: QuotaPeriod)
+}
+
 /// One lane: a queue of waiting deductions and the thread that commits them in batches.
 final class DeductionLane: Sendable {
     struct Pending {
@@ -91,10 +102,11 @@ final class DeductionLane: Sendable {
     private let maxBatchCount: Int
     private let queue: WorkQueue<Pending>
     private let observer: (any LaneObserver)?
+    private let listener: (any LaneCommitListener)?
 
     init(
         index: Int, config: PostgresConfig, applier: BatchApplier, maxBatchCount: Int, maxQueued: Int,
-        observer: (any LaneObserver)?
+        observer: (any LaneObserver)?, listener: (any LaneCommitListener)?
     ) {
         self.index = index
         self.config = config
@@ -102,6 +114,7 @@ final class DeductionLane: Sendable {
         self.maxBatchCount = maxBatchCount
         self.queue = WorkQueue(capacity: maxQueued)
         self.observer = observer
+        self.listener = listener
     }
 
     func submit(_ request: DeductionRequest) async throws(BillingError) -> DeductionReceipt {
@@ -125,8 +138,17 @@ final class DeductionLane: Sendable {
         while true {
             let batch = queue.take(max: maxBatchCount)
             if batch.isEmpty { break }
-            let outcomes = commit(batch.map(\.request), connection: &connection)
-            for (pending, outcome) in zip(batch, outcomes) {
+            let requests = batch.map(\.request)
+            let commit = commit(requests, connection: &connection)
+            // The cache first, so a check after an acknowledged deduction sees it.
+            if let listener, let period = commit.period {
+                if let accounts = commit.accounts {
+                    if !accounts.isEmpty { listener.accountsCommitted(accounts, period: period) }
+                } else {
+                    listener.accountsChanged(users: Array(Set(requests.map(\.userId))), period: period)
+                }
+            }
+            for (pending, outcome) in zip(batch, commit.outcomes) {
                 pending.continuation.resume(returning: outcome)
             }
         }
@@ -136,15 +158,20 @@ final class DeductionLane: Sendable {
     /// Applies a batch; retries once on a fresh connection when the first attempt was
     /// not committed for a reason a retry can cure. Never reports success for a
     /// deduction that is not in the database.
-    private func commit(
-        _ requests: [DeductionRequest], connection: inout PostgresConnection?
-    ) -> [Result<DeductionReceipt, BillingError>] {
+    /// A batch's outcomes and, when known, the accounts it left (nil: committed, state unknown).
+    private struct LaneCommit {
+        var outcomes: [Result<DeductionReceipt, BillingError>]
+        var period: QuotaPeriod?
+        var accounts: [String: AccountState]?
+    }
+
+    private func commit(_ requests: [DeductionRequest], connection: inout PostgresConnection?) -> LaneCommit {
         var lastError = BillingError.unavailable("database unavailable")
         attempts: for attempt in 1...2 {
             switch attemptOnce(requests, connection: &connection) {
-            case .committed(let outcomes):
+            case .committed(let commit):
                 observer?.batchCommitted(lane: index, size: requests.count, attempts: attempt)
-                return outcomes
+                return commit
             case .retry(let error):
                 lastError = error
             case .fail(let error):
@@ -153,11 +180,11 @@ final class DeductionLane: Sendable {
             }
         }
         observer?.batchFailed(lane: index, size: requests.count, error: lastError)
-        return requests.map { _ in .failure(lastError) }
+        return LaneCommit(outcomes: requests.map { _ in .failure(lastError) }, period: nil, accounts: [:])
     }
 
     private enum Attempt {
-        case committed([Result<DeductionReceipt, BillingError>])
+        case committed(LaneCommit)
         case retry(BillingError)
         case fail(BillingError)
     }
@@ -169,7 +196,8 @@ final class DeductionLane: Sendable {
                 connection = try applier.connect(config)
             }
             guard let live = connection else { return .fail(.unavailable("database unavailable")) }
-            return .committed(try applier.apply(requests, on: live))
+            let commit = try applier.apply(requests, on: live)
+            return .committed(LaneCommit(outcomes: commit.outcomes, period: commit.period, accounts: commit.accounts))
         } catch let failure as BatchApplier.Failure {
             switch failure {
             case .notCommitted(let error, let retryable):
@@ -181,7 +209,7 @@ final class DeductionLane: Sendable {
                 connection = try? applier.connect(config)
                 guard let fresh = connection else { return .fail(DatabaseErrors.map(error)) }
                 switch applier.wasCommitted(firstRecordId: firstRecordId, on: fresh) {
-                case .some(true): return .committed(outcomes)
+                case .some(true): return .committed(LaneCommit(outcomes: outcomes, period: applier.period(), accounts: nil))
                 case .some(false): return .retry(DatabaseErrors.map(error))
                 case .none: return .fail(DatabaseErrors.map(error))
                 }

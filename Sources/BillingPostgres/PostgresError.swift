@@ -23,10 +23,11 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     public var isCheckViolation: Bool { sqlState == "23514" }
     /// Serialization failure or deadlock: the transaction may be retried as a whole.
     public var isRetryable: Bool { sqlState == "40001" || sqlState == "40P01" }
-    /// The connection is unusable and must be replaced.
+    /// The connection is unusable and must be replaced (or could not be made: 53300 is
+    /// "too many connections").
     public var isConnectionFailure: Bool {
         kind == .connectionFailed || kind == .connectionLost || sqlState?.hasPrefix("08") == true
-            || sqlState == "57P01" || sqlState == "57P02" || sqlState == "57P03"
+            || sqlState == "57P01" || sqlState == "57P02" || sqlState == "57P03" || sqlState == "53300"
     }
 
     public var description: String {

@@ -1,3 +1,4 @@
+import BillingConcurrency
 import BillingCore
 import Foundation
 

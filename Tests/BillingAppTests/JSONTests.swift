@@ -1,4 +1,5 @@
 @testable import BillingApp
+import Foundation
 import Testing
 
 @Suite("JSON kept as text")
@@ -37,5 +38,19 @@ struct JSONTests {
         #expect(try fields.string("service_name") == "passport")
         #expect(throws: (any Error).self) { try fields.int64("count") }
         #expect(try fields.amount()?.value == 1234)
+    }
+}
+
+@Suite("RFC 3339 timestamps without a calendar")
+struct RFC3339Tests {
+    @Test(
+        "formatting matches known instants",
+        arguments: [
+            (0.0, "1970-01-01T00:00:00.000Z"), (1_795_000_000.123, "2026-11-18T11:06:40.123Z"),
+            (951_782_400, "2000-02-29T00:00:00.000Z"), (-1.5, "1969-12-31T23:59:58.500Z"),
+            (4_102_444_799.999, "2099-12-31T23:59:59.999Z"),
+        ] as [(Double, String)])
+    func format(seconds: Double, text: String) {
+        #expect(RFC3339.format(Date(timeIntervalSince1970: seconds)) == text)
     }
 }

@@ -31,6 +31,8 @@ struct TestApp {
             "BILLING_DATABASE_USER": process["PGUSER"] ?? "billing",
             "BILLING_DATABASE_NAME": process["BILLING_TEST_DATABASE"] ?? "billing_test",
             "BILLING_DATABASE_SCHEMA": schema,
+            "BILLING_REDIS_PORT": process["REDIS_PORT"] ?? "63799",
+            "BILLING_REDIS_NAMESPACE": "test-\(schema)",
             "BILLING_DATABASE_MIGRATIONS_PATH": root.appendingPathComponent("sql").path,
             "BILLING_DATABASE_POOL_SIZE": "4",
             "BILLING_HTTP_PORT": "0",

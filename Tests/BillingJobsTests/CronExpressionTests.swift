@@ -1,8 +1,13 @@
+import BillingCore
 @testable import BillingJobs
 import Foundation
 import Testing
 
 func at(_ text: String, _ zone: String = "Asia/Shanghai") -> Date {
+    return CalendarGuard.run { parse(text, zone) }
+}
+
+private func parse(_ text: String, _ zone: String) -> Date {
     let formatter = DateFormatter()
     formatter.locale = Locale(identifier: "en_US_POSIX")
     formatter.timeZone = TimeZone(identifier: zone)

@@ -1,6 +1,7 @@
 import BillingConfiguration
 import BillingCore
 import BillingPostgres
+import BillingRedis
 import Foundation
 import Hummingbird
 import Logging
@@ -11,6 +12,7 @@ public enum BillingApplication {
     public struct Parts: Sendable {
         public let pool: PostgresPool
         public let lanes: DeductionLanes
+        public let cache: RedisAccountCache?
         public let service: BillingService
         public let metrics: BillingMetrics
     }
@@ -24,9 +26,17 @@ public enum BillingApplication {
         if config.database.migrateOnStart {
             try await migrate(config: config, pool: pool, logger: logger)
         }
+        let redisPool =
+            config.redis.enabled
+            ? RedisAccountCache.makePool(config: config.redis.connection, settings: .init(size: config.redis.poolSize))
+            : nil
+        let cache = redisPool.map {
+            RedisAccountCache(
+                pool: $0, namespace: config.redis.namespace, ttlSeconds: config.redis.ttlSeconds, observer: metrics)
+        }
         let lanes = DeductionLanes(
             config: config.database.postgres, catalog: config.catalog, calendar: config.calendar, clock: clock,
-            settings: config.lanes, observer: metrics)
+            settings: config.lanes, observer: metrics, listener: cache.map(CacheCommitListener.init))
         let accounts = PostgresAccounts(pool: pool)
         let orders = PostgresOrders(pool: pool)
         let ledger: any DeductionLedger =
@@ -37,8 +47,8 @@ public enum BillingApplication {
             }
         let service = BillingService(
             catalog: config.catalog, calendar: config.calendar, clock: clock, ledger: ledger, accounts: accounts,
-            cache: nil, orders: orders, payments: UnconnectedPaymentGateway(), queries: PostgresLedgerQueries(pool: pool))
-        let parts = Parts(pool: pool, lanes: lanes, service: service, metrics: metrics)
+            cache: cache, orders: orders, payments: UnconnectedPaymentGateway(), queries: PostgresLedgerQueries(pool: pool))
+        let parts = Parts(pool: pool, lanes: lanes, cache: cache, service: service, metrics: metrics)
 
         let router = try makeRouter(
             config: config, parts: parts, clock: clock,
@@ -46,7 +56,7 @@ public enum BillingApplication {
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(config.http.host, port: config.http.port), serverName: "billing-service"),
-            services: [StorageService(pool: pool, lanes: lanes)],
+            services: [StorageService(pool: pool, lanes: lanes, redis: redisPool)],
             logger: logger)
         return (app, parts)
     }
@@ -71,7 +81,8 @@ public enum BillingApplication {
                 secret: config.paymentService.callbackSecret, windowSeconds: config.paymentService.signatureWindowSeconds),
             clock: clock
         ).register(on: router)
-        OperationsRoutes(pool: parts.pool, metrics: parts.metrics, openAPIDocument: openAPIDocument).register(on: router)
+        OperationsRoutes(pool: parts.pool, cache: parts.cache, metrics: parts.metrics, openAPIDocument: openAPIDocument)
+            .register(on: router)
         knownPaths.set(router.routes.map(\.path.description))
         return router
     }

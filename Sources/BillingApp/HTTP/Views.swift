@@ -10,7 +10,7 @@ enum Views {
 
     static func timestamp(_ date: Date?) -> JSONValue {
         guard let date else { return .null }
-        return .string(date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)))
+        return .string(RFC3339.format(date))
     }
 
     static func account(_ account: AccountView) -> JSONValue {

@@ -1,5 +1,6 @@
 import BillingCore
 import BillingPostgres
+import BillingRedis
 import Prometheus
 
 /// The service's Prometheus metrics, on a registry of its own (no global state, so tests
@@ -16,7 +17,7 @@ public final class BillingMetrics: Sendable {
 
     public init() {}
 
-    private static func named(_ name: String, _ help: String) -> MetricNameDescriptor {
+    fileprivate static func named(_ name: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
@@ -71,6 +72,25 @@ extension BillingMetrics: LaneObserver {
         registry.makeCounter(
             descriptor: Self.named("billing_lane_batch_failures_total", "Lane batches that failed, by error code"),
             labels: [("code", error.code)]
+        ).increment()
+    }
+}
+
+extension BillingMetrics: CacheObserver {
+    private func cacheCounter(_ result: String) {
+        registry.makeCounter(
+            descriptor: Self.named("billing_cache_reads_total", "Account cache reads by result"),
+            labels: [("result", result)]
+        ).increment()
+    }
+
+    public func cacheHit() { cacheCounter("hit") }
+    public func cacheMiss() { cacheCounter("miss") }
+    public func cacheFallback() { cacheCounter("fallback") }
+
+    public func cacheWriteFailed() {
+        registry.makeCounter(
+            descriptor: Self.named("billing_cache_write_failures_total", "Account cache writes that did not reach Redis")
         ).increment()
     }
 }

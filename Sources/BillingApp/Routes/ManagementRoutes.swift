@@ -86,8 +86,11 @@ struct ManagementRoutes: Sendable {
     /// RFC 3339 timestamps, with or without fractional seconds.
     static func date(_ fields: RequestFields, _ name: String) throws(BillingError) -> Date? {
         guard let text = try fields.string(name) else { return nil }
-        if let date = try? Date(text, strategy: .iso8601) { return date }
-        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
+        let parsed = CalendarGuard.run {
+            (try? Date(text, strategy: .iso8601))
+                ?? (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
+        }
+        if let parsed { return parsed }
         throw .invalidArgument(field: name, reason: "must be an RFC 3339 timestamp such as 2026-11-26T08:00:00Z")
     }
 }

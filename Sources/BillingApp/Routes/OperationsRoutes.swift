@@ -1,5 +1,6 @@
 import BillingCore
 import BillingPostgres
+import BillingRedis
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -7,6 +8,7 @@ import Hummingbird
 /// Health, readiness, metrics and the OpenAPI document.
 struct OperationsRoutes: Sendable {
     let pool: PostgresPool
+    let cache: RedisAccountCache?
     let metrics: BillingMetrics
     let openAPIDocument: String?
 
@@ -16,10 +18,14 @@ struct OperationsRoutes: Sendable {
         router.get("health") { _, _ in
             APIResponse.ok(.object([("status", .string("UP")), ("service", .string("billing-service"))]))
         }
+        // Ready when PostgreSQL answers; Redis down only degrades the cache.
         router.get("ready") { _, _ in
             do {
                 _ = try await self.pool.withConnection { connection in try connection.query("SELECT 1") }
-                return APIResponse.ok(.object([("status", .string("READY")), ("database", .string("up"))]))
+                let cache: String
+                if let redis = self.cache { cache = await redis.ping() ? "up" : "degraded" } else { cache = "disabled" }
+                return APIResponse.ok(
+                    .object([("status", .string("READY")), ("database", .string("up")), ("cache", .string(cache))]))
             } catch {
                 return APIResponse.failure(
                     code: "UNAVAILABLE", message: "database unreachable", status: .serviceUnavailable)

@@ -47,6 +47,10 @@ final class MemoryCache: AccountCache {
 
 /// Builds dates in a time zone for readable tests.
 func date(_ text: String, in zone: String = "Asia/Shanghai") -> Date {
+    return CalendarGuard.run { parse(text, zone) }
+}
+
+private func parse(_ text: String, _ zone: String) -> Date {
     let formatter = DateFormatter()
     formatter.locale = Locale(identifier: "en_US_POSIX")
     formatter.timeZone = TimeZone(identifier: zone)

@@ -4,19 +4,19 @@ import Foundation
 /// connections. Callers never block: a full queue refuses at once.
 ///
 /// `@unchecked Sendable`: every field is read and written only under `condition`.
-final class WorkQueue<Item>: @unchecked Sendable {
+public final class WorkQueue<Item>: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [Item] = []
     private var head = 0
     private var stopping = false
-    let capacity: Int
+    public let capacity: Int
 
-    init(capacity: Int) { self.capacity = capacity }
+    public init(capacity: Int) { self.capacity = capacity }
 
-    enum Refusal { case full, stopped }
+    public enum Refusal: Sendable { case full, stopped }
 
     /// Adds an item, or says why it cannot.
-    func push(_ item: Item) -> Refusal? {
+    public func push(_ item: Item) -> Refusal? {
         condition.lock()
         defer { condition.unlock() }
         guard !stopping else { return .stopped }
@@ -28,7 +28,7 @@ final class WorkQueue<Item>: @unchecked Sendable {
 
     /// Waits for work and takes up to `max` items in arrival order; returns an empty
     /// array only once the queue is stopped and drained.
-    func take(max: Int) -> [Item] {
+    public func take(max: Int) -> [Item] {
         condition.lock()
         defer { condition.unlock() }
         while items.count == head, !stopping { condition.wait() }
@@ -42,14 +42,14 @@ final class WorkQueue<Item>: @unchecked Sendable {
         return taken
     }
 
-    var count: Int {
+    public var count: Int {
         condition.lock()
         defer { condition.unlock() }
         return items.count - head
     }
 
     /// Refuses new items; the consumers drain what is queued, then see an empty take.
-    func stop() {
+    public func stop() {
         condition.lock()
         stopping = true
         condition.broadcast()
@@ -58,10 +58,12 @@ final class WorkQueue<Item>: @unchecked Sendable {
 }
 
 /// Threads started by an owner that waits for them to finish.
-final class WorkerThreads: Sendable {
+public final class WorkerThreads: Sendable {
     private let done = DispatchGroup()
 
-    func start(name: String, _ body: @escaping @Sendable () -> Void) {
+    public init() {}
+
+    public func start(name: String, _ body: @escaping @Sendable () -> Void) {
         done.enter()
         let group = done
         let thread = Thread {
@@ -72,7 +74,7 @@ final class WorkerThreads: Sendable {
         thread.start()
     }
 
-    func waitUntilFinished() async {
+    public func waitUntilFinished() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             done.notify(queue: .global()) { continuation.resume() }
         }

@@ -1,0 +1,156 @@
+import BillingCore
+import Crypto
+import Foundation
+
+/// What the cache reports, for metrics.
+public protocol CacheObserver: Sendable {
+    func cacheHit()
+    func cacheMiss()
+    /// Redis failed on a read; the caller fell back to PostgreSQL.
+    func cacheFallback()
+    /// A write did not reach Redis (failed or dropped).
+    func cacheWriteFailed()
+}
+
+/// Cache-aside for accounts in Redis. PostgreSQL stays the only source of truth: every
+/// write carries the account's version and a Lua script keeps the highest version, so an
+/// older value never overwrites a newer one; every key has a TTL; a Redis failure is a
+/// miss for readers and a dropped write for writers, never an error.
+public final class RedisAccountCache: AccountCache {
+    /// Stores `ARGV[2]` (whose text starts with its version) unless the key already holds
+    /// a version at least as new. Values that do not start with a number are replaced.
+    static let versionedSet = """
+        local current = redis.pcall('GET', KEYS[1])
+        if type(current) == 'table' and current.err then
+          redis.call('DEL', KEYS[1])
+        elseif current then
+          local version = tonumber(string.match(current, '^(%d+)|'))
+          if version and version >= tonumber(ARGV[1]) then return 0 end
+        end
+        redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+        return 1
+        """
+    static let versionedSetSHA = Insecure.SHA1.hash(data: Array(versionedSet.utf8))
+        .map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
+
+    private let pool: RedisPool
+    private let namespace: String
+    private let ttlSeconds: Int
+    private let observer: (any CacheObserver)?
+
+    public init(pool: RedisPool, namespace: String = "billing", ttlSeconds: Int, observer: (any CacheObserver)? = nil) {
+        self.pool = pool
+        self.namespace = namespace
+        self.ttlSeconds = ttlSeconds
+        self.observer = observer
+    }
+
+    func key(_ userId: String, _ period: QuotaPeriod) -> String {
+        AccountCodec.key(namespace: namespace, userId: userId, period: period)
+    }
+
+    public static func makePool(config: RedisConfig, settings: RedisPool.Settings = .init()) -> RedisPool {
+        RedisPool(config: config, settings: settings, scripts: [versionedSet])
+    }
+
+    public var isReachable: Bool { pool.isReachable }
+
+    /// Whether Redis answers now.
+    public func ping() async -> Bool {
+        let reply = await pool.withConnection { connection throws(RedisError) in try connection.command(["PING"]) }
+        return (try? reply.get()) == .status("PONG")
+    }
+
+    public func account(of userId: String, period: QuotaPeriod) async -> AccountState? {
+        let key = key(userId, period)
+        let reply = await pool.withConnection { connection throws(RedisError) in
+            let value = try connection.command(["GET", key])
+            // A value this code did not write is removed, so the next write can replace it.
+            if case .string(let text) = value, AccountCodec.decode(text) == nil {
+                _ = try? connection.command(["DEL", key])
+            }
+            return value
+        }
+        switch reply {
+        case .success(.string(let text)):
+            guard let state = AccountCodec.decode(text) else {
+                observer?.cacheMiss()
+                return nil
+            }
+            observer?.cacheHit()
+            return state
+        case .success:
+            observer?.cacheMiss()
+            return nil
+        case .failure:
+            observer?.cacheFallback()
+            return nil
+        }
+    }
+
+    public func store(_ state: AccountState, of userId: String, period: QuotaPeriod) async {
+        let command = setCommand(state, userId: userId, period: period)
+        let result = await pool.withConnection { connection throws(RedisError) in
+            try Self.evalVersioned([command], on: connection)
+        }
+        if case .failure = result { observer?.cacheWriteFailed() }
+    }
+
+    /// Writes many accounts in one pipelined round trip, blocking the calling thread (a
+    /// lane's own thread, never an event loop) for at most `timeout`, so a deduction is
+    /// acknowledged only once the cache shows it — or once the cache has been given up on.
+    public func storeWaiting(_ accounts: [String: AccountState], period: QuotaPeriod, timeout: Duration) {
+        let commands = accounts.map { setCommand($1, userId: $0, period: period) }
+        runWaiting(timeout: timeout, failures: commands.count) { connection throws(RedisError) in
+            try Self.evalVersioned(commands, on: connection)
+        }
+    }
+
+    /// Forgets accounts whose new state is unknown here, waiting like `storeWaiting`.
+    public func removeWaiting(users: [String], period: QuotaPeriod, timeout: Duration) {
+        let keys = users.map { key($0, period) }
+        runWaiting(timeout: timeout, failures: 1) { connection throws(RedisError) in
+            _ = try connection.command(["DEL"] + keys)
+        }
+    }
+
+    private func runWaiting(
+        timeout: Duration, failures: Int, _ body: @escaping @Sendable (RedisConnection) throws(RedisError) -> Void
+    ) {
+        let done = DispatchSemaphore(value: 0)
+        let queued = pool.submit { [observer] connection in
+            defer { done.signal() }
+            do throws(RedisError) {
+                guard let connection else { throw RedisError(kind: .connection, message: "Redis unreachable") }
+                try body(connection)
+            } catch {
+                for _ in 0..<failures { observer?.cacheWriteFailed() }
+            }
+        }
+        guard queued else {
+            for _ in 0..<failures { observer?.cacheWriteFailed() }
+            return
+        }
+        let milliseconds = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        if done.wait(timeout: .now() + .milliseconds(milliseconds)) == .timedOut {
+            for _ in 0..<failures { observer?.cacheWriteFailed() }
+        }
+    }
+
+    private func setCommand(_ state: AccountState, userId: String, period: QuotaPeriod) -> [String] {
+        [
+            "EVALSHA", Self.versionedSetSHA, "1", key(userId, period),
+            String(state.version), AccountCodec.encode(state), String(ttlSeconds),
+        ]
+    }
+
+    /// EVALSHA, loading the script again if the server lost it (a restart, SCRIPT FLUSH).
+    static func evalVersioned(_ commands: [[String]], on connection: RedisConnection) throws(RedisError) {
+        do {
+            _ = try connection.pipeline(commands)
+        } catch where error.kind == .reply && error.message.hasPrefix("NOSCRIPT") {
+            _ = try connection.command(["SCRIPT", "LOAD", versionedSet])
+            _ = try connection.pipeline(commands)
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import BillingConcurrency
+import Foundation
+import Synchronization
+
+/// A few Redis connections, each owned by its own thread, so blocking hiredis calls never
+/// run on an event loop or the cooperative pool. When Redis cannot be reached, calls fail
+/// at once for `retryAfter` instead of each waiting for a connect timeout; after that a
+/// call tries again, so a Redis that comes back is used without a restart.
+public final class RedisPool: Sendable {
+    public struct Settings: Sendable {
+        public var size: Int
+        public var maxQueued: Int
+        public var retryAfter: Duration
+
+        public init(size: Int = 4, maxQueued: Int = 10_000, retryAfter: Duration = .seconds(1)) {
+            self.size = size
+            self.maxQueued = maxQueued
+            self.retryAfter = retryAfter
+        }
+    }
+
+    private struct Job {
+        let run: (RedisConnection?) -> Void
+    }
+
+    private let queue: WorkQueue<Job>
+    private let threads = WorkerThreads()
+    private let downUntil = Mutex<ContinuousClock.Instant?>(nil)
+
+    public init(config: RedisConfig, settings: Settings = Settings(), scripts: [String] = []) {
+        queue = WorkQueue(capacity: settings.maxQueued)
+        for index in 0..<settings.size {
+            threads.start(name: "redis-\(index)") { [self] in
+                self.work(config: config, retryAfter: settings.retryAfter, scripts: scripts)
+            }
+        }
+    }
+
+    /// False while Redis is considered unreachable.
+    public var isReachable: Bool {
+        downUntil.withLock { until in until.map { ContinuousClock.now >= $0 } ?? true }
+    }
+
+    private func work(config: RedisConfig, retryAfter: Duration, scripts: [String]) {
+        var connection: RedisConnection?
+        while let job = queue.take(max: 1).first {
+            if connection?.isUsable != true {
+                connection?.close()
+                connection = nil
+                if isReachable {
+                    do {
+                        let fresh = try RedisConnection.connect(config)
+                        for script in scripts { _ = try fresh.command(["SCRIPT", "LOAD", script]) }
+                        connection = fresh
+                        downUntil.withLock { $0 = nil }
+                    } catch {
+                        downUntil.withLock { $0 = ContinuousClock.now + retryAfter }
+                    }
+                }
+            }
+            job.run(connection)
+            if connection?.isUsable == false {
+                downUntil.withLock { $0 = ContinuousClock.now + retryAfter }
+            }
+        }
+        connection?.close()
+    }
+
+    /// Runs `body` on a pool connection; a failure (including an unreachable Redis) comes
+    /// back as a value, never thrown: callers fall back.
+    public func withConnection<T: Sendable>(
+        _ body: @escaping @Sendable (RedisConnection) throws(RedisError) -> T
+    ) async -> Result<T, RedisError> {
+        await withCheckedContinuation { continuation in
+            let job = Job { connection in
+                guard let connection else {
+                    continuation.resume(returning: .failure(RedisError(kind: .connection, message: "Redis unreachable")))
+                    return
+                }
+                continuation.resume(returning: Result { () throws(RedisError) in try body(connection) })
+            }
+            if queue.push(job) != nil {
+                continuation.resume(returning: .failure(RedisError(kind: .connection, message: "Redis queue full")))
+            }
+        }
+    }
+
+    /// Runs `body` later, for writes nobody waits for; returns false when it was dropped.
+    @discardableResult
+    public func submit(_ body: @escaping @Sendable (RedisConnection?) -> Void) -> Bool {
+        queue.push(Job(run: body)) == nil
+    }
+
+    public func shutdown() async {
+        queue.stop()
+        await threads.waitUntilFinished()
+    }
+}

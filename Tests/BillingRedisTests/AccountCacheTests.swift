@@ -1,0 +1,130 @@
+import BillingCore
+@testable import BillingRedis
+import Foundation
+import Testing
+
+enum TestRedis {
+    static var config: RedisConfig {
+        let environment = ProcessInfo.processInfo.environment
+        return RedisConfig(
+            host: environment["REDIS_HOST"] ?? "127.0.0.1", port: environment["REDIS_PORT"].flatMap(Int.init) ?? 63799)
+    }
+
+    static func state(version: Int64, balance: Int64, used: Int64 = 0) -> AccountState {
+        AccountState(
+            balanceFen: Fen(balance), quotas: ["passport": QuotaUsage(total: 10_000, used: used)], version: version)
+    }
+
+    static func user() -> String { "cache-\(UUID().uuidString)" }
+}
+
+@Suite("The account cache against the real Redis", .timeLimit(.minutes(1)))
+struct AccountCacheTests {
+    let period = try! QuotaPeriod(text: "2026-11")
+
+    func withCache(_ body: (RedisAccountCache, RedisConnection) async throws -> Void) async throws {
+        let pool = RedisAccountCache.makePool(config: TestRedis.config, settings: .init(size: 2))
+        let cache = RedisAccountCache(pool: pool, ttlSeconds: 60)
+        let direct = try RedisConnection.connect(TestRedis.config)
+        do {
+            try await body(cache, direct)
+        } catch {
+            direct.close()
+            await pool.shutdown()
+            throw error
+        }
+        direct.close()
+        await pool.shutdown()
+    }
+
+    @Test("a stored account is read back whole; an unknown one is a miss")
+    func hitAndMiss() async throws {
+        try await withCache { cache, direct in
+            let user = TestRedis.user()
+            #expect(await cache.account(of: user, period: period) == nil)
+            let state = AccountState(
+                balanceFen: Fen(1234),
+                quotas: ["passport": QuotaUsage(total: 10_000, used: 3), "asset": QuotaUsage(total: 1_000, used: 1_000)],
+                version: 7)
+            await cache.store(state, of: user, period: period)
+            #expect(await cache.account(of: user, period: period) == state)
+            let ttl = try direct.command(["TTL", cache.key(user, period)])
+            guard case .integer(let seconds) = ttl else {
+                Issue.record("no TTL reply")
+                return
+            }
+            #expect((1...60).contains(seconds))
+        }
+    }
+
+    @Test("an older version never overwrites a newer one, whatever the order of the writers")
+    func versions() async throws {
+        try await withCache { cache, _ in
+            let user = TestRedis.user()
+            await cache.store(TestRedis.state(version: 5, balance: 500), of: user, period: period)
+            await cache.store(TestRedis.state(version: 3, balance: 300), of: user, period: period)
+            #expect(await cache.account(of: user, period: period)?.version == 5)
+
+            let racer = TestRedis.user()
+            await withTaskGroup(of: Void.self) { group in
+                for version in (1...60).shuffled() {
+                    group.addTask {
+                        await cache.store(TestRedis.state(version: Int64(version), balance: Int64(version)), of: racer, period: period)
+                    }
+                }
+            }
+            let final = await cache.account(of: racer, period: period)
+            #expect(final?.version == 60 && final?.balanceFen == Fen(60))
+        }
+    }
+
+    @Test("a lane's waiting batch write lands before it returns")
+    func batchWrite() async throws {
+        try await withCache { cache, _ in
+            let users = (0..<20).map { _ in TestRedis.user() }
+            let accounts = Dictionary(uniqueKeysWithValues: users.map { ($0, TestRedis.state(version: 2, balance: 42)) })
+            cache.storeWaiting(accounts, period: period, timeout: .seconds(2))
+            for user in users { #expect(await cache.account(of: user, period: period)?.balanceFen == Fen(42)) }
+            cache.removeWaiting(users: users, period: period, timeout: .seconds(2))
+            #expect(await cache.account(of: users[0], period: period) == nil)
+        }
+    }
+
+    @Test(
+        "a value corrupted by hand is a miss, and the next write repairs it",
+        arguments: ["garbage", "12|x|", "3|100|passport:5", "3|100|passport:9:5", "-1|0|", "wrong-type"])
+    func corrupted(value: String) async throws {
+        try await withCache { cache, direct in
+            let user = TestRedis.user()
+            let key = cache.key(user, period)
+            if value == "wrong-type" {
+                _ = try direct.command(["RPUSH", key, "x"])
+            } else {
+                _ = try direct.command(["SET", key, value])
+            }
+            #expect(await cache.account(of: user, period: period) == nil)
+            await cache.store(TestRedis.state(version: 1, balance: 10), of: user, period: period)
+            #expect(await cache.account(of: user, period: period)?.balanceFen == Fen(10))
+        }
+    }
+
+    @Test("a server that lost the script (SCRIPT FLUSH) gets it again")
+    func noScript() async throws {
+        try await withCache { cache, direct in
+            _ = try direct.command(["SCRIPT", "FLUSH"])
+            let user = TestRedis.user()
+            await cache.store(TestRedis.state(version: 1, balance: 77), of: user, period: period)
+            #expect(await cache.account(of: user, period: period)?.balanceFen == Fen(77))
+        }
+    }
+
+    @Test("the codec round-trips and rejects what it did not write")
+    func codec() {
+        let state = TestRedis.state(version: 9, balance: 100, used: 4)
+        #expect(AccountCodec.decode(AccountCodec.encode(state)) == state)
+        #expect(AccountCodec.decode(AccountCodec.encode(AccountState(balanceFen: .zero, quotas: [:], version: 0)))?.quotas == [:])
+        #expect(AccountCodec.decode("") == nil)
+        #expect(AccountCodec.decode("1|2|a:1:2|extra") == nil)
+        #expect(AccountCodec.key(namespace: "billing", userId: "u1", period: period) == "billing:{u1}:account:2026-11")
+    }
+}
