@@ -4,7 +4,7 @@ SERVICES := scripts/services.sh
 # Swift Testing only: XCTest's closing "Executed 0 tests" line would read as "no test ran".
 SWIFT_TEST_FLAGS := --disable-xctest
 
-.PHONY: build test run run-cron run-all stop-all bench services-up services-down services-status clean
+.PHONY: build test run run-cron run-all stop-all bench proto services-up services-down services-status clean
 
 build:
 	swift build
@@ -28,7 +28,7 @@ test: services-up
 # Services up, build, migrate and serve with the development config; Ctrl-C stops it cleanly.
 run: services-up build
 	@echo ""
-	@echo "Billing Service on http://127.0.0.1:8107  (metrics: /metrics, API: /openapi.yaml)"
+	@echo "Billing Service on http://127.0.0.1:8107 (metrics: /metrics, API: /openapi.yaml), gRPC on 127.0.0.1:9107"
 	@echo "Try:"
 	@echo "  curl -s 'http://127.0.0.1:8107/api/v1/billing/account?user_id=u1'"
 	@echo "  curl -s -X POST http://127.0.0.1:8107/internal/v1/billing/deduct -H 'Authorization: Bearer dev-internal-token' -H 'Content-Type: application/json' -d '{\"user_id\":\"u1\",\"service_name\":\"passport\",\"count\":1,\"request_id\":\"r1\"}'"
@@ -59,3 +59,7 @@ stop-all:
 	@for name in billing-cron billing-server; do \
 	  if [ -f logs/$$name.pid ]; then kill -TERM $$(cat logs/$$name.pid) 2>/dev/null && echo "stopped $$name"; rm -f logs/$$name.pid; fi; \
 	done
+
+# Regenerates Sources/BillingProto from proto/ (builds the protoc plugins outside the repo).
+proto:
+	scripts/gen-proto.sh

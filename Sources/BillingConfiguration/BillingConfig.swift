@@ -19,6 +19,13 @@ public struct BillingConfig: Sendable {
         public var bodyLimitBytes: Int
     }
 
+    public struct GRPC: Sendable {
+        /// Off: the server answers HTTP only.
+        public var enabled: Bool
+        public var host: String
+        public var port: Int
+    }
+
     public struct Database: Sendable {
         public var postgres: PostgresConfig
         public var pool: PostgresPool.Settings
@@ -68,6 +75,7 @@ public struct BillingConfig: Sendable {
     public var deductionStrategy: DeductionStrategy
     public var cron: Cron
     public var http: HTTP
+    public var grpc: GRPC
     public var database: Database
     public var lanes: DeductionLanes.Settings
     public var auth: Auth
@@ -95,6 +103,12 @@ public struct BillingConfig: Sendable {
             host: http.string("host", default: "127.0.0.1"),
             port: try http.int("port", default: 8107, in: 0...65_535),
             bodyLimitBytes: try http.int("body_limit_bytes", default: 65_536, in: 1_024...1_048_576))
+
+        let grpc = root.scoped("grpc")
+        self.grpc = GRPC(
+            enabled: try grpc.bool("enabled", default: true),
+            host: grpc.string("host", default: "127.0.0.1"),
+            port: try grpc.int("port", default: 9107, in: 0...65_535))
 
         let database = root.scoped("database")
         self.database = Database(

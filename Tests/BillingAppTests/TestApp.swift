@@ -36,6 +36,7 @@ struct TestApp {
             "BILLING_DATABASE_MIGRATIONS_PATH": root.appendingPathComponent("sql").path,
             "BILLING_DATABASE_POOL_SIZE": "4",
             "BILLING_HTTP_PORT": "0",
+            "BILLING_GRPC_PORT": "0",
             "BILLING_LANES_COUNT": "2",
             "BILLING_AUTH_INTERNAL_TOKENS": internalToken,
             "BILLING_PAYMENT_SERVICE_CALLBACK_SECRET": callbackSecret,

@@ -2,9 +2,12 @@ import BillingConfiguration
 import BillingCore
 import BillingPostgres
 import BillingRedis
+import GRPCCore
+import GRPCNIOTransportHTTP2
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// Assembles the whole server from its configuration. The executable and the tests build
 /// the application the same way.
@@ -15,6 +18,8 @@ public enum BillingApplication {
         public let cache: RedisAccountCache?
         public let service: BillingService
         public let metrics: BillingMetrics
+        /// Nil when gRPC is disabled; its `listeningAddress` tells the port when 0 was asked.
+        public let grpcServer: GRPCServer<HTTP2ServerTransport.Posix>?
     }
 
     public static func build(
@@ -48,7 +53,20 @@ public enum BillingApplication {
         let service = BillingService(
             catalog: config.catalog, calendar: config.calendar, clock: clock, ledger: ledger, accounts: accounts,
             cache: cache, orders: orders, payments: UnconnectedPaymentGateway(), queries: PostgresLedgerQueries(pool: pool))
-        let parts = Parts(pool: pool, lanes: lanes, cache: cache, service: service, metrics: metrics)
+        let identity = try UserIdentity(headerName: config.auth.userHeader, allowUserIdParam: config.auth.allowUserIdParam)
+        let grpcServer =
+            config.grpc.enabled
+            ? GRPCServer(
+                transport: .http2NIOPosix(
+                    address: .ipv4(host: config.grpc.host, port: config.grpc.port), transportSecurity: .plaintext),
+                services: [
+                    InternalGRPCService(service: service, metrics: metrics),
+                    ConsoleGRPCService(service: service, identity: identity),
+                ],
+                interceptors: [InternalAuthInterceptor(tokens: config.auth.internalTokens)])
+            : nil
+        let parts = Parts(
+            pool: pool, lanes: lanes, cache: cache, service: service, metrics: metrics, grpcServer: grpcServer)
 
         let router = try makeRouter(
             config: config, parts: parts, clock: clock,
@@ -56,7 +74,9 @@ public enum BillingApplication {
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(config.http.host, port: config.http.port), serverName: "billing-service"),
-            services: [StorageService(pool: pool, lanes: lanes, redis: redisPool)],
+            // Started in this order, stopped in reverse: HTTP, then gRPC, then storage.
+            services: [StorageService(pool: pool, lanes: lanes, redis: redisPool) as any Service]
+                + (grpcServer.map { [GRPCServerService(server: $0)] } ?? []),
             logger: logger)
         return (app, parts)
     }

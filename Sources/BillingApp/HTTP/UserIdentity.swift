@@ -18,8 +18,14 @@ struct UserIdentity: Sendable {
     }
 
     func user(of request: Request, fields: RequestFields) throws(BillingError) -> String {
-        let header = request.headers[headerName].flatMap { $0.isEmpty ? nil : $0 }
-        let parameter = try fields.string("user_id").flatMap { $0.isEmpty ? nil : $0 }
+        try resolve(header: request.headers[headerName], parameter: fields.string("user_id"))
+    }
+
+    /// The rules for both transports: the gateway's header wins and must agree with a
+    /// parameter; the parameter alone counts only in development mode.
+    func resolve(header: String?, parameter: String?) throws(BillingError) -> String {
+        let header = header.flatMap { $0.isEmpty ? nil : $0 }
+        let parameter = parameter.flatMap { $0.isEmpty ? nil : $0 }
         switch (header, parameter) {
         case (let header?, let parameter?) where header != parameter:
             throw .forbidden("user_id does not match the authenticated user")

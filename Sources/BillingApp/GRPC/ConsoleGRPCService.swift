@@ -1,0 +1,147 @@
+import BillingCore
+import BillingProto
+import GRPCCore
+
+/// billing.v1.BillingService: the console's use cases over gRPC, with the user resolved by
+/// the same rules as HTTP (the gateway's `x-user-id` metadata, or `user_id` in development).
+struct ConsoleGRPCService: Billing_V1_BillingService.ServiceProtocol {
+    let service: BillingService
+    let identity: UserIdentity
+
+    private func user(_ metadata: Metadata, _ parameter: String) throws(BillingError) -> String {
+        try identity.resolve(header: metadata[stringValues: "x-user-id"].first(where: { _ in true }), parameter: parameter)
+    }
+
+    func getAccount(request: ServerRequest<Billing_V1_GetAccountRequest>, context: ServerContext) async throws
+        -> ServerResponse<Billing_V1_GetAccountResponse>
+    {
+        let account = try await service.account(userId: user(request.metadata, request.message.userID))
+        return ServerResponse(
+            message: .with {
+                $0.userID = account.userId
+                $0.balanceFen = account.balanceFen.value
+                $0.balance = account.balanceFen.yuanText
+                $0.currency = account.currency
+                $0.quotas = account.quotas.map { quota in
+                    .with {
+                        $0.serviceName = quota.serviceName
+                        $0.totalQuota = quota.usage.total
+                        $0.usedQuota = quota.usage.used
+                        $0.remainingQuota = quota.usage.remaining
+                        $0.resetMonth = quota.period.text
+                    }
+                }
+            })
+    }
+
+    func recharge(request: ServerRequest<Billing_V1_RechargeRequest>, context: ServerContext) async throws
+        -> ServerResponse<Billing_V1_RechargeResponse>
+    {
+        let message = request.message
+        let recharge = try RechargeRequest(
+            userId: user(request.metadata, message.userID), amountFen: Fen(message.amountFen),
+            method: try PaymentMethod(text: message.paymentMethod),
+            currency: message.currency.isEmpty ? "CNY" : message.currency,
+            returnURL: message.returnURL.isEmpty ? nil : message.returnURL)
+        let order = try await service.recharge(
+            recharge, idempotencyKey: message.idempotencyKey.isEmpty ? nil : message.idempotencyKey)
+        return ServerResponse(
+            message: .with {
+                $0.orderID = order.id
+                $0.paymentURL = order.payURL ?? ""
+                $0.amountFen = order.amountFen.value
+                $0.amount = order.amountFen.yuanText
+                $0.status = order.status.rawValue
+            })
+    }
+
+    func listRecords(request: ServerRequest<Billing_V1_ListRecordsRequest>, context: ServerContext) async throws
+        -> ServerResponse<Billing_V1_ListRecordsResponse>
+    {
+        let message = request.message
+        let filter = try RecordFilter(
+            serviceName: message.serviceName.isEmpty ? nil : message.serviceName,
+            type: message.type.isEmpty ? nil : try RecordType(name: message.type),
+            appId: message.appID.isEmpty ? nil : message.appID)
+        let page = try PageRequest.make(
+            page: message.page == 0 ? nil : Int(message.page), pageSize: message.pageSize == 0 ? nil : Int(message.pageSize),
+            cursor: message.cursor.isEmpty ? nil : message.cursor)
+        let result = try await service.records(userId: user(request.metadata, message.userID), filter: filter, page: page)
+        return ServerResponse(
+            message: .with {
+                $0.records = result.records.map { record in
+                    .with {
+                        $0.id = record.id
+                        $0.serviceName = record.serviceName
+                        $0.appID = record.appId ?? ""
+                        $0.type = Int32(record.type.rawValue)
+                        $0.typeName = record.type.name
+                        $0.amountFen = record.amountFen.value
+                        $0.amount = record.amountFen.yuanText
+                        $0.count = record.count
+                        $0.requestID = record.requestId ?? ""
+                        $0.createdAt = RFC3339.format(record.createdAt)
+                    }
+                }
+                $0.total = result.total ?? 0
+                $0.page = Int32(result.page ?? 0)
+                $0.pageSize = Int32(result.pageSize)
+                $0.nextCursor = result.nextCursor?.text ?? ""
+            })
+    }
+
+    func getStatsToday(request: ServerRequest<Billing_V1_GetStatsRequest>, context: ServerContext) async throws
+        -> ServerResponse<Billing_V1_StatsResponse>
+    {
+        try await stats(request, window: .today)
+    }
+
+    func getStatsMonth(request: ServerRequest<Billing_V1_GetStatsRequest>, context: ServerContext) async throws
+        -> ServerResponse<Billing_V1_StatsResponse>
+    {
+        try await stats(request, window: .month)
+    }
+
+    private func stats(_ request: ServerRequest<Billing_V1_GetStatsRequest>, window: StatsWindow) async throws
+        -> ServerResponse<Billing_V1_StatsResponse>
+    {
+        let message = request.message
+        let stats = try await service.stats(
+            userId: user(request.metadata, message.userID),
+            serviceName: message.serviceName.isEmpty ? nil : message.serviceName, window: window)
+        return ServerResponse(
+            message: .with {
+                $0.userID = stats.userId
+                $0.serviceName = stats.serviceName ?? ""
+                $0.period = stats.window.rawValue
+                $0.totalCount = stats.usage.totalCount
+                $0.freeCount = stats.usage.freeCount
+                $0.paidCount = stats.usage.paidCount
+                $0.totalCostFen = stats.usage.totalCostFen.value
+                $0.totalCost = stats.usage.totalCostFen.yuanText
+            })
+    }
+
+    func getStatsSummary(request: ServerRequest<Billing_V1_GetStatsSummaryRequest>, context: ServerContext)
+        async throws -> ServerResponse<Billing_V1_StatsSummaryResponse>
+    {
+        let summary = try await service.summary(userId: user(request.metadata, request.message.userID))
+        return ServerResponse(
+            message: .with {
+                $0.userID = summary.userId
+                $0.totalCount = summary.total.totalCount
+                $0.totalCostFen = summary.total.totalCostFen.value
+                $0.totalCost = summary.total.totalCostFen.yuanText
+                $0.services = summary.services.map { usage in
+                    .with {
+                        $0.serviceName = usage.serviceName
+                        $0.totalCount = usage.totalCount
+                        $0.freeCount = usage.freeCount
+                        $0.paidCount = usage.paidCount
+                        $0.totalCostFen = usage.totalCostFen.value
+                        $0.totalCost = usage.totalCostFen.yuanText
+                    }
+                }
+            })
+    }
+}
