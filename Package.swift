@@ -121,6 +121,16 @@ let package = Package(
             path: "bench/LaneBenchmark"
         ),
 
+        .executableTarget(
+            name: "GRPCLoad",
+            dependencies: [
+                "BillingProto",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ],
+            path: "bench/GRPCLoad"
+        ),
+
         .testTarget(
             name: "BillingCoreTests",
             dependencies: [
