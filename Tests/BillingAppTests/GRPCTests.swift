@@ -169,6 +169,33 @@ struct GRPCTests {
         }
     }
 
+    @Test("a call whose deadline passes is charged at most once, and its retry with the same request_id is safe")
+    func deadline() async throws {
+        try await TestApp.with { app in
+            try await app.fund("gd", yuan: "1.00")
+            _ = try await app.deduct("gd", "asset", count: 1_000)
+            try await withClients(app) { gateway, _ in
+                var hurried = CallOptions.defaults
+                hurried.timeout = .microseconds(1)
+                let request = Billing_V1_DeductQuotaRequest.with {
+                    $0.userID = "gd"
+                    $0.serviceName = "asset"
+                    $0.count = 2
+                    $0.requestID = "late-1"
+                }
+                let first = await code { _ = try await gateway.deductQuota(request, metadata: Self.bearer, options: hurried) }
+                #expect(first == .deadlineExceeded || first == nil)
+                // Whatever happened to the first attempt, the retry answers and charges once.
+                let retry = try await gateway.deductQuota(request, metadata: Self.bearer)
+                #expect(retry.amountFen == 10)
+                let again = try await gateway.deductQuota(request, metadata: Self.bearer)
+                #expect(again.replayed)
+            }
+            let account = try await app.send(.get, "/api/v1/billing/account?user_id=gd")
+            #expect(account.data?["balanceFen"]?.int64 == 90)
+        }
+    }
+
     @Test("the committed generated code matches its .proto")
     func generatedCodeIsCurrent() throws {
         for (proto, generated) in [
