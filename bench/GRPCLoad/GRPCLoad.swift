@@ -45,7 +45,9 @@ struct GRPCLoad {
                                         let user = "u\(Int.random(in: 0..<users))"
                                         let begin = ContinuousClock.now
                                         do {
-                                            if rpc == "check" {
+                                            if rpc == "ping" {
+                                                _ = try await billing.ping(.init(), metadata: metadata)
+                                            } else if rpc == "check" {
                                                 _ = try await billing.checkQuota(
                                                     .with {
                                                         $0.userID = user

@@ -23,9 +23,9 @@ for strategy in lanes per_call; do
   psql -X -q -c "SET search_path = $schema" \
     -c "INSERT INTO user_balance (user_id, balance_fen) SELECT 'u' || g, 1000000000 FROM generate_series(0, 9999) g" \
     -c "INSERT INTO free_quota (user_id, period, service_name, total, used) SELECT 'u' || g, '$period', 'passport', 10000, 10000 FROM generate_series(0, 9999) g"
-  for case in "deduct 10000" "deduct 1" "check 10000"; do
+  for case in "ping 1" "deduct 10000" "deduct 1" "check 10000"; do
     set -- $case
-    [ "$strategy" = per_call ] && [ "$1" = check ] && continue
+    [ "$strategy" = per_call ] && [ "$1" != deduct ] && continue
     row="$(PORT=$grpc RPC=$1 USERS=$2 SECONDS=$seconds STREAMS=$streams CONNECTIONS=$connections .build/release/GRPCLoad)"
     rss="$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' /proc/$pid/status)"
     echo "| $strategy | $1 | $2 $row $rss |"

@@ -72,4 +72,8 @@ struct InternalGRPCService: Billing_V1_BillingInternalService.SimpleServiceProto
             $0.creditedFen = settlement.creditedFen.value
         }
     }
+
+    func ping(request: Billing_V1_PingRequest, context: ServerContext) async throws -> Billing_V1_PingResponse {
+        Billing_V1_PingResponse()
+    }
 }

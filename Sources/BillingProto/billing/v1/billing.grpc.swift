@@ -1,4 +1,4 @@
-// proto-sha256: 31f67ec61e88ef417e921112347a72a0946edeb6a1eb564d6d11fd1c7e034c2b
+// proto-sha256: 690ff004c21a453e3166181ffd3b0d2d27fdb460573f740047d9ad7cc8562c54
 /// The Billing Service's gRPC API: the same use cases as the HTTP API. Money is integer
 /// fen (int64 *_fen); yuan appears only as display strings with two decimals.
 
@@ -1358,11 +1358,25 @@ public enum Billing_V1_BillingInternalService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Ping" metadata.
+        public enum Ping: Sendable {
+            /// Request type for "Ping".
+            public typealias Input = Billing_V1_PingRequest
+            /// Response type for "Ping".
+            public typealias Output = Billing_V1_PingResponse
+            /// Descriptor for "Ping".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "billing.v1.BillingInternalService"),
+                method: "Ping",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "billing.v1.BillingInternalService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CheckQuota.descriptor,
             DeductQuota.descriptor,
-            RechargeCallback.descriptor
+            RechargeCallback.descriptor,
+            Ping.descriptor
         ]
     }
 }
@@ -1434,6 +1448,24 @@ extension Billing_V1_BillingInternalService {
             request: GRPCCore.StreamingServerRequest<Billing_V1_RechargeCallbackRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_RechargeCallbackResponse>
+
+        /// Handle the "Ping" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Does nothing: the transport's own cost, for health probes and benchmarks.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Billing_V1_PingRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Billing_V1_PingResponse` messages.
+        func ping(
+            request: GRPCCore.StreamingServerRequest<Billing_V1_PingRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_PingResponse>
     }
 
     /// Service protocol for the "billing.v1.BillingInternalService" service.
@@ -1489,6 +1521,24 @@ extension Billing_V1_BillingInternalService {
             request: GRPCCore.ServerRequest<Billing_V1_RechargeCallbackRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Billing_V1_RechargeCallbackResponse>
+
+        /// Handle the "Ping" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Does nothing: the transport's own cost, for health probes and benchmarks.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_PingRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Billing_V1_PingResponse` message.
+        func ping(
+            request: GRPCCore.ServerRequest<Billing_V1_PingRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Billing_V1_PingResponse>
     }
 
     /// Simple service protocol for the "billing.v1.BillingInternalService" service.
@@ -1542,6 +1592,24 @@ extension Billing_V1_BillingInternalService {
             request: Billing_V1_RechargeCallbackRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Billing_V1_RechargeCallbackResponse
+
+        /// Handle the "Ping" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Does nothing: the transport's own cost, for health probes and benchmarks.
+        ///
+        /// - Parameters:
+        ///   - request: A `Billing_V1_PingRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Billing_V1_PingResponse` to respond with.
+        func ping(
+            request: Billing_V1_PingRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Billing_V1_PingResponse
     }
 }
 
@@ -1577,6 +1645,17 @@ extension Billing_V1_BillingInternalService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_RechargeCallbackResponse>(),
             handler: { request, context in
                 try await self.rechargeCallback(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Billing_V1_BillingInternalService.Method.Ping.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_PingRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_PingResponse>(),
+            handler: { request, context in
+                try await self.ping(
                     request: request,
                     context: context
                 )
@@ -1620,6 +1699,17 @@ extension Billing_V1_BillingInternalService.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func ping(
+        request: GRPCCore.StreamingServerRequest<Billing_V1_PingRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_PingResponse> {
+        let response = try await self.ping(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -1657,6 +1747,19 @@ extension Billing_V1_BillingInternalService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Billing_V1_RechargeCallbackResponse> {
         return GRPCCore.ServerResponse<Billing_V1_RechargeCallbackResponse>(
             message: try await self.rechargeCallback(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func ping(
+        request: GRPCCore.ServerRequest<Billing_V1_PingRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Billing_V1_PingResponse> {
+        return GRPCCore.ServerResponse<Billing_V1_PingResponse>(
+            message: try await self.ping(
                 request: request.message,
                 context: context
             ),
@@ -1733,6 +1836,29 @@ extension Billing_V1_BillingInternalService {
             deserializer: some GRPCCore.MessageDeserializer<Billing_V1_RechargeCallbackResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_RechargeCallbackResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Ping" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Does nothing: the transport's own cost, for health probes and benchmarks.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_PingRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_PingRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_PingResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func ping<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_PingRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_PingRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_PingResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_PingResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1845,6 +1971,40 @@ extension Billing_V1_BillingInternalService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Ping" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Does nothing: the transport's own cost, for health probes and benchmarks.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_PingRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_PingRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_PingResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func ping<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_PingRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_PingRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_PingResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_PingResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Billing_V1_BillingInternalService.Method.Ping.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1921,6 +2081,35 @@ extension Billing_V1_BillingInternalService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_RechargeCallbackRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_RechargeCallbackResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Ping" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Does nothing: the transport's own cost, for health probes and benchmarks.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Billing_V1_PingRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func ping<Result>(
+        request: GRPCCore.ClientRequest<Billing_V1_PingRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_PingResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.ping(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_PingRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_PingResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2011,6 +2200,39 @@ extension Billing_V1_BillingInternalService.ClientProtocol {
             metadata: metadata
         )
         return try await self.rechargeCallback(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Ping" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Does nothing: the transport's own cost, for health probes and benchmarks.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func ping<Result>(
+        _ message: Billing_V1_PingRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_PingResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Billing_V1_PingRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.ping(
             request: request,
             options: options,
             onResponse: handleResponse
