@@ -1,5 +1,5 @@
 /// A JSON document that keeps numbers as the text they were written with, so money is
-/// parsed from and printed to decimal text exactly, never through a Double.
+/// parsed from and printed to decimal text exactly, never through binary floating point.
 public enum JSONValue: Sendable, Hashable {
     case object([(String, JSONValue)])
     case array([JSONValue])

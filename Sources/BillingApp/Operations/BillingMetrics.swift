@@ -33,7 +33,7 @@ public final class BillingMetrics: Sendable {
 
     func deduction(mode: String) {
         registry.makeCounter(
-            descriptor: Self.named("billing_deductions_total", "Deductions by outcome (free, mixed, balance, replay, error code)"),
+            descriptor: Self.named("billing_deductions_total", "Deductions by mode, replay or error code"),
             labels: [("mode", mode)]).increment()
     }
 
