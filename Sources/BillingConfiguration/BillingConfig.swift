@@ -145,10 +145,13 @@ public struct BillingConfig: Sendable {
         let auth = root.scoped("auth")
         var tokens = auth.list("internal_tokens", isSecret: true)
         if tokens.isEmpty, environment == .development { tokens = [Self.developmentInternalToken] }
+        let userHeader = auth.string("user_header", default: "X-User-Id")
+        guard Self.isHeaderName(userHeader) else {
+            throw .invalidConfiguration(key: "billing.auth.user_header", reason: "'\(userHeader)' is not a header name")
+        }
         self.auth = Auth(
             allowUserIdParam: try auth.bool("allow_user_id_param", default: environment == .development),
-            userHeader: auth.string("user_header", default: "X-User-Id"),
-            internalTokens: tokens)
+            userHeader: userHeader, internalTokens: tokens)
 
         let payment = root.scoped("payment_service")
         let secret =
@@ -185,6 +188,13 @@ public struct BillingConfig: Sendable {
             ],
             orderMaxAgeMinutes: try cron.int("order_max_age_minutes", default: 120, in: 1...43_200))
         try validateSecrets()
+    }
+
+    /// An HTTP field name: one or more token characters (RFC 9110).
+    static func isHeaderName(_ name: String) -> Bool {
+        !name.isEmpty && name.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || "!#$%&'*+-.^_`|~".unicodeScalars.contains(scalar))
+        }
     }
 
     private func validateSecrets() throws(BillingError) {

@@ -42,20 +42,31 @@ struct ConfigTests {
             (["BILLING_CATALOG_PAYMENT_PRICE_FEN": "0.10"], "billing.catalog.payment.price_fen"),
             (["BILLING_DATABASE_MIGRATE_ON_START": "perhaps"], "billing.database.migrate_on_start"),
             (["BILLING_ENVIRONMENT": "staging"], "billing.environment"),
-            (["BILLING_ENVIRONMENT": "production"], "billing.auth.internal_tokens"),
-            (
-                ["BILLING_ENVIRONMENT": "production", "BILLING_AUTH_INTERNAL_TOKENS": "a-long-enough-token-123"],
-                "billing.payment_service.callback_secret"
-            ),
             (["BILLING_AUTH_USER_HEADER": "bad header"], "billing.auth.user_header"),
+            (["BILLING_AUTH_USER_HEADER": "X-User-Id:"], "billing.auth.user_header"),
         ])
     func rejects(environment: [String: String], key: String) async throws {
+        await expectConfigurationError(key) { _ = try await load(environment) }
+    }
+
+    @Test("production refuses to start without its secrets, and never takes the development ones")
+    func productionSecrets() async throws {
+        // No file here: the development file carries development secrets.
+        await expectConfigurationError("billing.auth.internal_tokens") {
+            _ = try await load(["BILLING_ENVIRONMENT": "production"], file: nil)
+        }
+        await expectConfigurationError("billing.payment_service.callback_secret") {
+            _ = try await load(
+                ["BILLING_ENVIRONMENT": "production", "BILLING_AUTH_INTERNAL_TOKENS": "a-long-enough-token-123"], file: nil)
+        }
+        await expectConfigurationError("billing.auth.internal_tokens") {
+            _ = try await load(["BILLING_ENVIRONMENT": "production"])
+        }
+    }
+
+    func expectConfigurationError(_ key: String, _ body: () async throws -> Void) async {
         do {
-            var config = try await load(environment, file: key == "billing.auth.internal_tokens" || key.hasPrefix("billing.payment") ? nil : Self.configPath)
-            if key == "billing.auth.user_header" {
-                _ = try UserIdentity(headerName: config.auth.userHeader, allowUserIdParam: true)
-            }
-            config.http.port += 0
+            try await body()
             Issue.record("expected a configuration error for \(key)")
         } catch let error as BillingError {
             guard case .invalidConfiguration(let badKey, _) = error else {
@@ -63,6 +74,8 @@ struct ConfigTests {
                 return
             }
             #expect(badKey == key)
+        } catch {
+            Issue.record("unexpected \(error)")
         }
     }
 
