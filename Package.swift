@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "billing-server", targets: ["BillingServer"]),
         .executable(name: "billing-cron", targets: ["BillingCron"]),
+        .executable(name: "payment-sandbox", targets: ["PaymentSandbox"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -25,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // Only the payment sandbox sends HTTP requests (its callbacks to billing).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // The domain: pure Swift, no adapter, no NIO, no C module.
@@ -51,6 +54,11 @@ let package = Package(
             ]
         ),
 
+        // The callback signature: verified by the server, made by the payment sandbox.
+        .target(
+            name: "CallbackSigning",
+            dependencies: ["BillingCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // Every setting of the server and the cron, read with swift-configuration.
         .target(
             name: "BillingConfiguration",
@@ -83,7 +91,7 @@ let package = Package(
         .target(
             name: "BillingApp",
             dependencies: [
-                "BillingCore", "BillingPostgres", "BillingRedis", "BillingConfiguration",
+                "BillingCore", "BillingPostgres", "BillingRedis", "BillingConfiguration", "CallbackSigning",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -112,6 +120,31 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // The local stand-in for the platform's Payment Service (development and tests);
+        // the executable only parses its command line.
+        .target(
+            name: "PaymentSandboxKit",
+            dependencies: [
+                "BillingCore", "BillingProto", "CallbackSigning",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "PaymentSandbox",
+            dependencies: [
+                "PaymentSandboxKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -147,7 +180,8 @@ let package = Package(
         .testTarget(
             name: "BillingAppTests",
             dependencies: [
-                "BillingApp", "BillingPostgres", "BillingConfiguration", "BillingProto",
+                "BillingApp", "BillingPostgres", "BillingConfiguration", "BillingProto", "CallbackSigning",
+                "PaymentSandboxKit",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

@@ -45,6 +45,8 @@ public struct BillingConfig: Sendable {
         public var timeoutMilliseconds: Int
         public var callbackSecret: String
         public var notifyURL: String
+        /// Where the payer's browser goes after paying when the recharge named no return_url.
+        public var defaultReturnURL: String?
         public var signatureWindowSeconds: Int
     }
 
@@ -162,7 +164,8 @@ public struct BillingConfig: Sendable {
             port: try payment.int("port", default: 9_101, in: 1...65_535),
             timeoutMilliseconds: try payment.int("timeout_ms", default: 5_000, in: 10...120_000),
             callbackSecret: secret,
-            notifyURL: payment.string("notify_url", default: "http://127.0.0.1:8107/internal/v1/billing/callback"),
+            notifyURL: try payment.httpURL("notify_url") ?? "http://127.0.0.1:8107/internal/v1/billing/callback",
+            defaultReturnURL: try payment.httpURL("return_url"),
             signatureWindowSeconds: try payment.int("signature_window_seconds", default: 300, in: 1...3_600))
 
         catalog = try Self.catalog(root.scoped("catalog"))

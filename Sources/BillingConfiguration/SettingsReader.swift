@@ -30,6 +30,17 @@ struct SettingsReader: Sendable {
 
     func string(_ key: String, default value: String) -> String { string(key) ?? value }
 
+    /// An absolute http(s) URL, as the Payment Service and browsers will be handed it.
+    func httpURL(_ key: String) throws(BillingError) -> String? {
+        guard let value = string(key), !value.isEmpty else { return nil }
+        guard value.hasPrefix("http://") || value.hasPrefix("https://"), value.utf8.count <= 2_048,
+            !value.contains(where: \.isWhitespace)
+        else {
+            throw .invalidConfiguration(key: fullKey(key), reason: "'\(value)' is not an http(s) URL")
+        }
+        return value
+    }
+
     func int(_ key: String, default value: Int, in range: ClosedRange<Int>) throws(BillingError) -> Int {
         guard let text = string(key) else { return value }
         guard let parsed = Int(text), range.contains(parsed) else {

@@ -103,8 +103,8 @@ public struct BillingService: Sendable {
 
     /// Creates an order, asks the Payment Service for a payment, and returns the order
     /// with its pay URL. The same idempotency key returns the same order.
-    public func recharge(_ request: RechargeRequest, idempotencyKey: String?) async throws(BillingError)
-        -> RechargeOrder
+    public func recharge(_ request: RechargeRequest, idempotencyKey: String?, clientIP: String? = nil)
+        async throws(BillingError) -> RechargeOrder
     {
         let key = try idempotencyKey.map { (key: String) throws(BillingError) in
             try Limits.validateIdentifier(key, field: "Idempotency-Key", maxLength: Limits.maxRequestIdLength)
@@ -129,7 +129,7 @@ public struct BillingService: Sendable {
 
         let session: PaymentSession
         do {
-            session = try await payments.createPayment(PaymentIntent(order: order))
+            session = try await payments.createPayment(PaymentIntent(order: order, clientIP: clientIP))
         } catch {
             let reason = error.kind == .upstreamUnavailable ? error.message : "payment service error: \(error.code)"
             try await orders.markFailed(orderId: order.id, reason: reason)

@@ -72,8 +72,11 @@ public struct PaymentIntent: Sendable, Hashable {
     public let method: PaymentMethod
     public let subject: String
     public let returnURL: String?
+    /// The payer's address as the console's request arrived (the Payment Service's risk
+    /// checks use it); nil when unknown.
+    public let clientIP: String?
 
-    public init(order: RechargeOrder) {
+    public init(order: RechargeOrder, clientIP: String? = nil) {
         orderId = order.id
         userId = order.userId
         amountFen = order.amountFen
@@ -81,6 +84,7 @@ public struct PaymentIntent: Sendable, Hashable {
         method = order.method
         subject = "DevShare balance recharge \(order.amountFen.yuanText) \(order.currency)"
         returnURL = order.returnURL
+        self.clientIP = clientIP
     }
 }
 

@@ -160,3 +160,17 @@ public struct PaymentCallback: Sendable, Hashable {
         self.outcome = outcome
     }
 }
+
+/// The payer's IP address as passed on by the gateway in `X-Forwarded-For` (the first,
+/// client-most entry). Anything that is not an IPv4/IPv6 literal is dropped rather than
+/// forwarded to the Payment Service.
+public enum ClientAddress {
+    public static func fromForwardedFor(_ header: String?) -> String? {
+        guard let first = header?.split(separator: ",", maxSplits: 1).first else { return nil }
+        let address = first.trimmingCharacters(in: .whitespaces)
+        guard !address.isEmpty, address.utf8.count <= 45,
+            address.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" })
+        else { return nil }
+        return address
+    }
+}

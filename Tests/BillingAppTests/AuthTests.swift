@@ -1,5 +1,6 @@
 @testable import BillingApp
 import BillingCore
+import CallbackSigning
 import Foundation
 import Testing
 

@@ -2,6 +2,7 @@ import BillingConfiguration
 @testable import BillingApp
 import BillingCore
 import BillingPostgres
+import CallbackSigning
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -2,6 +2,7 @@ import BillingConfiguration
 import BillingCore
 import BillingPostgres
 import BillingRedis
+import CallbackSigning
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Foundation
@@ -50,9 +51,10 @@ public enum BillingApplication {
             case .perCall:
                 PerCallDeductionLedger(pool: pool, catalog: config.catalog, calendar: config.calendar, clock: clock)
             }
+        let payments = try GRPCPaymentGateway(settings: config.paymentService)
         let service = BillingService(
             catalog: config.catalog, calendar: config.calendar, clock: clock, ledger: ledger, accounts: accounts,
-            cache: cache, orders: orders, payments: UnconnectedPaymentGateway(), queries: PostgresLedgerQueries(pool: pool))
+            cache: cache, orders: orders, payments: payments, queries: PostgresLedgerQueries(pool: pool))
         let identity = try UserIdentity(headerName: config.auth.userHeader, allowUserIdParam: config.auth.allowUserIdParam)
         let grpcServer =
             config.grpc.enabled
@@ -74,8 +76,12 @@ public enum BillingApplication {
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(config.http.host, port: config.http.port), serverName: "billing-service"),
-            // Started in this order, stopped in reverse: HTTP, then gRPC, then storage.
-            services: [StorageService(pool: pool, lanes: lanes, redis: redisPool) as any Service]
+            // Started in this order, stopped in reverse: HTTP, then gRPC, then the Payment
+            // Service client, then storage.
+            services: [
+                StorageService(pool: pool, lanes: lanes, redis: redisPool) as any Service,
+                PaymentClientService(client: payments.client),
+            ]
                 + (grpcServer.map { [GRPCServerService(server: $0)] } ?? []),
             logger: logger)
         return (app, parts)

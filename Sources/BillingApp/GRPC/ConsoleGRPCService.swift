@@ -44,7 +44,9 @@ struct ConsoleGRPCService: Billing_V1_BillingService.ServiceProtocol {
             currency: message.currency.isEmpty ? "CNY" : message.currency,
             returnURL: message.returnURL.isEmpty ? nil : message.returnURL)
         let order = try await service.recharge(
-            recharge, idempotencyKey: message.idempotencyKey.isEmpty ? nil : message.idempotencyKey)
+            recharge, idempotencyKey: message.idempotencyKey.isEmpty ? nil : message.idempotencyKey,
+            clientIP: ClientAddress.fromForwardedFor(
+                request.metadata[stringValues: "x-forwarded-for"].first(where: { _ in true })))
         return ServerResponse(
             message: .with {
                 $0.orderID = order.id

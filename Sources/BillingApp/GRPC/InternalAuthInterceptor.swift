@@ -1,4 +1,5 @@
 import BillingCore
+import CallbackSigning
 import GRPCCore
 
 /// The bearer token of the internal service, checked once for every RPC of it; the

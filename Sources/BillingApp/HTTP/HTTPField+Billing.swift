@@ -6,4 +6,5 @@ extension HTTPField.Name {
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
     static let billingSignature = HTTPField.Name("X-Billing-Signature")!
     static let requestId = HTTPField.Name("X-Request-Id")!
+    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
 }

@@ -1,5 +1,6 @@
 import Foundation
 import BillingCore
+import CallbackSigning
 import HTTPTypes
 import Hummingbird
 

@@ -1,4 +1,5 @@
 import BillingCore
+import CallbackSigning
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -74,7 +74,9 @@ struct ManagementRoutes: Sendable {
             currency: try fields.string("currency") ?? "CNY", returnURL: try fields.string("return_url"))
         let key = request.headers[.idempotencyKey]
         do throws(BillingError) {
-            let order = try await service.recharge(rechargeRequest, idempotencyKey: key)
+            let order = try await service.recharge(
+                rechargeRequest, idempotencyKey: key,
+                clientIP: ClientAddress.fromForwardedFor(request.headers[.forwardedFor]))
             metrics.recharge(outcome: "created")
             return order
         } catch {

@@ -4,13 +4,19 @@ import Foundation
 
 /// `X-Billing-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`,
 /// signed with the Payment Service's shared secret and valid within a time window.
-struct CallbackSignature: Sendable {
-    static let headerName = "X-Billing-Signature"
+/// Billing verifies with it; the payment sandbox (and tests) sign with it.
+public struct CallbackSignature: Sendable {
+    public static let headerName = "X-Billing-Signature"
 
-    let secret: String
-    let windowSeconds: Int
+    public let secret: String
+    public let windowSeconds: Int
 
-    func verify(header: String, body: [UInt8], now: Date) throws(BillingError) {
+    public init(secret: String, windowSeconds: Int = 300) {
+        self.secret = secret
+        self.windowSeconds = windowSeconds
+    }
+
+    public func verify(header: String, body: [UInt8], now: Date) throws(BillingError) {
         var timestamp: Int64?
         var signatures: [String] = []
         for part in header.split(separator: ",") {
@@ -36,14 +42,14 @@ struct CallbackSignature: Sendable {
     }
 
     /// The hex signature for a body at a time: what the Payment Service (and tests) send.
-    func sign(timestamp: Int64, body: [UInt8]) -> String {
+    public func sign(timestamp: Int64, body: [UInt8]) -> String {
         var message = Array("\(timestamp).".utf8)
         message.append(contentsOf: body)
         let mac = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Array(secret.utf8)))
         return mac.map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
     }
 
-    func header(timestamp: Int64, body: [UInt8]) -> String {
+    public func header(timestamp: Int64, body: [UInt8]) -> String {
         "t=\(timestamp),v1=\(sign(timestamp: timestamp, body: body))"
     }
 }

@@ -1,0 +1,87 @@
+import BillingConfiguration
+import BillingCore
+import BillingProto
+import GRPCCore
+import GRPCNIOTransportHTTP2
+
+/// The Payment Service client: `payment.v1.PaymentService.CreatePayment` over one HTTP/2
+/// connection. Every call carries the configured timeout as its deadline and does not wait
+/// for a connection that is down, so a dead or slow Payment Service costs a recharge at
+/// most the timeout and answers PAYMENT_SERVICE_UNAVAILABLE.
+///
+/// The client's connections run in the ServiceGroup (`PaymentClientService`), which
+/// stops them after the HTTP and gRPC servers have drained.
+struct GRPCPaymentGateway: PaymentGateway {
+    let client: GRPCClient<HTTP2ClientTransport.Posix>
+    let settings: BillingConfig.PaymentService
+
+    init(settings: BillingConfig.PaymentService) throws {
+        self.settings = settings
+        var transport = HTTP2ClientTransport.Posix.Config.defaults
+        // The default backoff grows to two minutes; a Payment Service back from a restart
+        // should take recharges again within a couple of seconds.
+        transport.backoff = .init(initial: .milliseconds(200), max: .seconds(2), multiplier: 1.6, jitter: 0.2)
+        client = GRPCClient(
+            transport: try .http2NIOPosix(
+                target: .dns(host: settings.host, port: settings.port), transportSecurity: .plaintext, config: transport))
+    }
+
+    func createPayment(_ intent: PaymentIntent) async throws(BillingError) -> PaymentSession {
+        var options = CallOptions.defaults
+        options.timeout = .milliseconds(settings.timeoutMilliseconds)
+        options.waitForReady = false
+        let response: Payment_V1_CreatePaymentResponse
+        do {
+            response = try await Payment_V1_PaymentService.Client(wrapping: client)
+                .createPayment(request(for: intent), options: options)
+        } catch let error as RPCError {
+            throw failure(error)
+        } catch {
+            throw .paymentServiceUnavailable("the Payment Service call failed: \(type(of: error))")
+        }
+        return try Self.session(from: response)
+    }
+
+    func request(for intent: PaymentIntent) -> Payment_V1_CreatePaymentRequest {
+        .with {
+            $0.orderID = intent.orderId
+            $0.uid = intent.userId
+            // The platform's numeric ids go in user_id too; other ids leave it 0.
+            $0.userID = UInt64(intent.userId) ?? 0
+            $0.amount = intent.amountFen.value
+            $0.currency = intent.currency
+            $0.method = intent.method.rawValue
+            $0.subject = intent.subject
+            $0.returnURL = intent.returnURL ?? settings.defaultReturnURL ?? ""
+            $0.notifyURL = settings.notifyURL
+            $0.clientIp = intent.clientIP ?? ""
+        }
+    }
+
+    private func failure(_ error: RPCError) -> BillingError {
+        let endpoint = "\(settings.host):\(settings.port)"
+        return switch error.code {
+        case .deadlineExceeded:
+            .paymentServiceUnavailable(
+                "the Payment Service at \(endpoint) did not answer within \(settings.timeoutMilliseconds) ms")
+        case .unavailable:
+            .paymentServiceUnavailable("the Payment Service at \(endpoint) is unreachable")
+        default:
+            .paymentServiceUnavailable("the Payment Service refused the payment: \(error.code) \(error.message)")
+        }
+    }
+
+    /// A Payment Service that answers without an id or a usable URL is as good as down:
+    /// the order could never be matched or paid.
+    static func session(from response: Payment_V1_CreatePaymentResponse) throws(BillingError) -> PaymentSession {
+        let id = response.paymentID
+        guard !id.isEmpty, id.utf8.count <= 128, !id.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+            throw .paymentServiceUnavailable("the Payment Service answered without a usable payment id")
+        }
+        let url = response.payURL
+        guard url.hasPrefix("http://") || url.hasPrefix("https://"), url.utf8.count <= 2_048 else {
+            throw .paymentServiceUnavailable("the Payment Service answered without a usable pay_url")
+        }
+        return PaymentSession(paymentId: id, payURL: url)
+    }
+}
