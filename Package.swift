@@ -182,6 +182,7 @@ let package = Package(
             dependencies: [
                 "BillingApp", "BillingPostgres", "BillingConfiguration", "BillingProto", "CallbackSigning",
                 "PaymentSandboxKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

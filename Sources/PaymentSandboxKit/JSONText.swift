@@ -25,6 +25,7 @@ enum JSONText {
     static func payment(_ payment: SandboxPayment) -> String {
         object([
             ("paymentId", quoted(payment.id)), ("orderId", quoted(payment.orderId)), ("uid", quoted(payment.uid)),
+            ("userId", String(payment.userId)), ("clientIp", quoted(payment.clientIP)),
             ("amountFen", String(payment.amountFen)), ("amount", quoted(payment.amountText)),
             ("currency", quoted(payment.currency)), ("method", quoted(payment.method)),
             ("subject", quoted(payment.subject)), ("status", quoted(payment.status.rawValue)),

@@ -18,9 +18,9 @@ struct PaymentGRPCService: Payment_V1_PaymentService.SimpleServiceProtocol {
         try Self.validate(request)
         let payment = ledger.create(orderId: request.orderID) { id in
             SandboxPayment(
-                id: id, orderId: request.orderID, uid: request.uid, amountFen: request.amount,
+                id: id, orderId: request.orderID, uid: request.uid, userId: request.userID, amountFen: request.amount,
                 currency: request.currency, method: request.method, subject: request.subject,
-                returnURL: request.returnURL, notifyURL: request.notifyURL)
+                returnURL: request.returnURL, notifyURL: request.notifyURL, clientIP: request.clientIp)
         }
         return .with {
             $0.paymentID = payment.id

@@ -18,9 +18,38 @@ public enum PaymentSandbox {
         public let payPageBase: String
         public let ledger: SandboxLedger
         let group: ServiceGroup
+        let stopped: Stopped
 
-        /// Stops accepting, lets requests in flight finish, and ends `run`.
-        public func stop() async { await group.triggerGracefulShutdown() }
+        /// Stops accepting, lets requests in flight finish, and returns once both
+        /// listeners are closed.
+        public func stop() async {
+            await group.triggerGracefulShutdown()
+            await stopped.wait()
+        }
+    }
+
+    /// Signalled when `run` has ended.
+    final class Stopped: Sendable {
+        private let state = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+        func signal() {
+            let waiters = state.withLock { state in
+                state.done = true
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume() }
+        }
+
+        func wait() async {
+            await withCheckedContinuation { continuation in
+                let done = state.withLock { state in
+                    if !state.done { state.waiters.append(continuation) }
+                    return state.done
+                }
+                if done { continuation.resume() }
+            }
+        }
     }
 
     /// Runs until `signals` arrive or `Running.stop()`; `onRunning` is called once both
@@ -55,14 +84,21 @@ public enum PaymentSandbox {
         let group = ServiceGroup(
             configuration: .init(services: [app], gracefulShutdownSignals: signals, logger: logger))
 
+        let stopped = Stopped()
+        defer { stopped.signal() }
         try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                defer { stopped.signal() }
+                try await group.run()
+            }
             tasks.addTask {
                 guard let http = await bound.stream.first(where: { _ in true }),
                     let grpc = try await grpcServer.listeningAddress?.ipv4?.port
                 else { return }
                 await onRunning(
-                    Running(grpcPort: grpc, httpPort: http, payPageBase: payPageBase(), ledger: ledger, group: group))
+                    Running(
+                        grpcPort: grpc, httpPort: http, payPageBase: payPageBase(), ledger: ledger, group: group,
+                        stopped: stopped))
             }
             try await tasks.waitForAll()
         }

@@ -18,12 +18,15 @@ public struct SandboxPayment: Sendable, Hashable {
     public let id: String
     public let orderId: String
     public let uid: String
+    /// The numeric user id billing sent, 0 when the user's id is not a number.
+    public let userId: UInt64
     public let amountFen: Int64
     public let currency: String
     public let method: String
     public let subject: String
     public let returnURL: String
     public let notifyURL: String
+    public let clientIP: String
     public internal(set) var status: Status = .pending
     public internal(set) var deliveries: [Delivery] = []
 

@@ -199,7 +199,8 @@ struct GRPCTests {
     @Test("the committed generated code matches its .proto")
     func generatedCodeIsCurrent() throws {
         for (proto, generated) in [
-            ("proto/billing/v1/billing.proto", ["Sources/BillingProto/billing/v1/billing.pb.swift", "Sources/BillingProto/billing/v1/billing.grpc.swift"])
+            ("proto/billing/v1/billing.proto", ["Sources/BillingProto/billing/v1/billing.pb.swift", "Sources/BillingProto/billing/v1/billing.grpc.swift"]),
+            ("proto/payment/v1/payment.proto", ["Sources/BillingProto/payment/v1/payment.pb.swift", "Sources/BillingProto/payment/v1/payment.grpc.swift"]),
         ] {
             let source = try Data(contentsOf: TestApp.root.appendingPathComponent(proto))
             let digest = SHA256.hash(data: source).map { String(format: "%02x", $0) }.joined()

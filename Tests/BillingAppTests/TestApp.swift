@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import BillingConfiguration
 @testable import BillingApp
 import BillingCore
@@ -9,6 +10,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Testing
 
 /// The real application over a fresh PostgreSQL schema, configured through the same
@@ -19,7 +21,12 @@ struct TestApp {
     static let internalToken = "test-internal-token"
     static let callbackSecret = "test-callback-secret-0123456789"
 
-    let client: any TestClientProtocol
+    /// Sends one request to the app: through HummingbirdTesting, or over a real socket.
+    typealias Transport = @Sendable (
+        _ uri: String, _ method: HTTPRequest.Method, _ headers: HTTPFields, _ body: ByteBuffer?
+    ) async throws -> Reply
+
+    let transport: Transport
     let parts: BillingApplication.Parts
     let config: BillingConfig
     let signer: CallbackSignature
@@ -41,12 +48,78 @@ struct TestApp {
             "BILLING_LANES_COUNT": "2",
             "BILLING_AUTH_INTERNAL_TOKENS": internalToken,
             "BILLING_PAYMENT_SERVICE_CALLBACK_SECRET": callbackSecret,
+            // Nothing listens on port 1: recharges fail fast at the Payment Service unless a
+            // test starts a sandbox and points billing at it.
+            "BILLING_PAYMENT_SERVICE_PORT": "1",
         ].merging(extra) { _, new in new }
     }
 
+    /// The app through HummingbirdTesting (`.router`: no socket; `.live`: a socket on a
+    /// port of its choosing).
     static func with(
         _ setup: TestingSetup = .router, environment extra: [String: String] = [:],
         _ body: @Sendable (TestApp) async throws -> Void
+    ) async throws {
+        try await withBuiltApp(environment: extra) { app, parts, config in
+            try await app.test(setup) { client in
+                let transport: Transport = { uri, method, headers, body in
+                    try await client.execute(uri: uri, method: method, headers: headers, body: body) { response in
+                        Reply(status: Int(response.status.code), body: String(buffer: response.body), headers: response.headers)
+                    }
+                }
+                try await body(TestApp(transport: transport, parts: parts, config: config))
+            }
+        }
+    }
+
+    /// The app as the server runs it, on the port its configuration names (a test that
+    /// hands its own URL to a peer, like the Payment Service's notify_url), reached over HTTP.
+    static func serving(
+        environment extra: [String: String], _ body: @Sendable (TestApp) async throws -> Void
+    ) async throws {
+        try await withBuiltApp(environment: extra) { app, parts, config in
+            let base = "http://127.0.0.1:\(config.http.port)"
+            let transport: Transport = { uri, method, headers, body in
+                var request = HTTPClientRequest(url: base + uri)
+                request.method = .init(rawValue: method.rawValue)
+                for field in headers { request.headers.add(name: field.name.rawName, value: field.value) }
+                if let body { request.body = .bytes(body) }
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+                var fields = HTTPFields()
+                for (name, value) in response.headers {
+                    if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
+                }
+                let text = String(buffer: try await response.body.collect(upTo: 1 << 22))
+                return Reply(status: Int(response.status.code), body: text, headers: fields)
+            }
+            let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "billing-test")))
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                defer { tasks.cancelAll() }
+                let testApp = TestApp(transport: transport, parts: parts, config: config)
+                // Ready once /health answers over the socket.
+                var ready = false
+                for _ in 0..<200 where !ready {
+                    ready = (try? await testApp.send(.get, "/health").status) == 200
+                    if !ready { try await Task.sleep(for: .milliseconds(25)) }
+                }
+                try #require(ready, "the server did not come up on \(base)")
+                do {
+                    try await body(testApp)
+                } catch {
+                    await group.triggerGracefulShutdown()
+                    throw error
+                }
+                await group.triggerGracefulShutdown()
+                try await tasks.next()
+            }
+        }
+    }
+
+    /// A fresh schema and the app built over it; the ledger audit runs after `body`.
+    private static func withBuiltApp(
+        environment extra: [String: String],
+        _ body: (any ApplicationProtocol, BillingApplication.Parts, BillingConfig) async throws -> Void
     ) async throws {
         let schema = "app_\(UInt64.random(in: 0...UInt64.max))"
         let environment = Self.environment(schema: schema, extra: extra)
@@ -65,16 +138,18 @@ struct TestApp {
         logger.logLevel = .warning
         let (app, parts) = try await BillingApplication.build(
             config: config, logger: logger, openAPIPath: root.appendingPathComponent("docs/openapi.yaml").path)
-        try await app.test(setup) { client in
-            try await body(
-                TestApp(
-                    client: client, parts: parts, config: config,
-                    signer: CallbackSignature(secret: callbackSecret, windowSeconds: 300)))
-        }
+        try await body(app, parts, config)
         let auditPool = PostgresPool(config: config.database.postgres, settings: .init(size: 1))
         let audit = try await LedgerAudit(pool: auditPool).run()
         await auditPool.shutdown()
         #expect(audit.isClean, "ledger invariant: \(audit)")
+    }
+
+    init(transport: @escaping Transport, parts: BillingApplication.Parts, config: BillingConfig) {
+        self.transport = transport
+        self.parts = parts
+        self.config = config
+        signer = CallbackSignature(secret: Self.callbackSecret, windowSeconds: 300)
     }
 
     // MARK: Requests
@@ -84,6 +159,13 @@ struct TestApp {
         let json: JSONValue?
         let headers: HTTPFields
         let text: String
+
+        init(status: Int, body: String, headers: HTTPFields) {
+            self.status = status
+            self.text = body
+            self.headers = headers
+            json = try? JSONParser.parse(Array(body.utf8))
+        }
 
         var data: JSONValue? { json?["data"] }
         var errorCode: String? {
@@ -100,14 +182,7 @@ struct TestApp {
         for (name, value) in headers {
             if let name = HTTPField.Name(name) { fields[name] = value }
         }
-        return try await client.execute(
-            uri: uri, method: method, headers: fields, body: body.map { ByteBuffer(string: $0) }
-        ) { response in
-            let text = String(buffer: response.body)
-            return Reply(
-                status: Int(response.status.code), json: try? JSONParser.parse(Array(text.utf8)),
-                headers: response.headers, text: text)
-        }
+        return try await transport(uri, method, fields, body.map { ByteBuffer(string: $0) })
     }
 
     func `internal`(_ path: String, _ body: String) async throws -> Reply {
@@ -120,7 +195,7 @@ struct TestApp {
     }
 
     /// Credits a user through a recharge order and a signed success callback: the order
-    /// fails at the (absent) Payment Service, and the verified callback still credits it.
+    /// fails at the absent Payment Service (port 1), and the verified callback still credits it.
     func fund(_ user: String, yuan: String) async throws {
         let started = try await send(
             .post, "/api/v1/billing/recharge?user_id=\(user)", json: #"{"amount": "\#(yuan)", "payment_method": "alipay"}"#)
@@ -153,5 +228,12 @@ extension JSONValue {
         case .string(let value), .number(let value): value
         default: nil
         }
+    }
+}
+
+extension JSONValue {
+    subscript(index: Int) -> JSONValue? {
+        guard case .array(let items) = self, items.indices.contains(index) else { return nil }
+        return items[index]
     }
 }

@@ -65,7 +65,7 @@ struct GRPCPaymentGateway: PaymentGateway {
             .paymentServiceUnavailable(
                 "the Payment Service at \(endpoint) did not answer within \(settings.timeoutMilliseconds) ms")
         case .unavailable:
-            .paymentServiceUnavailable("the Payment Service at \(endpoint) is unreachable")
+            .paymentServiceUnavailable("the Payment Service at \(endpoint) is unavailable: \(error.message)")
         default:
             .paymentServiceUnavailable("the Payment Service refused the payment: \(error.code) \(error.message)")
         }
