@@ -4,7 +4,7 @@ SERVICES := scripts/services.sh
 # Swift Testing only: XCTest's closing "Executed 0 tests" line would read as "no test ran".
 SWIFT_TEST_FLAGS := --disable-xctest
 
-.PHONY: build test run run-cron run-all stop-all bench proto services-up services-down services-status clean
+.PHONY: build test test-browser run run-cron run-all stop-all bench proto services-up services-down services-status clean
 
 build:
 	swift build
@@ -24,16 +24,16 @@ test: services-up
 	swift build --build-tests
 	eval "$$($(SERVICES) env)" && swift test $(SWIFT_TEST_FLAGS) --skip "$(RESTART_SUITES)"
 	eval "$$($(SERVICES) env)" && swift test $(SWIFT_TEST_FLAGS) --filter "$(RESTART_SUITES)"
+	scripts/browser-test.sh
 
-# Services up, build, migrate and serve with the development config; Ctrl-C stops it cleanly.
+# Only the browser test: headless Chromium pays a recharge on the sandbox's page.
+test-browser: services-up
+	scripts/browser-test.sh
+
+# Services up, build, migrate; the payment sandbox in the background and the server in the
+# foreground with the development config. Ctrl-C stops both cleanly.
 run: services-up build
-	@echo ""
-	@echo "Billing Service on http://127.0.0.1:8107 (metrics: /metrics, API: /openapi.yaml), gRPC on 127.0.0.1:9107"
-	@echo "Try:"
-	@echo "  curl -s 'http://127.0.0.1:8107/api/v1/billing/account?user_id=u1'"
-	@echo "  curl -s -X POST http://127.0.0.1:8107/internal/v1/billing/deduct -H 'Authorization: Bearer dev-internal-token' -H 'Content-Type: application/json' -d '{\"user_id\":\"u1\",\"service_name\":\"passport\",\"count\":1,\"request_id\":\"r1\"}'"
-	@echo ""
-	.build/debug/billing-server serve --config configs/config.yaml
+	scripts/run.sh
 
 clean:
 	swift package clean
@@ -48,15 +48,16 @@ bench: services-up
 run-cron: services-up build
 	.build/debug/billing-cron run --config configs/config.yaml
 
-# Server and cron in the background, logs in logs/; `make stop-all` stops them.
+# Server, cron and payment sandbox in the background, logs in logs/; `make stop-all` stops them.
 run-all: services-up build
 	mkdir -p logs
+	nohup .build/debug/payment-sandbox > logs/payment-sandbox.log 2>&1 & echo $$! > logs/payment-sandbox.pid
 	nohup .build/debug/billing-server serve --config configs/config.yaml > logs/billing-server.log 2>&1 & echo $$! > logs/billing-server.pid
 	nohup .build/debug/billing-cron run --config configs/config.yaml > logs/billing-cron.log 2>&1 & echo $$! > logs/billing-cron.pid
-	@echo "billing-server (pid $$(cat logs/billing-server.pid)) on http://127.0.0.1:8107, billing-cron (pid $$(cat logs/billing-cron.pid)); logs in logs/"
+	@echo "billing-server (pid $$(cat logs/billing-server.pid)) on http://127.0.0.1:8107, billing-cron (pid $$(cat logs/billing-cron.pid)), payment-sandbox (pid $$(cat logs/payment-sandbox.pid)) on http://127.0.0.1:9102; logs in logs/"
 
 stop-all:
-	@for name in billing-cron billing-server; do \
+	@for name in billing-cron billing-server payment-sandbox; do \
 	  if [ -f logs/$$name.pid ]; then kill -TERM $$(cat logs/$$name.pid) 2>/dev/null && echo "stopped $$name"; rm -f logs/$$name.pid; fi; \
 	done
 
