@@ -20,6 +20,8 @@ struct ConfigTests {
         #expect(config.catalog == .platformDefault)
         #expect(config.auth.allowUserIdParam)
         #expect(config.calendar.timeZone.identifier == "Asia/Shanghai")
+        #expect(config.paymentService.port == 9101 && config.paymentService.timeoutMilliseconds == 5_000)
+        #expect(config.paymentService.defaultReturnURL == nil)
     }
 
     @Test("environment variables override the file")
@@ -44,6 +46,10 @@ struct ConfigTests {
             (["BILLING_ENVIRONMENT": "staging"], "billing.environment"),
             (["BILLING_AUTH_USER_HEADER": "bad header"], "billing.auth.user_header"),
             (["BILLING_AUTH_USER_HEADER": "X-User-Id:"], "billing.auth.user_header"),
+            (["BILLING_PAYMENT_SERVICE_NOTIFY_URL": "billing.internal/callback"], "billing.payment_service.notify_url"),
+            (["BILLING_PAYMENT_SERVICE_RETURN_URL": "javascript:alert(1)"], "billing.payment_service.return_url"),
+            (["BILLING_PAYMENT_SERVICE_TIMEOUT_MS": "0"], "billing.payment_service.timeout_ms"),
+            (["BILLING_PAYMENT_SERVICE_PORT": "0"], "billing.payment_service.port"),
         ])
     func rejects(environment: [String: String], key: String) async throws {
         await expectConfigurationError(key) { _ = try await load(environment) }

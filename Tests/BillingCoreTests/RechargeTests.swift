@@ -126,4 +126,14 @@ struct RechargeTests {
         #expect(RechargeOrder.makeId(userId: "u7", at: instant) == "recharge_u7_1764000000123")
         #expect(RechargeOrder.makeId(userId: "u7", at: instant, offsetMilliseconds: 1) == "recharge_u7_1764000000124")
     }
+
+    @Test(
+        "the payer's address is the first X-Forwarded-For entry, and only an IP literal",
+        arguments: [
+            ("203.0.113.7", "203.0.113.7"), (" 203.0.113.7 , 10.0.0.1", "203.0.113.7"), ("2001:db8::1", "2001:db8::1"),
+            ("", nil), ("unknown", nil), ("<script>", nil), ("1.2.3.4\r\nX-Evil: 1", nil),
+        ] as [(String, String?)])
+    func clientAddress(header: String, expected: String?) {
+        #expect(ClientAddress.fromForwardedFor(header) == expected)
+    }
 }
