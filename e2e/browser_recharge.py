@@ -47,12 +47,14 @@ def http(method, url, body=None, headers=None, timeout=30):
 
 
 def wait_until(what, probe, seconds=60):
+    """Polls `probe`; an error while the page is changing (a stale element, a refused
+    connection) means "not yet"."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             if probe():
                 return
-        except OSError:
+        except (OSError, AssertionError, KeyError, ValueError):
             pass
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
@@ -168,11 +170,13 @@ def main():
         assert driver.text("#status") == "pending"
         driver.click("#pay")
         wait_until("the page to show the payment paid", lambda: driver.text("#status") == "succeeded", 30)
+        wait_until("billing's answer on the page", lambda: driver.text("#deliveries") != "", 30)
         deliveries = driver.text("#deliveries")
         assert deliveries.startswith("HTTP 200"), f"billing's answer to the callback: {deliveries}"
 
         driver.click("#return")
         wait_until("the account page", lambda: driver.url().startswith(account_url), 30)
+        wait_until("the account's JSON", lambda: json.loads(driver.text("body"))["data"]["balanceFen"] is not None, 30)
         account = json.loads(driver.text("body"))["data"]
         assert account["balanceFen"] == 8880, f"balance after paying: {account}"
         status, text = http("GET", f"{billing}/api/v1/billing/recharge/orders/{order['orderId']}?user_id={USER}")

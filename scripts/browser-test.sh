@@ -10,6 +10,7 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 scripts/services.sh up >/dev/null
 eval "$(scripts/services.sh env)"
-swift build --product billing-server >/dev/null
-swift build --product payment-sandbox >/dev/null
+# The same build as `make test` (a plain `swift build` would recompile every module without
+# -enable-testing, and the next test run would recompile them again).
+swift build --build-tests >/dev/null
 exec python3 e2e/browser_recharge.py
