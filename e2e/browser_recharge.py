@@ -12,6 +12,7 @@ chromium-driver and starts PostgreSQL and Redis).
 """
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -29,9 +30,16 @@ W3C_ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 
 
 def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port below Linux's ephemeral range (32768-60999), so no outgoing connection
+    takes it before the server binds it."""
+    while True:
+        port = random.randint(20000, 32000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
 
 
 def http(method, url, body=None, headers=None, timeout=30):
@@ -121,7 +129,10 @@ def psql(sql):
 
 def main():
     schema = f"browser_{os.getpid()}_{int(time.time())}"
-    http_port, grpc_port, sandbox_grpc, sandbox_http, driver_port = (free_port() for _ in range(5))
+    ports = set()
+    while len(ports) < 5:
+        ports.add(free_port())
+    http_port, grpc_port, sandbox_grpc, sandbox_http, driver_port = ports
     billing = f"http://127.0.0.1:{http_port}"
     env = dict(os.environ)
     env.update({

@@ -94,7 +94,11 @@ public enum PaymentSandbox {
             tasks.addTask {
                 guard let http = await bound.stream.first(where: { _ in true }),
                     let grpc = try await grpcServer.listeningAddress?.ipv4?.port
-                else { return }
+                else {
+                    // Not listening after all: stop, so that run ends with the group's error.
+                    await group.triggerGracefulShutdown()
+                    return
+                }
                 await onRunning(
                     Running(
                         grpcPort: grpc, httpPort: http, payPageBase: payPageBase(), ledger: ledger, group: group,
@@ -112,8 +116,9 @@ public enum PaymentSandbox {
         let started = AsyncStream.makeStream(of: Running.self)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask {
+                // However run ends (a port taken, say), the wait below ends with it.
+                defer { started.continuation.finish() }
                 try await run(options: options, logger: logger) { started.continuation.yield($0) }
-                started.continuation.finish()
             }
             guard let running = await started.stream.first(where: { _ in true }) else {
                 try await tasks.waitForAll()

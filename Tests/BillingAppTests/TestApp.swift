@@ -97,10 +97,13 @@ struct TestApp {
                 tasks.addTask { try await group.run() }
                 defer { tasks.cancelAll() }
                 let testApp = TestApp(transport: transport, parts: parts, config: config)
-                // Ready once /health answers over the socket.
+                // Ready once /health answers over the socket. Each probe is short: the HTTP
+                // client keeps retrying a refused connection until its deadline.
                 var ready = false
-                for _ in 0..<200 where !ready {
-                    ready = (try? await testApp.send(.get, "/health").status) == 200
+                for _ in 0..<100 where !ready {
+                    var probe = HTTPClientRequest(url: base + "/health")
+                    probe.method = .GET
+                    ready = (try? await HTTPClient.shared.execute(probe, timeout: .milliseconds(200)).status.code) == 200
                     if !ready { try await Task.sleep(for: .milliseconds(25)) }
                 }
                 try #require(ready, "the server did not come up on \(base)")

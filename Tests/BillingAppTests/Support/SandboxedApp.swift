@@ -4,6 +4,7 @@ import NIOHTTP1
 import Foundation
 import NIOCore
 import PaymentSandboxKit
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -83,24 +84,37 @@ struct SandboxedApp {
 }
 
 /// A TCP port nothing listens on right now, for a server that must know its own URL
-/// before it starts (billing hands its callback URL to the Payment Service).
+/// before it starts (billing hands its callback URL to the Payment Service). Taken below
+/// Linux's ephemeral range (32768-60999), so no outgoing connection of a parallel test
+/// can grab it between this check and the server's bind, and from a counter, so two
+/// tests of this process never get the same one.
 enum FreePort {
+    private static let next = Mutex(20_000 + Int.random(in: 0..<10_000))
+
     static func pick() throws -> Int {
+        for _ in 0..<200 {
+            let port = next.withLock { port in
+                defer { port = port >= 32_000 ? 20_000 : port + 1 }
+                return port
+            }
+            if isFree(port) { return port }
+        }
+        throw PortError()
+    }
+
+    private static func isFree(_ port: Int) -> Bool {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw PortError() }
+        guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
             }
         }
-        guard bound else { throw PortError() }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     struct PortError: Error {}
