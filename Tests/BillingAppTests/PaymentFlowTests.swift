@@ -32,6 +32,8 @@ struct PaymentFlowTests {
             let order = try await env.order("10086", orderId)
             #expect(order.data?["status"]?.text == "success" && order.data?["paymentId"]?.text == paymentId)
             #expect(order.data?["paidAt"]?.text != nil)
+            let metrics = try await env.app.send(.get, "/metrics").text
+            #expect(metrics.contains(#"billing_payment_service_call_duration_seconds_count{result="ok"} 1"#))
         }
     }
 
@@ -172,6 +174,8 @@ struct PaymentFlowTests {
             let elapsed = clock.now - started
             #expect(reply.status == 502 && reply.errorCode == "PAYMENT_SERVICE_UNAVAILABLE")
             #expect(reply.json?["error"]?["message"]?.text?.contains("did not answer within 400 ms") == true)
+            let metrics = try await env.app.send(.get, "/metrics").text
+            #expect(metrics.contains(#"billing_payment_service_call_duration_seconds_count{result="timeout"} 1"#))
             #expect(elapsed >= .milliseconds(350) && elapsed < .milliseconds(1_500), "took \(elapsed)")
             let order = try await env.app.parts.pool.withConnection { connection in
                 try connection.query("SELECT status FROM recharge_order WHERE user_id = 'u1'")[0].string(0)

@@ -51,7 +51,7 @@ public enum BillingApplication {
             case .perCall:
                 PerCallDeductionLedger(pool: pool, catalog: config.catalog, calendar: config.calendar, clock: clock)
             }
-        let payments = try GRPCPaymentGateway(settings: config.paymentService)
+        let payments = try GRPCPaymentGateway(settings: config.paymentService, metrics: metrics)
         let service = BillingService(
             catalog: config.catalog, calendar: config.calendar, clock: clock, ledger: ledger, accounts: accounts,
             cache: cache, orders: orders, payments: payments, queries: PostgresLedgerQueries(pool: pool))

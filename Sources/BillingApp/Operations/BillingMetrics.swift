@@ -42,6 +42,14 @@ public final class BillingMetrics: Sendable {
             descriptor: Self.named("billing_recharges_total", "Recharge starts by outcome"), labels: [("outcome", outcome)]).increment()
     }
 
+    /// One CreatePayment call: `ok`, `unavailable`, `timeout` or `refused`.
+    func paymentServiceCall(result: String, duration: Duration) {
+        registry.makeDurationHistogram(
+            descriptor: Self.named("billing_payment_service_call_duration_seconds", "Payment Service CreatePayment calls by result"),
+            labels: [("result", result)], buckets: Self.latencyBuckets
+        ).record(duration)
+    }
+
     func callback(credited: Bool) {
         registry.makeCounter(
             descriptor: Self.named("billing_callbacks_total", "Payment callbacks handled, by whether they credited"),

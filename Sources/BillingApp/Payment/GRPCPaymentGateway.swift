@@ -14,9 +14,11 @@ import GRPCNIOTransportHTTP2
 struct GRPCPaymentGateway: PaymentGateway {
     let client: GRPCClient<HTTP2ClientTransport.Posix>
     let settings: BillingConfig.PaymentService
+    let metrics: BillingMetrics
 
-    init(settings: BillingConfig.PaymentService) throws {
+    init(settings: BillingConfig.PaymentService, metrics: BillingMetrics) throws {
         self.settings = settings
+        self.metrics = metrics
         var transport = HTTP2ClientTransport.Posix.Config.defaults
         // The default backoff grows to two minutes; a Payment Service back from a restart
         // should take recharges again within a couple of seconds.
@@ -30,15 +32,20 @@ struct GRPCPaymentGateway: PaymentGateway {
         var options = CallOptions.defaults
         options.timeout = .milliseconds(settings.timeoutMilliseconds)
         options.waitForReady = false
+        let clock = ContinuousClock()
+        let started = clock.now
         let response: Payment_V1_CreatePaymentResponse
         do {
             response = try await Payment_V1_PaymentService.Client(wrapping: client)
                 .createPayment(request(for: intent), options: options)
         } catch let error as RPCError {
+            metrics.paymentServiceCall(result: Self.result(of: error.code), duration: clock.now - started)
             throw failure(error)
         } catch {
+            metrics.paymentServiceCall(result: "unavailable", duration: clock.now - started)
             throw .paymentServiceUnavailable("the Payment Service call failed: \(type(of: error))")
         }
+        metrics.paymentServiceCall(result: "ok", duration: clock.now - started)
         return try Self.session(from: response)
     }
 
@@ -55,6 +62,14 @@ struct GRPCPaymentGateway: PaymentGateway {
             $0.returnURL = intent.returnURL ?? settings.defaultReturnURL ?? ""
             $0.notifyURL = settings.notifyURL
             $0.clientIp = intent.clientIP ?? ""
+        }
+    }
+
+    private static func result(of code: RPCError.Code) -> String {
+        switch code {
+        case .deadlineExceeded: "timeout"
+        case .unavailable: "unavailable"
+        default: "refused"
         }
     }
 
