@@ -59,6 +59,14 @@ let package = Package(
             name: "CallbackSigning",
             dependencies: ["BillingCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // gRPC servers and clients as ServiceGroup services (billing-server and the sandbox).
+        .target(
+            name: "GRPCLifecycle",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Every setting of the server and the cron, read with swift-configuration.
         .target(
             name: "BillingConfiguration",
@@ -91,7 +99,7 @@ let package = Package(
         .target(
             name: "BillingApp",
             dependencies: [
-                "BillingCore", "BillingPostgres", "BillingRedis", "BillingConfiguration", "CallbackSigning",
+                "BillingCore", "BillingPostgres", "BillingRedis", "BillingConfiguration", "CallbackSigning", "GRPCLifecycle",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -128,7 +136,7 @@ let package = Package(
         .target(
             name: "PaymentSandboxKit",
             dependencies: [
-                "BillingCore", "BillingProto", "CallbackSigning",
+                "BillingCore", "BillingProto", "CallbackSigning", "GRPCLifecycle",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

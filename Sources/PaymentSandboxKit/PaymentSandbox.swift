@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import BillingProto
 import GRPCCore
+import GRPCLifecycle
 import GRPCNIOTransportHTTP2
 import Hummingbird
 import Logging
@@ -73,7 +74,7 @@ public enum PaymentSandbox {
         let app = Application(
             router: SandboxRoutes(ledger: ledger, sender: sender, queue: queue, options: options).router(),
             configuration: .init(address: .hostname(options.host, port: options.httpPort), serverName: "payment-sandbox"),
-            services: [queue, GRPCService(server: grpcServer)],
+            services: [queue, GRPCServerService(server: grpcServer)],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? options.httpPort
                 httpPort.withLock { $0 = port }
@@ -139,16 +140,3 @@ public enum PaymentSandbox {
 }
 
 public struct SandboxStartFailure: Error {}
-
-/// The gRPC server in the sandbox's ServiceGroup: graceful shutdown lets RPCs finish.
-private struct GRPCService: Service {
-    let server: GRPCServer<HTTP2ServerTransport.Posix>
-
-    func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await server.serve()
-        } onGracefulShutdown: {
-            server.beginGracefulShutdown()
-        }
-    }
-}

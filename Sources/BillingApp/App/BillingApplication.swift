@@ -4,6 +4,7 @@ import BillingPostgres
 import BillingRedis
 import CallbackSigning
 import GRPCCore
+import GRPCLifecycle
 import GRPCNIOTransportHTTP2
 import Foundation
 import Hummingbird
@@ -80,7 +81,7 @@ public enum BillingApplication {
             // Service client, then storage.
             services: [
                 StorageService(pool: pool, lanes: lanes, redis: redisPool) as any Service,
-                PaymentClientService(client: payments.client),
+                GRPCClientService(client: payments.client),
             ]
                 + (grpcServer.map { [GRPCServerService(server: $0)] } ?? []),
             logger: logger)

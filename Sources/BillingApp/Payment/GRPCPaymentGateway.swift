@@ -9,7 +9,7 @@ import GRPCNIOTransportHTTP2
 /// for a connection that is down, so a dead or slow Payment Service costs a recharge at
 /// most the timeout and answers PAYMENT_SERVICE_UNAVAILABLE.
 ///
-/// The client's connections run in the ServiceGroup (`PaymentClientService`), which
+/// The client's connections run in the ServiceGroup (`GRPCClientService`), which
 /// stops them after the HTTP and gRPC servers have drained.
 struct GRPCPaymentGateway: PaymentGateway {
     let client: GRPCClient<HTTP2ClientTransport.Posix>
