@@ -179,6 +179,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        .testTarget(name: "BillingConcurrencyTests", dependencies: ["BillingConcurrency"]),
         .testTarget(name: "BillingPostgresTests", dependencies: ["BillingPostgres"]),
         .testTarget(name: "BillingRedisTests", dependencies: ["BillingRedis"]),
         .testTarget(

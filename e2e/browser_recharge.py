@@ -136,6 +136,7 @@ def main():
     billing = f"http://127.0.0.1:{http_port}"
     env = dict(os.environ)
     env.update({
+        "BILLING_ENVIRONMENT": "development",
         "BILLING_DATABASE_HOST": os.environ.get("PGHOST", "127.0.0.1"),
         "BILLING_DATABASE_PORT": os.environ.get("PGPORT", "54329"),
         "BILLING_DATABASE_USER": os.environ.get("PGUSER", "billing"),

@@ -10,6 +10,7 @@ public final class WorkQueue<Item>: @unchecked Sendable {
     private var head = 0
     private var stopping = false
     public let capacity: Int
+    static var compactionThreshold: Int { 1_024 }
 
     public init(capacity: Int) { self.capacity = capacity }
 
@@ -38,8 +39,21 @@ public final class WorkQueue<Item>: @unchecked Sendable {
         if head == items.count {
             items.removeAll(keepingCapacity: true)
             head = 0
+        } else if head >= Self.compactionThreshold, head * 2 >= items.count {
+            // Under sustained load the queue may never run empty: drop the consumed slots
+            // once they are at least half of the storage (amortised O(1) per item), so the
+            // storage stays within twice what is waiting.
+            items.removeFirst(head)
+            head = 0
         }
         return taken
+    }
+
+    /// Slots held, consumed or not (for tests of the storage bound).
+    public var storageCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return items.count
     }
 
     public var count: Int {

@@ -36,7 +36,11 @@ public struct BillingConfig: Sendable {
     public struct Auth: Sendable {
         public var allowUserIdParam: Bool
         public var userHeader: String
+        /// The gateway's tokens: check and deduct.
         public var internalTokens: [String]
+        /// The Payment Service's tokens: an unsigned callback with one of these is accepted.
+        /// Gateway tokens never settle payments.
+        public var paymentTokens: [String]
     }
 
     public struct PaymentService: Sendable {
@@ -92,7 +96,11 @@ public struct BillingConfig: Sendable {
 
     public init(reader: ConfigReader) throws(BillingError) {
         let root = SettingsReader(reader: reader)
-        let environmentText = root.string("environment", default: "development")
+        // No default: a deployment that forgot the setting must not silently run with the
+        // development secrets (the development file sets it).
+        guard let environmentText = root.string("environment") else {
+            throw .invalidConfiguration(key: "billing.environment", reason: "is required: development or production")
+        }
         guard let environment = Environment(rawValue: environmentText) else {
             throw .invalidConfiguration(key: "billing.environment", reason: "must be development or production")
         }
@@ -121,7 +129,10 @@ public struct BillingConfig: Sendable {
                 password: database.string("password", isSecret: true),
                 database: database.string("name", default: "billing"),
                 connectTimeoutSeconds: try database.int("connect_timeout_seconds", default: 5, in: 1...60),
-                schema: database.string("schema")),
+                schema: try Self.schemaName(database.string("schema")),
+                lockTimeoutMilliseconds: try database.int("lock_timeout_ms", default: 2_000, in: 10...600_000),
+                statementTimeoutMilliseconds: try database.int(
+                    "statement_timeout_ms", default: 30_000, in: 100...3_600_000)),
             pool: PostgresPool.Settings(
                 size: try database.int("pool_size", default: 8, in: 1...256),
                 acquireTimeout: .milliseconds(try database.int("acquire_timeout_ms", default: 2_000, in: 1...60_000))),
@@ -153,7 +164,7 @@ public struct BillingConfig: Sendable {
         }
         self.auth = Auth(
             allowUserIdParam: try auth.bool("allow_user_id_param", default: environment == .development),
-            userHeader: userHeader, internalTokens: tokens)
+            userHeader: userHeader, internalTokens: tokens, paymentTokens: auth.list("payment_tokens", isSecret: true))
 
         let payment = root.scoped("payment_service")
         let secret =
@@ -193,6 +204,24 @@ public struct BillingConfig: Sendable {
         try validateSecrets()
     }
 
+    /// The one line said at start-up, so an operator sees which rules apply.
+    public var modeSummary: String {
+        "environment=\(environment.rawValue) allow_user_id_param=\(auth.allowUserIdParam) user_header=\(auth.userHeader)"
+            + " internal_tokens=\(auth.internalTokens.count) payment_tokens=\(auth.paymentTokens.count)"
+            + " deduction_strategy=\(deductionStrategy.rawValue)"
+    }
+
+    /// A schema name goes into the connection's options: letters, digits and `_` only.
+    static func schemaName(_ name: String?) throws(BillingError) -> String? {
+        guard let name else { return nil }
+        guard name.utf8.count <= 63, let first = name.unicodeScalars.first, !("0"..."9").contains(first),
+            name.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_") })
+        else {
+            throw .invalidConfiguration(key: "billing.database.schema", reason: "'\(name)' is not a plain schema name")
+        }
+        return name
+    }
+
     /// An HTTP field name: one or more token characters (RFC 9110).
     static func isHeaderName(_ name: String) -> Bool {
         !name.isEmpty && name.unicodeScalars.allSatisfy { scalar in
@@ -208,6 +237,19 @@ public struct BillingConfig: Sendable {
         for token in auth.internalTokens where token.utf8.count < 16 || token == Self.developmentInternalToken {
             throw .invalidConfiguration(
                 key: "billing.auth.internal_tokens", reason: "each token needs at least 16 characters in production")
+        }
+        for token in auth.paymentTokens where token.utf8.count < 16 || token == Self.developmentInternalToken {
+            throw .invalidConfiguration(
+                key: "billing.auth.payment_tokens", reason: "each token needs at least 16 characters in production")
+        }
+        guard Set(auth.paymentTokens).isDisjoint(with: auth.internalTokens) else {
+            throw .invalidConfiguration(
+                key: "billing.auth.payment_tokens", reason: "must differ from the gateway's internal tokens")
+        }
+        guard !auth.allowUserIdParam else {
+            throw .invalidConfiguration(
+                key: "billing.auth.allow_user_id_param",
+                reason: "must be false in production: the user comes from the gateway's header")
         }
         guard paymentService.callbackSecret.utf8.count >= 16,
             paymentService.callbackSecret != Self.developmentCallbackSecret

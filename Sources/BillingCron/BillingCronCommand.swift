@@ -18,11 +18,14 @@ struct BillingCronCommand: AsyncParsableCommand {
 struct ConfigOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: "Path of the YAML configuration file (empty: none); BILLING_… environment variables override it.")
-    var config: String = "configs/config.yaml"
+        help: """
+            Path of the YAML configuration file (configs/config.yaml for development); without it (or empty), \
+            BILLING_… environment variables alone configure. They override the file.
+            """)
+    var config: String?
 
     func load() async throws -> BillingConfig {
-        try BillingConfig(reader: try await BillingConfig.reader(filePath: config.isEmpty ? nil : config))
+        try BillingConfig(reader: try await BillingConfig.reader(filePath: config.flatMap { $0.isEmpty ? nil : $0 }))
     }
 }
 
@@ -34,6 +37,7 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         let config = try await options.load()
         let logger = Logger(label: "billing-cron")
+        logger.notice("mode environment=\(config.environment.rawValue)")
         let runtime = try CronRuntime(config: config)
         for job in runtime.schedules {
             logger.info("scheduled", metadata: ["job": "\(job.name)", "schedule": "\(job.schedule)"])

@@ -13,8 +13,9 @@ public struct CronRuntime: Sendable {
     let lockPool: PostgresPool
 
     public init(config: BillingConfig, clock: any BillingClock = SystemClock()) throws(BillingError) {
-        pool = PostgresPool(config: config.database.postgres, settings: .init(size: 2))
-        lockPool = PostgresPool(config: config.database.postgres, settings: .init(size: 1))
+        // Reconciliation reads the whole ledger: no statement limit (lock waits stay bounded).
+        pool = PostgresPool(config: config.database.postgres.withoutStatementTimeout, settings: .init(size: 2))
+        lockPool = PostgresPool(config: config.database.postgres.withoutStatementTimeout, settings: .init(size: 1))
         let jobs = BillingJobs(
             pool: pool, lock: JobLock(pool: lockPool), catalog: config.catalog, calendar: config.calendar, clock: clock,
             orderMaxAge: .seconds(config.cron.orderMaxAgeMinutes * 60))

@@ -20,20 +20,34 @@ struct BatchApplier: Sendable {
     enum Failure: Error {
         /// Rolled back (or never begun): nothing of the batch is in the database.
         case notCommitted(any Error, retryable: Bool)
-        /// COMMIT was sent and its answer lost. `outcomes` hold if the batch landed, which
-        /// the first record id tells (every applied deduction writes at least one record).
-        case commitUnknown(any Error, outcomes: [Result<DeductionReceipt, BillingError>], firstRecordId: Int64)
+        /// COMMIT was sent and its answer lost. `commit` holds if the transaction
+        /// `transactionId` (of backend `backendPID`) committed, which `TransactionFate` tells.
+        case commitUnknown(any Error, commit: Commit, transactionId: Int64, backendPID: Int32)
     }
 
     private enum Statement: String, CaseIterable {
-        case ensureBalances, lockBalances, lockQuotas, readIdempotency, takeRecordIds, write
+        case ensureBalances, lockBalances, lockQuotas, readIdempotency, takeRecordIds, transactionId, dropUntouched, write
 
         var sql: String {
             switch self {
             case .ensureBalances:
-                "INSERT INTO user_balance (user_id) SELECT u FROM unnest($1::text[]) AS u ORDER BY u ON CONFLICT DO NOTHING"
+                // The balance row is the user's lock; rows created here for users the batch then
+                // leaves untouched are dropped again (`dropUntouched`) before COMMIT.
+                """
+                INSERT INTO user_balance (user_id) SELECT u FROM unnest($1::text[]) AS u ORDER BY u ON CONFLICT DO NOTHING
+                RETURNING user_id
+                """
             case .lockBalances:
-                "SELECT user_id, balance_fen FROM user_balance WHERE user_id = ANY($1::text[]) ORDER BY user_id FOR UPDATE"
+                """
+                SELECT user_id, balance_fen, version FROM user_balance WHERE user_id = ANY($1::text[])
+                ORDER BY user_id FOR UPDATE
+                """
+            case .transactionId:
+                // Names the transaction, so a lost COMMIT answer can be settled by its fate.
+                "SELECT txid_current()"
+            case .dropUntouched:
+                // A rejected deduction of an unknown user leaves no account behind.
+                "DELETE FROM user_balance WHERE user_id = ANY($1::text[]) AND balance_fen = 0"
             case .lockQuotas:
                 // Every service's row of the batch's users: the cache gets whole accounts.
                 """
@@ -109,10 +123,11 @@ struct BatchApplier: Sendable {
         let now = clock.now()
         let period = calendar.period(containing: now)
         let result: BatchResult
+        let read: Snapshot
         let recordIds: [Int64]
         let existingQuotas: Dictionary<QuotaKey, QuotaUsage>.Keys
         do {
-            let read = try readSnapshot(requests, period: period, on: connection)
+            read = try readSnapshot(requests, period: period, on: connection)
             recordIds = read.recordIds
             existingQuotas = read.snapshot.quotas.keys
             // Records get negative local numbers (-1, -2, …) first; `renumber` swaps in the
@@ -127,34 +142,37 @@ struct BatchApplier: Sendable {
             throw Failure.notCommitted(error, retryable: Self.isRetryable(error))
         }
         let outcomes = result.outcomes.map { outcome in outcome.map { Self.renumber($0, ids: recordIds) } }
-        var commit = Commit(outcomes: outcomes, period: period, accounts: [:])
+        // Every changed balance row is updated once, so its version moves on by exactly one.
+        var accounts: [String: AccountState] = [:]
+        for user in result.changedBalances {
+            let version = read.versions[user, default: 0].addingReportingOverflow(1).partialValue
+            accounts[user] = Self.account(user, in: result.snapshot, version: version)
+        }
+        let commit = Commit(outcomes: outcomes, period: period, accounts: accounts)
         var steps: [PipelineStep] = []
-        if !result.changedBalances.isEmpty || !result.records.isEmpty {
+        let writes = !result.changedBalances.isEmpty || !result.records.isEmpty
+        if writes {
             steps.append(
                 writeStep(
                     result, existingQuotas: Set(existingQuotas), recordIds: recordIds, period: period, at: now))
         }
+        let untouched = read.created.subtracting(result.changedBalances)
+        if !untouched.isEmpty {
+            steps.append(.prepared(Statement.dropUntouched.rawValue, [PostgresText.textArray(untouched.sorted())]))
+        }
         steps.append(.sql("COMMIT"))
-        let results: [PostgresRows]
         do {
-            results = try connection.pipeline(steps)
+            try connection.pipeline(steps)
         } catch {
             if !error.isConnectionFailure {
                 // The write failed and the server skipped the COMMIT: nothing landed.
                 if connection.isOpen { _ = try? connection.query("ROLLBACK") }
                 throw Failure.notCommitted(error, retryable: error.isRetryable)
             }
-            guard let firstRecordId = result.records.first.map({ Self.realId($0.id, ids: recordIds) }) else {
-                return commit
-            }
-            throw Failure.commitUnknown(error, outcomes: outcomes, firstRecordId: firstRecordId)
-        }
-        // Committed: from here on nothing may turn the batch into a failure.
-        if steps.count == 2 {
-            for row in results[0].all {
-                guard let user = row.optionalString(0), let version = try? row.int64(1) else { continue }
-                commit.accounts[user] = Self.account(user, in: result.snapshot, version: version)
-            }
+            // Rejections and replays answer the same whether or not this commit landed.
+            guard writes else { return commit }
+            throw Failure.commitUnknown(
+                error, commit: commit, transactionId: read.transactionId, backendPID: read.backendPID)
         }
         return commit
     }
@@ -170,17 +188,20 @@ struct BatchApplier: Sendable {
         (error as? PostgresError).map { $0.isRetryable || $0.isConnectionFailure } ?? false
     }
 
-    /// The quota period a batch applied now falls in.
-    func period() -> QuotaPeriod { calendar.period(containing: clock.now()) }
-
-    /// Whether a batch whose first record id is known was committed; nil if that cannot be told.
-    func wasCommitted(firstRecordId: Int64, on connection: PostgresConnection) -> Bool? {
-        try? connection.query("SELECT EXISTS (SELECT 1 FROM billing_record WHERE id = $1)", [String(firstRecordId)])[0]
-            .bool(0)
+    /// What the read pipeline learnt: the state, the ids to use, and what identifies the
+    /// transaction should its COMMIT answer be lost.
+    private struct Snapshot {
+        var snapshot = LedgerSnapshot()
+        var versions: [String: Int64] = [:]
+        /// Balance rows this transaction created.
+        var created: Set<String> = []
+        var recordIds: [Int64] = []
+        var transactionId: Int64 = 0
+        var backendPID: Int32 = 0
     }
 
     private func readSnapshot(_ requests: [DeductionRequest], period: QuotaPeriod, on connection: PostgresConnection)
-        throws -> (snapshot: LedgerSnapshot, recordIds: [Int64])
+        throws -> Snapshot
     {
         let users = PostgresText.textArray(Array(Set(requests.map(\.userId))).sorted())
         let keyed = requests.compactMap { request in request.requestId.map { (request.userId, $0) } }
@@ -190,6 +211,7 @@ struct BatchApplier: Sendable {
             .prepared(Statement.lockBalances.rawValue, [users]),
             .prepared(Statement.lockQuotas.rawValue, [period.text, users]),
             .prepared(Statement.takeRecordIds.rawValue, [String(2 * requests.count)]),
+            .prepared(Statement.transactionId.rawValue, []),
         ]
         if !keyed.isEmpty {
             steps.append(
@@ -199,17 +221,22 @@ struct BatchApplier: Sendable {
         }
         let results = try connection.pipeline(steps)
 
+        var read = Snapshot(backendPID: connection.backendPID)
         var snapshot = LedgerSnapshot()
+        for row in results[1].all { read.created.insert(try row.string(0)) }
         for row in results[2].all {
-            snapshot.balances[try row.string(0)] = Fen(try row.int64(1))
+            let user = try row.string(0)
+            snapshot.balances[user] = Fen(try row.int64(1))
+            read.versions[user] = try row.int64(2)
         }
         for row in results[3].all {
             let key = QuotaKey(userId: try row.string(0), serviceName: try row.string(1), period: period)
             snapshot.quotas[key] = try QuotaRows.usage(total: row.int64(2), used: row.int64(3))
         }
-        let recordIds = try results[4].all.map { try $0.int64(0) }
-        if results.count > 5 {
-            for row in results[5].all {
+        read.recordIds = try results[4].all.map { try $0.int64(0) }
+        read.transactionId = try results[5].all.first?.int64(0) ?? 0
+        if results.count > 6 {
+            for row in results[6].all {
                 let key = IdempotencyKey(userId: try row.string(0), requestId: try row.string(1))
                 let fingerprint = RequestFingerprint(
                     serviceName: try row.string(2), count: try row.int64(3), appId: row.optionalString(4))
@@ -220,7 +247,8 @@ struct BatchApplier: Sendable {
                 snapshot.idempotency[key] = IdempotencyEntry(fingerprint: fingerprint, receipt: receipt)
             }
         }
-        return (snapshot, recordIds)
+        read.snapshot = snapshot
+        return read
     }
 
     private func writeStep(

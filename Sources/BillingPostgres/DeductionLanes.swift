@@ -85,8 +85,10 @@ public protocol LaneObserver: Sendable {
 /// cache writes them). Called on the lane's own thread; it must bound how long it blocks.
 public protocol LaneCommitListener: Sendable {
     func accountsCommitted(_ accounts: [String: AccountState], period: QuotaPeriod)
-    /// A batch whose commit answer was lost landed after all: its new state is unknown here.
-    func accountsChanged(users: [String], period: QuotaPeriod)
+    /// A batch's commit could not be told: these accounts may now be at the given versions,
+    /// with a state unknown here. The cache must stop serving anything older (a tombstone at
+    /// that version, not a delete that a slower reader's older value could fill again).
+    func accountsUnknown(_ versions: [String: Int64], period: QuotaPeriod)
 }
 
 /// One lane: a queue of waiting deductions and the thread that commits them in batches.
@@ -142,11 +144,8 @@ final class DeductionLane: Sendable {
             let commit = commit(requests, connection: &connection)
             // The cache first, so a check after an acknowledged deduction sees it.
             if let listener, let period = commit.period {
-                if let accounts = commit.accounts {
-                    if !accounts.isEmpty { listener.accountsCommitted(accounts, period: period) }
-                } else {
-                    listener.accountsChanged(users: Array(Set(requests.map(\.userId))), period: period)
-                }
+                if !commit.accounts.isEmpty { listener.accountsCommitted(commit.accounts, period: period) }
+                if !commit.unknown.isEmpty { listener.accountsUnknown(commit.unknown, period: period) }
             }
             for (pending, outcome) in zip(batch, commit.outcomes) {
                 pending.continuation.resume(returning: outcome)
@@ -158,35 +157,52 @@ final class DeductionLane: Sendable {
     /// Applies a batch; retries once on a fresh connection when the first attempt was
     /// not committed for a reason a retry can cure. Never reports success for a
     /// deduction that is not in the database.
-    /// A batch's outcomes and, when known, the accounts it left (nil: committed, state unknown).
+    /// A batch's outcomes, the accounts it left, and the accounts whose state it could not
+    /// tell (a commit of unknown fate: user → the version they would have now).
     private struct LaneCommit {
         var outcomes: [Result<DeductionReceipt, BillingError>]
         var period: QuotaPeriod?
-        var accounts: [String: AccountState]?
+        var accounts: [String: AccountState] = [:]
+        var unknown: [String: Int64] = [:]
+
+        init(_ commit: BatchApplier.Commit) {
+            outcomes = commit.outcomes
+            period = commit.period
+            accounts = commit.accounts
+        }
+
+        init(failing count: Int, with error: BillingError, unknown: BatchApplier.Commit?) {
+            outcomes = Array(repeating: .failure(error), count: count)
+            period = unknown?.period
+            self.unknown = unknown?.accounts.mapValues(\.version) ?? [:]
+        }
     }
 
     private func commit(_ requests: [DeductionRequest], connection: inout PostgresConnection?) -> LaneCommit {
         var lastError = BillingError.unavailable("database unavailable")
+        var unknown: BatchApplier.Commit?
         attempts: for attempt in 1...2 {
             switch attemptOnce(requests, connection: &connection) {
             case .committed(let commit):
                 observer?.batchCommitted(lane: index, size: requests.count, attempts: attempt)
-                return commit
+                return LaneCommit(commit)
             case .retry(let error):
                 lastError = error
-            case .fail(let error):
+            case .fail(let error, let fateUnknown):
                 lastError = error
+                unknown = fateUnknown
                 break attempts
             }
         }
         observer?.batchFailed(lane: index, size: requests.count, error: lastError)
-        return LaneCommit(outcomes: requests.map { _ in .failure(lastError) }, period: nil, accounts: [:])
+        return LaneCommit(failing: requests.count, with: lastError, unknown: unknown)
     }
 
     private enum Attempt {
-        case committed(LaneCommit)
+        case committed(BatchApplier.Commit)
         case retry(BillingError)
-        case fail(BillingError)
+        /// `fateUnknown`: the batch may have committed with this result.
+        case fail(BillingError, fateUnknown: BatchApplier.Commit? = nil)
     }
 
     private func attemptOnce(_ requests: [DeductionRequest], connection: inout PostgresConnection?) -> Attempt {
@@ -196,22 +212,24 @@ final class DeductionLane: Sendable {
                 connection = try applier.connect(config)
             }
             guard let live = connection else { return .fail(.unavailable("database unavailable")) }
-            let commit = try applier.apply(requests, on: live)
-            return .committed(LaneCommit(outcomes: commit.outcomes, period: commit.period, accounts: commit.accounts))
+            return .committed(try applier.apply(requests, on: live))
         } catch let failure as BatchApplier.Failure {
             switch failure {
             case .notCommitted(let error, let retryable):
                 if connection?.isOpen != true { connection = nil }
                 return retryable ? .retry(DatabaseErrors.map(error)) : .fail(DatabaseErrors.map(error))
-            case .commitUnknown(let error, let outcomes, let firstRecordId):
-                // COMMIT was sent but its answer lost: ask a fresh connection whether it landed.
+            case .commitUnknown(let error, let commit, let transactionId, let backendPID):
+                // COMMIT was sent but its answer lost: a fresh connection asks the
+                // transaction's own fate, waiting (or ending the old backend) while it is
+                // still in progress. If that cannot be told, every waiter gets UNAVAILABLE:
+                // a retry with the same request_id is safe either way.
                 connection?.close()
                 connection = try? applier.connect(config)
-                guard let fresh = connection else { return .fail(DatabaseErrors.map(error)) }
-                switch applier.wasCommitted(firstRecordId: firstRecordId, on: fresh) {
-                case .some(true): return .committed(LaneCommit(outcomes: outcomes, period: applier.period(), accounts: nil))
-                case .some(false): return .retry(DatabaseErrors.map(error))
-                case .none: return .fail(DatabaseErrors.map(error))
+                guard let fresh = connection else { return .fail(DatabaseErrors.map(error), fateUnknown: commit) }
+                switch TransactionFate.resolve(transactionId: transactionId, backendPID: backendPID, on: fresh) {
+                case .committed: return .committed(commit)
+                case .aborted: return .retry(DatabaseErrors.map(error))
+                case .unknown: return .fail(DatabaseErrors.map(error), fateUnknown: commit)
                 }
             }
         } catch {

@@ -17,11 +17,20 @@ public struct PostgresConfig: Sendable, Hashable {
     public var applicationName: String
     /// The schema searched first (tests give each suite its own); nil means the default.
     public var schema: String?
+    /// How long a statement waits for a row lock before failing with 55P03 (nil: forever).
+    /// Bounds every wait, so one stuck lock cannot stall a lane.
+    public var lockTimeoutMilliseconds: Int?
+    /// How long one statement may run (nil: no limit; migrations and the cron's long jobs).
+    public var statementTimeoutMilliseconds: Int?
+    /// TCP keepalive idle seconds: a peer that vanished is noticed within about
+    /// idle + 3 × 10 s instead of the kernel's two hours.
+    public var keepaliveIdleSeconds: Int
 
     public init(
         host: String = "127.0.0.1", port: Int = 54329, user: String = "billing", password: String? = nil,
         database: String = "billing", connectTimeoutSeconds: Int = 5, applicationName: String = "billing-service",
-        schema: String? = nil
+        schema: String? = nil, lockTimeoutMilliseconds: Int? = nil, statementTimeoutMilliseconds: Int? = nil,
+        keepaliveIdleSeconds: Int = 30
     ) {
         self.host = host
         self.port = port
@@ -31,6 +40,17 @@ public struct PostgresConfig: Sendable, Hashable {
         self.connectTimeoutSeconds = connectTimeoutSeconds
         self.applicationName = applicationName
         self.schema = schema
+        self.lockTimeoutMilliseconds = lockTimeoutMilliseconds
+        self.statementTimeoutMilliseconds = statementTimeoutMilliseconds
+        self.keepaliveIdleSeconds = keepaliveIdleSeconds
+    }
+
+    /// The same server without a statement time limit: for migrations and batch jobs whose
+    /// statements are long by nature (their lock waits stay bounded).
+    public var withoutStatementTimeout: PostgresConfig {
+        var config = self
+        config.statementTimeoutMilliseconds = nil
+        return config
     }
 }
 
@@ -56,11 +76,17 @@ public final class PostgresConnection: @unchecked Sendable {
             ("host", config.host), ("port", String(config.port)), ("user", config.user),
             ("dbname", config.database), ("connect_timeout", String(config.connectTimeoutSeconds)),
             ("application_name", config.applicationName), ("client_encoding", "UTF8"),
+            ("keepalives", "1"), ("keepalives_idle", String(config.keepaliveIdleSeconds)),
+            ("keepalives_interval", "10"), ("keepalives_count", "3"),
         ]
         if let password = config.password { parameters.append(("password", password)) }
         // Server notices ("… already exists, skipping") would go to stderr; warnings still do.
         var options = "-c client_min_messages=warning"
         if let schema = config.schema { options += " -c search_path=\(schema)" }
+        if let lock = config.lockTimeoutMilliseconds { options += " -c lock_timeout=\(lock)" }
+        if let statement = config.statementTimeoutMilliseconds { options += " -c statement_timeout=\(statement)" }
+        // A transaction left open by a vanished client must not keep its row locks.
+        options += " -c idle_in_transaction_session_timeout=60000"
         parameters.append(("options", options))
         let raw = withCStrings(parameters.map(\.0)) { keywords in
             withCStrings(parameters.map(\.1)) { values in

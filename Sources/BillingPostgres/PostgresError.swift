@@ -21,8 +21,11 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
 
     public var isUniqueViolation: Bool { sqlState == "23505" }
     public var isCheckViolation: Bool { sqlState == "23514" }
-    /// Serialization failure or deadlock: the transaction may be retried as a whole.
-    public var isRetryable: Bool { sqlState == "40001" || sqlState == "40P01" }
+    /// Serialization failure, deadlock, a lock wait past `lock_timeout` (55P03) or a
+    /// statement past `statement_timeout` (57014): the transaction may be retried as a whole.
+    public var isRetryable: Bool {
+        sqlState == "40001" || sqlState == "40P01" || sqlState == "55P03" || sqlState == "57014"
+    }
     /// The connection is unusable and must be replaced (or could not be made: 53300 is
     /// "too many connections").
     public var isConnectionFailure: Bool {

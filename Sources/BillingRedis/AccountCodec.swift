@@ -29,6 +29,15 @@ enum AccountCodec {
         return AccountState(balanceFen: Fen(balance), quotas: quotas, version: version)
     }
 
+    /// A marker that the account may have moved to `version` in a way this process could
+    /// not see: a miss for readers, and (being versioned) a bar to any older value.
+    static func tombstone(version: Int64) -> String { "\(version)|tombstone" }
+
+    static func isTombstone(_ text: String) -> Bool {
+        guard text.hasSuffix("|tombstone") else { return false }
+        return Int64(text.dropLast("|tombstone".count)).map { $0 >= 0 } ?? false
+    }
+
     /// One key per user and period under a namespace (one per deployment sharing a Redis);
     /// the user id is the hash tag, so on Redis Cluster all of a user's keys live on one node.
     static func key(namespace: String, userId: String, period: QuotaPeriod) -> String {

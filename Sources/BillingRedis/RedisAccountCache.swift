@@ -66,7 +66,7 @@ public final class RedisAccountCache: AccountCache {
         let reply = await pool.withConnection { connection throws(RedisError) in
             let value = try connection.command(["GET", key])
             // A value this code did not write is removed, so the next write can replace it.
-            if case .string(let text) = value, AccountCodec.decode(text) == nil {
+            if case .string(let text) = value, !AccountCodec.isTombstone(text), AccountCodec.decode(text) == nil {
                 _ = try? connection.command(["DEL", key])
             }
             return value
@@ -106,11 +106,19 @@ public final class RedisAccountCache: AccountCache {
         }
     }
 
-    /// Forgets accounts whose new state is unknown here, waiting like `storeWaiting`.
-    public func removeWaiting(users: [String], period: QuotaPeriod, timeout: Duration) {
-        let keys = users.map { key($0, period) }
-        runWaiting(timeout: timeout, failures: 1) { connection throws(RedisError) in
-            _ = try connection.command(["DEL"] + keys)
+    /// Marks accounts whose new state is unknown here (a commit of unknown fate) with a
+    /// tombstone at the version they may have reached, waiting like `storeWaiting`. A
+    /// delete would not do: a reader that fetched the older state before the commit could
+    /// write it back afterwards; the tombstone's version refuses it.
+    public func tombstoneWaiting(_ versions: [String: Int64], period: QuotaPeriod, timeout: Duration) {
+        let commands = versions.map { user, version in
+            [
+                "EVALSHA", Self.versionedSetSHA, "1", key(user, period), String(version),
+                AccountCodec.tombstone(version: version), String(ttlSeconds),
+            ]
+        }
+        runWaiting(timeout: timeout, failures: commands.count) { connection throws(RedisError) in
+            try Self.evalVersioned(commands, on: connection)
         }
     }
 

@@ -17,11 +17,14 @@ struct BillingServerCommand: AsyncParsableCommand {
 struct ConfigOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: "Path of the YAML configuration file (empty: none); BILLING_… environment variables override it.")
-    var config: String = "configs/config.yaml"
+        help: """
+            Path of the YAML configuration file (configs/config.yaml for development); without it (or empty), \
+            BILLING_… environment variables alone configure. They override the file.
+            """)
+    var config: String?
 
     func load() async throws -> BillingConfig {
-        let reader = try await BillingConfig.reader(filePath: config.isEmpty ? nil : config)
+        let reader = try await BillingConfig.reader(filePath: config.flatMap { $0.isEmpty ? nil : $0 })
         return try BillingConfig(reader: reader)
     }
 }
@@ -38,6 +41,7 @@ struct Serve: AsyncParsableCommand {
         var config = try await options.load()
         if noMigrate { config.database.migrateOnStart = false }
         let logger = Logger(label: "billing-server")
+        logger.notice("mode \(config.modeSummary)")
         let (app, _) = try await BillingApplication.build(config: config, logger: logger)
         logger.info("listening", metadata: ["http": "\(config.http.host):\(config.http.port)"])
         try await app.runService()
@@ -51,7 +55,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let config = try await options.load()
-        let pool = PostgresPool(config: config.database.postgres, settings: .init(size: 1))
+        let pool = PostgresPool(config: config.database.postgres.withoutStatementTimeout, settings: .init(size: 1))
         do {
             try await BillingApplication.migrate(config: config, pool: pool, logger: Logger(label: "billing-migrate"))
         } catch {

@@ -8,12 +8,17 @@ import Foundation
 public struct CallbackSignature: Sendable {
     public static let headerName = "X-Billing-Signature"
 
+    /// The widest window accepted: a longer one would make replays too easy anyway.
+    public static let maxWindowSeconds = 86_400
+
     public let secret: String
     public let windowSeconds: Int
 
+    /// `windowSeconds` is clamped to 0…`maxWindowSeconds`, so no setting can make the
+    /// comparison below trap.
     public init(secret: String, windowSeconds: Int = 300) {
         self.secret = secret
-        self.windowSeconds = windowSeconds
+        self.windowSeconds = min(max(windowSeconds, 0), Self.maxWindowSeconds)
     }
 
     public func verify(header: String, body: [UInt8], now: Date) throws(BillingError) {
@@ -31,8 +36,10 @@ public struct CallbackSignature: Sendable {
         guard let timestamp, !signatures.isEmpty else {
             throw .unauthenticated("malformed \(Self.headerName) header")
         }
-        let age = Int64(now.timeIntervalSince1970) - timestamp
-        guard age.magnitude <= UInt64(windowSeconds) else {
+        // `t` comes from the network: compare without arithmetic that could overflow.
+        let nowSeconds = Int64(now.timeIntervalSince1970.rounded(.down))
+        let (age, overflow) = nowSeconds.subtractingReportingOverflow(timestamp)
+        guard !overflow, age.magnitude <= UInt64(windowSeconds) else {
             throw .unauthenticated("callback signature timestamp outside the allowed window")
         }
         let expected = sign(timestamp: timestamp, body: body)

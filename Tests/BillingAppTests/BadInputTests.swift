@@ -127,7 +127,8 @@ struct BadInputTests {
     func table() async throws {
         try await TestApp.with { app in
             for bad in badRequests {
-                var headers = ["Authorization": "Bearer \(TestApp.internalToken)"]
+                let token = bad.path.hasSuffix("/callback") ? TestApp.paymentToken : TestApp.internalToken
+                var headers = ["Authorization": "Bearer \(token)"]
                 if let type = bad.contentType { headers["Content-Type"] = type }
                 let reply = try await app.send(bad.method, bad.path, json: bad.body, headers: headers)
                 #expect(reply.status == bad.status, "\(bad.testDescription): got \(reply.status) \(reply.text.prefix(200))")

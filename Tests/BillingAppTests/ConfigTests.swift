@@ -70,6 +70,47 @@ struct ConfigTests {
         }
     }
 
+    static let productionSecrets = [
+        "BILLING_ENVIRONMENT": "production", "BILLING_AUTH_INTERNAL_TOKENS": "a-long-enough-token-123",
+        "BILLING_PAYMENT_SERVICE_CALLBACK_SECRET": "a-long-enough-secret-456",
+    ]
+
+    @Test("without a file, the environment must be named: no silent development defaults")
+    func environmentRequired() async throws {
+        await expectConfigurationError("billing.environment") { _ = try await load([:], file: nil) }
+        await expectConfigurationError("billing.environment") {
+            _ = try await load(["BILLING_AUTH_INTERNAL_TOKENS": "a-long-enough-token-123"], file: nil)
+        }
+    }
+
+    @Test(
+        "production refuses development settings and unsafe tokens",
+        arguments: [
+            (["BILLING_AUTH_ALLOW_USER_ID_PARAM": "true"], "billing.auth.allow_user_id_param"),
+            (["BILLING_PAYMENT_SERVICE_CALLBACK_SECRET": "dev-callback-secret-change-me"],
+             "billing.payment_service.callback_secret"),
+            (["BILLING_AUTH_INTERNAL_TOKENS": "dev-internal-token"], "billing.auth.internal_tokens"),
+            (["BILLING_AUTH_PAYMENT_TOKENS": "short"], "billing.auth.payment_tokens"),
+            (["BILLING_AUTH_PAYMENT_TOKENS": "a-long-enough-token-123"], "billing.auth.payment_tokens"),
+            (["BILLING_DATABASE_SCHEMA": "public -c fsync=off"], "billing.database.schema"),
+        ])
+    func productionRefuses(extra: [String: String], key: String) async throws {
+        await expectConfigurationError(key) {
+            _ = try await load(Self.productionSecrets.merging(extra) { _, new in new }, file: nil)
+        }
+    }
+
+    @Test("the start-up line says which mode runs")
+    func modeLine() async throws {
+        let production = try await load(
+            Self.productionSecrets.merging(["BILLING_AUTH_PAYMENT_TOKENS": "payment-token-0123456789"]) { _, new in new },
+            file: nil)
+        #expect(production.modeSummary.hasPrefix("environment=production allow_user_id_param=false"))
+        #expect(production.modeSummary.contains("payment_tokens=1"))
+        #expect(!production.modeSummary.contains("payment-token-0123456789"))
+        #expect(try await load([:]).modeSummary.hasPrefix("environment=development allow_user_id_param=true"))
+    }
+
     func expectConfigurationError(_ key: String, _ body: () async throws -> Void) async {
         do {
             try await body()

@@ -10,6 +10,7 @@ import Testing
 @Suite("gRPC: billing.v1 over HTTP/2 with a real grpc-swift client", .timeLimit(.minutes(2)))
 struct GRPCTests {
     static let bearer: Metadata = ["authorization": "Bearer \(TestApp.internalToken)"]
+    static let paymentBearer: Metadata = ["authorization": "Bearer \(TestApp.paymentToken)"]
 
     /// Runs `body` with clients of both services connected to the test app's gRPC server.
     func withClients(
@@ -123,7 +124,7 @@ struct GRPCTests {
                 #expect(
                     await code {
                         _ = try await gateway.rechargeCallback(
-                            .with { $0.orderID = "missing"; $0.amountFen = 1; $0.status = "SUCCESS" }, metadata: Self.bearer)
+                            .with { $0.orderID = "missing"; $0.amountFen = 1; $0.status = "SUCCESS" }, metadata: Self.paymentBearer)
                     } == .notFound)
                 #expect(
                     await code {

@@ -19,6 +19,7 @@ struct TestApp {
     static let root = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let internalToken = "test-internal-token"
+    static let paymentToken = "test-payment-token"
     static let callbackSecret = "test-callback-secret-0123456789"
 
     /// Sends one request to the app: through HummingbirdTesting, or over a real socket.
@@ -34,6 +35,7 @@ struct TestApp {
     static func environment(schema: String, extra: [String: String]) -> [String: String] {
         let process = ProcessInfo.processInfo.environment
         return [
+            "BILLING_ENVIRONMENT": "development",
             "BILLING_DATABASE_HOST": process["PGHOST"] ?? "127.0.0.1",
             "BILLING_DATABASE_PORT": process["PGPORT"] ?? "54329",
             "BILLING_DATABASE_USER": process["PGUSER"] ?? "billing",
@@ -47,6 +49,7 @@ struct TestApp {
             "BILLING_GRPC_PORT": "0",
             "BILLING_LANES_COUNT": "2",
             "BILLING_AUTH_INTERNAL_TOKENS": internalToken,
+            "BILLING_AUTH_PAYMENT_TOKENS": paymentToken,
             "BILLING_PAYMENT_SERVICE_CALLBACK_SECRET": callbackSecret,
             // Nothing listens on port 1: recharges fail fast at the Payment Service unless a
             // test starts a sandbox and points billing at it.

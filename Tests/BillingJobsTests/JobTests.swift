@@ -21,6 +21,7 @@ struct JobsDatabase {
         let schema = "cron_\(UInt64.random(in: 0...UInt64.max))"
         let process = ProcessInfo.processInfo.environment
         let environment = [
+            "BILLING_ENVIRONMENT": "development",
             "BILLING_DATABASE_HOST": process["PGHOST"] ?? "127.0.0.1",
             "BILLING_DATABASE_PORT": process["PGPORT"] ?? "54329",
             "BILLING_DATABASE_USER": process["PGUSER"] ?? "billing",

@@ -52,7 +52,7 @@ public enum BillingApplication {
             case .perCall:
                 PerCallDeductionLedger(pool: pool, catalog: config.catalog, calendar: config.calendar, clock: clock)
             }
-        let payments = try GRPCPaymentGateway(settings: config.paymentService, metrics: metrics)
+        let payments = try GRPCPaymentGateway(settings: config.paymentService, metrics: metrics, logger: logger)
         let service = BillingService(
             catalog: config.catalog, calendar: config.calendar, clock: clock, ledger: ledger, accounts: accounts,
             cache: cache, orders: orders, payments: payments, queries: PostgresLedgerQueries(pool: pool))
@@ -66,7 +66,10 @@ public enum BillingApplication {
                     InternalGRPCService(service: service, metrics: metrics),
                     ConsoleGRPCService(service: service, identity: identity),
                 ],
-                interceptors: [InternalAuthInterceptor(tokens: config.auth.internalTokens)])
+                interceptors: [
+                    InternalAuthInterceptor(
+                        internalTokens: config.auth.internalTokens, paymentTokens: config.auth.paymentTokens)
+                ])
             : nil
         let parts = Parts(
             pool: pool, lanes: lanes, cache: cache, service: service, metrics: metrics, grpcServer: grpcServer)
@@ -104,6 +107,7 @@ public enum BillingApplication {
         ).register(on: router)
         InternalRoutes(
             service: parts.service, reader: reader, metrics: parts.metrics, internalTokens: config.auth.internalTokens,
+            paymentTokens: config.auth.paymentTokens,
             signature: CallbackSignature(
                 secret: config.paymentService.callbackSecret, windowSeconds: config.paymentService.signatureWindowSeconds),
             clock: clock

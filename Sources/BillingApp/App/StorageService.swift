@@ -31,7 +31,7 @@ struct CacheCommitListener: LaneCommitListener {
         cache.storeWaiting(accounts, period: period, timeout: Self.timeout)
     }
 
-    func accountsChanged(users: [String], period: QuotaPeriod) {
-        cache.removeWaiting(users: users, period: period, timeout: Self.timeout)
+    func accountsUnknown(_ versions: [String: Int64], period: QuotaPeriod) {
+        cache.tombstoneWaiting(versions, period: period, timeout: Self.timeout)
     }
 }

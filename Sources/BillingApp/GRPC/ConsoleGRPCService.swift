@@ -3,13 +3,15 @@ import BillingProto
 import GRPCCore
 
 /// billing.v1.BillingService: the console's use cases over gRPC, with the user resolved by
-/// the same rules as HTTP (the gateway's `x-user-id` metadata, or `user_id` in development).
+/// the same rules as HTTP (the gateway's configured user header as metadata, or `user_id`
+/// in development).
 struct ConsoleGRPCService: Billing_V1_BillingService.ServiceProtocol {
     let service: BillingService
     let identity: UserIdentity
 
     private func user(_ metadata: Metadata, _ parameter: String) throws(BillingError) -> String {
-        try identity.resolve(header: metadata[stringValues: "x-user-id"].first(where: { _ in true }), parameter: parameter)
+        try identity.resolve(
+            header: metadata[stringValues: identity.metadataKey].first(where: { _ in true }), parameter: parameter)
     }
 
     func getAccount(request: ServerRequest<Billing_V1_GetAccountRequest>, context: ServerContext) async throws

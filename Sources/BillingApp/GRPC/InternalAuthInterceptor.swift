@@ -1,23 +1,26 @@
 import BillingCore
-import CallbackSigning
 import GRPCCore
 
-/// The bearer token of the internal service, checked once for every RPC of it; the
-/// console service passes through (its user comes from the gateway's metadata).
+/// The bearer tokens of the internal service, checked once for every RPC of it: the
+/// gateway's tokens for checks and deductions, the Payment Service's for RechargeCallback
+/// (a gateway token never settles a payment). The console service passes through (its
+/// user comes from the gateway's metadata).
 struct InternalAuthInterceptor: ServerInterceptor {
     static let internalService = "billing.v1.BillingInternalService"
+    static let paymentMethods: Set<String> = ["RechargeCallback"]
 
-    let tokens: [String]
+    let internalTokens: [String]
+    let paymentTokens: [String]
 
     func intercept<Input: Sendable, Output: Sendable>(
         request: StreamingServerRequest<Input>, context: ServerContext,
         next: (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
     ) async throws -> StreamingServerResponse<Output> {
         if context.descriptor.service.fullyQualifiedService == Self.internalService {
-            let header = request.metadata[stringValues: "authorization"].first(where: { _ in true }) ?? ""
-            let token = header.lowercased().hasPrefix("bearer ") ? String(header.dropFirst(7)) : ""
-            guard !token.isEmpty, ConstantTime.matchesAny(token, tokens) else {
-                throw BillingError.unauthenticated("missing or invalid internal bearer token")
+            let header = request.metadata[stringValues: "authorization"].first(where: { _ in true })
+            let tokens = Self.paymentMethods.contains(context.descriptor.method) ? paymentTokens : internalTokens
+            guard BearerToken.authorizes(header, tokens: tokens) else {
+                throw BillingError.unauthenticated("missing or invalid bearer token for this call")
             }
         }
         return try await next(request, context)

@@ -1,6 +1,4 @@
-import Foundation
 import BillingCore
-import CallbackSigning
 import HTTPTypes
 import Hummingbird
 
@@ -19,10 +17,6 @@ struct InternalAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     static func isAuthorized(_ request: Request, tokens: [String]) -> Bool {
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
-            return false
-        }
-        let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
-        return !token.isEmpty && ConstantTime.matchesAny(token, tokens)
+        BearerToken.authorizes(request.headers[.authorization], tokens: tokens)
     }
 }

@@ -7,6 +7,8 @@ import Hummingbird
 /// (`auth.allow_user_id_param`) the parameter is used.
 struct UserIdentity: Sendable {
     let headerName: HTTPField.Name
+    /// The same header as gRPC metadata (whose keys are lower case).
+    let metadataKey: String
     let allowUserIdParam: Bool
 
     init(headerName: String, allowUserIdParam: Bool) throws(BillingError) {
@@ -14,6 +16,7 @@ struct UserIdentity: Sendable {
             throw .invalidConfiguration(key: "billing.auth.user_header", reason: "'\(headerName)' is not a header name")
         }
         self.headerName = name
+        self.metadataKey = name.canonicalName
         self.allowUserIdParam = allowUserIdParam
     }
 

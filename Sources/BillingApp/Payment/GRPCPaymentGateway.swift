@@ -3,6 +3,7 @@ import BillingCore
 import BillingProto
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import Logging
 
 /// The Payment Service client: `payment.v1.PaymentService.CreatePayment` over one HTTP/2
 /// connection. Every call carries the configured timeout as its deadline and does not wait
@@ -11,14 +12,19 @@ import GRPCNIOTransportHTTP2
 ///
 /// The client's connections run in the ServiceGroup (`GRPCClientService`), which
 /// stops them after the HTTP and gRPC servers have drained.
+///
+/// What users see (the 502's message and the order's failure reason) names no host, port
+/// or transport error; those details go to the log for operators.
 struct GRPCPaymentGateway: PaymentGateway {
     let client: GRPCClient<HTTP2ClientTransport.Posix>
     let settings: BillingConfig.PaymentService
     let metrics: BillingMetrics
+    let logger: Logger
 
-    init(settings: BillingConfig.PaymentService, metrics: BillingMetrics) throws {
+    init(settings: BillingConfig.PaymentService, metrics: BillingMetrics, logger: Logger) throws {
         self.settings = settings
         self.metrics = metrics
+        self.logger = logger
         var transport = HTTP2ClientTransport.Posix.Config.defaults
         // The default backoff grows to two minutes; a Payment Service back from a restart
         // should take recharges again within a couple of seconds.
@@ -40,10 +46,19 @@ struct GRPCPaymentGateway: PaymentGateway {
                 .createPayment(request(for: intent), options: options)
         } catch let error as RPCError {
             metrics.paymentServiceCall(result: Self.result(of: error.code), duration: clock.now - started)
+            logger.warning(
+                "payment service call failed",
+                metadata: [
+                    "order": "\(intent.orderId)", "endpoint": "\(settings.host):\(settings.port)",
+                    "code": "\(error.code)", "error": "\(error.message)",
+                ])
             throw failure(error)
         } catch {
             metrics.paymentServiceCall(result: "unavailable", duration: clock.now - started)
-            throw .paymentServiceUnavailable("the Payment Service call failed: \(type(of: error))")
+            logger.warning(
+                "payment service call failed",
+                metadata: ["order": "\(intent.orderId)", "error": "\(String(reflecting: error))"])
+            throw .paymentServiceUnavailable("the Payment Service is unavailable")
         }
         metrics.paymentServiceCall(result: "ok", duration: clock.now - started)
         return try Self.session(from: response)
@@ -74,15 +89,14 @@ struct GRPCPaymentGateway: PaymentGateway {
     }
 
     private func failure(_ error: RPCError) -> BillingError {
-        let endpoint = "\(settings.host):\(settings.port)"
-        return switch error.code {
+        switch error.code {
         case .deadlineExceeded:
-            .paymentServiceUnavailable(
-                "the Payment Service at \(endpoint) did not answer within \(settings.timeoutMilliseconds) ms")
+            .paymentServiceUnavailable("the Payment Service did not answer within \(settings.timeoutMilliseconds) ms")
         case .unavailable:
-            .paymentServiceUnavailable("the Payment Service at \(endpoint) is unavailable: \(error.message)")
+            .paymentServiceUnavailable("the Payment Service is unavailable")
         default:
-            .paymentServiceUnavailable("the Payment Service refused the payment: \(error.code) \(error.message)")
+            // The status code only: the Payment Service's own message may carry internals.
+            .paymentServiceUnavailable("the Payment Service refused the payment (\(error.code))")
         }
     }
 

@@ -10,6 +10,7 @@ struct InternalRoutes: Sendable {
     let reader: RequestBodyReader
     let metrics: BillingMetrics
     let internalTokens: [String]
+    let paymentTokens: [String]
     let signature: CallbackSignature
     let clock: any BillingClock
 
@@ -42,14 +43,15 @@ struct InternalRoutes: Sendable {
                 throw error
             }
         }
-        // Authenticated by its signature, or else by an internal bearer token.
+        // Authenticated by its signature, or else by one of the Payment Service's bearer
+        // tokens (never a gateway token: the gateway must not be able to credit wallets).
         router.group("internal/v1/billing").post("callback") { request, _ in
             var request = request
             let bytes = try await self.reader.bytes(&request)
             if let header = request.headers[.billingSignature] {
                 try self.signature.verify(header: header, body: bytes, now: self.clock.now())
-            } else if !InternalAuthMiddleware<BasicRequestContext>.isAuthorized(request, tokens: self.internalTokens) {
-                throw BillingError.unauthenticated("a callback needs a valid signature or internal bearer token")
+            } else if !BearerToken.authorizes(request.headers[.authorization], tokens: self.paymentTokens) {
+                throw BillingError.unauthenticated("a callback needs a valid signature or payment service bearer token")
             }
             let fields = try RequestFields(body: RequestBodyReader.parse(bytes), query: [:])
             guard let amount = try fields.amount() else {
