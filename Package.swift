@@ -172,25 +172,27 @@ let package = Package(
             path: "bench/GRPCLoad"
         ),
 
+        // Helpers shared by the test targets (seeded randomness for the fuzz suites).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "BillingCoreTests",
             dependencies: [
-                "BillingCore",
+                "BillingCore", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
         .testTarget(name: "BillingConcurrencyTests", dependencies: ["BillingConcurrency"]),
-        .testTarget(name: "BillingPostgresTests", dependencies: ["BillingPostgres"]),
-        .testTarget(name: "BillingRedisTests", dependencies: ["BillingRedis"]),
+        .testTarget(name: "BillingPostgresTests", dependencies: ["BillingPostgres", "TestSupport"]),
+        .testTarget(name: "BillingRedisTests", dependencies: ["BillingRedis", "TestSupport"]),
         .testTarget(
             name: "BillingJobsTests",
-            dependencies: ["BillingJobs", "BillingConfiguration", "BillingPostgres"]
+            dependencies: ["BillingJobs", "BillingConfiguration", "BillingPostgres", "TestSupport"]
         ),
         .testTarget(
             name: "BillingAppTests",
             dependencies: [
                 "BillingApp", "BillingPostgres", "BillingConfiguration", "BillingProto", "CallbackSigning",
-                "PaymentSandboxKit",
+                "PaymentSandboxKit", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -2,6 +2,7 @@ import BillingCore
 @testable import BillingRedis
 import Foundation
 import Testing
+import TestSupport
 
 enum TestRedis {
     static var config: RedisConfig {
@@ -140,5 +141,29 @@ struct AccountCacheTests {
         #expect(AccountCodec.decode("") == nil)
         #expect(AccountCodec.decode("1|2|a:1:2|extra") == nil)
         #expect(AccountCodec.key(namespace: "billing", userId: "u1", period: period) == "billing:{u1}:account:2026-11")
+    }
+}
+
+@Suite("The cached account codec under random input")
+struct AccountCodecFuzzTests {
+    @Test("any stored text decodes to a valid account, reads as a tombstone, or is a miss; never a trap")
+    func randomValues() {
+        var random = FuzzRandom()
+        let state = TestRedis.state(version: 9, balance: 100, used: 4)
+        let valid = AccountCodec.encode(state)
+        for _ in 0..<FuzzRandom.cases(20_000) {
+            var text = random.chance(0.5) ? valid : random.hostileText()
+            if random.chance(0.5), !text.isEmpty {
+                var scalars = Array(text.unicodeScalars)
+                scalars[Int.random(in: 0..<scalars.count, using: &random)] = random.pick(["|", ":", ",", "-", "9", "x"])
+                text = String(String.UnicodeScalarView(scalars))
+            }
+            if let decoded = AccountCodec.decode(text) {
+                #expect(decoded.version >= 0 && decoded.balanceFen.value >= 0, "seed \(random.seed): \(text)")
+                #expect(!AccountCodec.isTombstone(text))
+            }
+        }
+        #expect(AccountCodec.isTombstone(AccountCodec.tombstone(version: 12)))
+        #expect(AccountCodec.decode(AccountCodec.tombstone(version: 12)) == nil)
     }
 }

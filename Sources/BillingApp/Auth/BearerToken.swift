@@ -4,8 +4,11 @@ import CallbackSigning
 enum BearerToken {
     /// The token of an `Authorization` value, or nil when it is not a bearer credential.
     static func parse(_ header: String?) -> String? {
+        // The scheme's letters in any case, then one space: ASCII only (`| 0x20` lowers a
+        // letter, and would also turn a NUL into a space, so the space is compared as is).
         guard let header, header.utf8.count > 7,
-            header.utf8.prefix(7).elementsEqual("bearer ".utf8, by: { ($0 | 0x20) == $1 })
+            header.utf8.prefix(6).elementsEqual("bearer".utf8, by: { ($0 | 0x20) == $1 }),
+            header.utf8.dropFirst(6).first == UInt8(ascii: " ")
         else { return nil }
         let token = header.utf8.dropFirst(7).split(separator: UInt8(ascii: " "), omittingEmptySubsequences: true)
         guard token.count == 1, let only = token.first else { return nil }
