@@ -162,7 +162,7 @@ struct BatchApplier: Sendable {
         }
         steps.append(.sql("COMMIT"))
         do {
-            try connection.pipeline(steps)
+            _ = try connection.pipeline(steps)
         } catch {
             if !error.isConnectionFailure {
                 // The write failed and the server skipped the COMMIT: nothing landed.

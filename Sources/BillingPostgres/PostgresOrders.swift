@@ -64,7 +64,7 @@ public struct PostgresOrders: RechargeOrderStore {
     }
 
     public func markFailed(orderId: String, reason: String) async throws(BillingError) {
-        try await pool.withConnection { connection in
+        _ = try await pool.withConnection { connection in
             try connection.query(
                 """
                 UPDATE recharge_order SET status = 'failed', failure_reason = $2, updated_at = now()

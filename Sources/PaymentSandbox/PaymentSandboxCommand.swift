@@ -28,9 +28,11 @@ struct PaymentSandboxCommand: AsyncParsableCommand {
         for (name, port) in [("--grpc-port", grpcPort), ("--http-port", httpPort)] where !(0...65_535).contains(port) {
             throw ValidationError("\(name) must be 0 to 65535")
         }
-        guard createDelayMs >= 0, callbackDelayMs >= 0, callbackRetries >= 0 else {
-            throw ValidationError("delays and retries cannot be negative")
+        // Bounded, so no duration or retry arithmetic below can overflow.
+        guard (0...3_600_000).contains(createDelayMs), (0...3_600_000).contains(callbackDelayMs) else {
+            throw ValidationError("delays must be 0 to 3600000 ms")
         }
+        guard (0...100).contains(callbackRetries) else { throw ValidationError("--callback-retries must be 0 to 100") }
         guard (1...100).contains(callbackCopies) else { throw ValidationError("--callback-copies must be 1 to 100") }
     }
 

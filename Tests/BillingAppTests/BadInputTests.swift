@@ -100,6 +100,8 @@ let badRequests: [BadRequest] = [
     .init(.get, "/api/v1/billing/records?user_id=u1&type=gift", nil, 400, "INVALID_ARGUMENT"),
     .init(.get, "/api/v1/billing/records?user_id=u1&service_name=weather", nil, 400, "UNKNOWN_SERVICE"),
     .init(.get, "/api/v1/billing/records?user_id=u1&from=yesterday", nil, 400, "INVALID_ARGUMENT"),
+    .init(.get, "/api/v1/billing/records?user_id=u1&from=1969-12-31T23:59:59Z", nil, 400, "INVALID_ARGUMENT"),
+    .init(.get, "/api/v1/billing/records?user_id=u1&to=10000-01-01T00:00:00Z", nil, 400, "INVALID_ARGUMENT"),
     .init(
         .get, "/api/v1/billing/records?user_id=u1&from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z", nil, 400,
         "INVALID_ARGUMENT"),
