@@ -23,11 +23,7 @@ struct AuthTests {
     @Test("a callback is accepted with a valid signature, refused with a wrong, stale or missing one")
     func callbackSignature() async throws {
         try await TestApp.with { app in
-            _ = try await app.send(
-                .post, "/api/v1/billing/recharge?user_id=u1", json: #"{"amount_fen": 300, "payment_method": "alipay"}"#)
-            let id = try await app.parts.pool.withConnection { connection in
-                try connection.query("SELECT id FROM recharge_order WHERE user_id = 'u1'")[0].string(0)
-            }
+            let id = try await app.failedOrder("u1", amountFen: 300)
             let callback = #"{"order_id": "\#(id)", "amount_fen": 300, "status": "SUCCESS"}"#
 
             let forged = CallbackSignature(secret: "not-the-secret-at-all", windowSeconds: 300)

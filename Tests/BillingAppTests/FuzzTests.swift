@@ -66,18 +66,7 @@ struct FuzzTests {
         }
     }
 
-    static func json(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func json(_ text: String) -> String { JSONValue.string(text).serialized() }
 
     // MARK: Generators
 
@@ -251,13 +240,7 @@ struct FuzzTests {
         try await TestApp.serving(environment: ["BILLING_HTTP_PORT": String(port)]) { app in
             try await app.fund(Self.rich, yuan: "100.00")
             // A failed order of the rich user: a valid success callback would credit it.
-            let started = try await app.send(
-                .post, "/api/v1/billing/recharge?user_id=\(Self.rich)", json: #"{"amount_fen": 500, "payment_method": "alipay"}"#)
-            #expect(started.status == 502)
-            let orderId = try await app.parts.pool.withConnection { connection in
-                try connection.query(
-                    "SELECT id FROM recharge_order WHERE user_id = $1 AND status = 'failed'", [Self.rich])[0].string(0)
-            }
+            let orderId = try await app.failedOrder(Self.rich, amountFen: 500)
             let before = try await Self.snapshot(app)
 
             var random = FuzzRandom()

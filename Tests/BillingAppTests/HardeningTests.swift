@@ -51,11 +51,7 @@ struct HardeningTests {
     @Test("a gateway token never settles a payment; the Payment Service's token does (HTTP)")
     func gatewayTokenCannotSettle() async throws {
         try await TestApp.with { app in
-            _ = try await app.send(
-                .post, "/api/v1/billing/recharge?user_id=h1", json: #"{"amount_fen": 500, "payment_method": "alipay"}"#)
-            let id = try await app.parts.pool.withConnection { connection in
-                try connection.query("SELECT id FROM recharge_order WHERE user_id = 'h1'")[0].string(0)
-            }
+            let id = try await app.failedOrder("h1", amountFen: 500)
             let callback = #"{"order_id": "\#(id)", "amount_fen": 500, "status": "SUCCESS"}"#
             let byGateway = try await app.send(
                 .post, "/internal/v1/billing/callback", json: callback,

@@ -217,6 +217,20 @@ struct TestApp {
         #expect(reply.status == 200)
     }
 
+    /// A recharge order of `user` that failed at the absent Payment Service (port 1), and
+    /// its id: a verified success callback would still credit it.
+    func failedOrder(_ user: String, amountFen: Int64) async throws -> String {
+        let started = try await send(
+            .post, "/api/v1/billing/recharge?user_id=\(user)",
+            json: #"{"amount_fen": \#(amountFen), "payment_method": "alipay"}"#)
+        #expect(started.status == 502)
+        return try await parts.pool.withConnection { connection in
+            try connection.query(
+                "SELECT id FROM recharge_order WHERE user_id = $1 AND amount_fen = $2 ORDER BY created_at DESC",
+                [user, String(amountFen)])[0].string(0)
+        }
+    }
+
     func signedCallback(_ body: String, at time: Date = Date()) async throws -> Reply {
         let header = signer.header(timestamp: Int64(time.timeIntervalSince1970), body: Array(body.utf8))
         return try await send(.post, "/internal/v1/billing/callback", json: body, headers: ["X-Billing-Signature": header])

@@ -26,6 +26,12 @@ struct LaneHardeningTests {
         }
     }
 
+    func deleteBalanceRow(_ db: TestLedger, _ user: String) async throws(BillingError) {
+        _ = try await db.pool.withConnection { connection in
+            try connection.query("DELETE FROM user_balance WHERE user_id = $1", [user])
+        }
+    }
+
     @Test("a committed or rolled-back transaction is told by its own fate")
     func endedTransactions() async throws {
         try await TestLedger.with { db in
@@ -46,9 +52,7 @@ struct LaneHardeningTests {
             committed.connection.close()
             rolledBack.connection.close()
             // The committed row stays: clean it so the audit sees no unexplained balance.
-            _ = try await db.pool.withConnection { connection in
-                try connection.query("DELETE FROM user_balance WHERE user_id = 'fate-c'")
-            }
+            try await deleteBalanceRow(db, "fate-c")
         }
     }
 
@@ -72,9 +76,7 @@ struct LaneHardeningTests {
             #expect(fate == .committed)
             #expect(try await balanceRows(db, "fate-late") == 1)
             open.connection.close()
-            _ = try await db.pool.withConnection { connection in
-                try connection.query("DELETE FROM user_balance WHERE user_id = 'fate-late'")
-            }
+            try await deleteBalanceRow(db, "fate-late")
         }
     }
 
