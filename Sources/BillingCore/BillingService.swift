@@ -1,38 +1,5 @@
 import Foundation
 
-/// One service's free quota as the console shows it.
-public struct QuotaView: Sendable, Hashable {
-    public let serviceName: String
-    public let usage: QuotaUsage
-    public let period: QuotaPeriod
-}
-
-public struct AccountView: Sendable, Hashable {
-    public let userId: String
-    public let balanceFen: Fen
-    public let currency: String
-    /// Every catalog service, in catalog order.
-    public let quotas: [QuotaView]
-}
-
-public enum StatsWindow: String, Sendable, Hashable {
-    case today, month
-}
-
-public struct UsageStats: Sendable, Hashable {
-    public let userId: String
-    public let serviceName: String?
-    public let window: StatsWindow
-    public let usage: ServiceUsage
-}
-
-public struct UsageSummary: Sendable, Hashable {
-    public let userId: String
-    public let total: ServiceUsage
-    /// Every catalog service (zero when unused), then any retired service that has records.
-    public let services: [ServiceUsage]
-}
-
 /// The billing use cases, written only against the ports.
 public struct BillingService: Sendable {
     /// How often an order id is moved on by a millisecond when two orders collide.

@@ -7,7 +7,7 @@ import BillingCore
 /// Each chunk of `chunkUsers` users is its own short transaction that inserts in
 /// (user, service) order, the order the lanes lock in: a lane creating a new user's row at
 /// 00:00 on the 1st waits for one chunk at most, and the two cannot deadlock.
-public struct PostgresQuotaReset: QuotaResetter {
+public struct PostgresQuotaReset: Sendable {
     public static let defaultChunkUsers = 5_000
     /// A chunk that meets a lock held too long (lock_timeout) is tried again this often.
     static let maxChunkAttempts = 5

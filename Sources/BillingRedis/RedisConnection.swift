@@ -4,53 +4,6 @@ import CHiredis
 import Glibc
 #endif
 
-public struct RedisConfig: Sendable, Hashable {
-    public var host: String
-    public var port: Int
-    public var connectTimeoutMilliseconds: Int
-    public var commandTimeoutMilliseconds: Int
-
-    public init(
-        host: String = "127.0.0.1", port: Int = 63799, connectTimeoutMilliseconds: Int = 500,
-        commandTimeoutMilliseconds: Int = 500
-    ) {
-        self.host = host
-        self.port = port
-        self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
-        self.commandTimeoutMilliseconds = commandTimeoutMilliseconds
-    }
-}
-
-public struct RedisError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable, Hashable {
-        /// The connection is unusable and must be replaced.
-        case connection
-        /// Redis answered with an error reply (e.g. NOSCRIPT, WRONGTYPE).
-        case reply
-    }
-
-    public let kind: Kind
-    public let message: String
-
-    public var description: String { "Redis \(kind == .connection ? "connection" : "reply") error: \(message)" }
-}
-
-/// A Redis reply, copied out of hiredis' `redisReply`.
-public enum RedisReply: Sendable, Hashable {
-    case string(String)
-    case status(String)
-    case integer(Int64)
-    case array([RedisReply])
-    case null
-
-    public var string: String? {
-        switch self {
-        case .string(let value), .status(let value): value
-        default: nil
-        }
-    }
-}
-
 /// One hiredis connection, owning its `redisContext*` alone and freeing it exactly once.
 ///
 /// `@unchecked Sendable` because it moves between threads: it is used by one caller at a

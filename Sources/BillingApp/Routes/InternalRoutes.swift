@@ -14,8 +14,6 @@ struct InternalRoutes: Sendable {
     let signature: CallbackSignature
     let clock: any BillingClock
 
-    static let paths = ["/internal/v1/billing/check", "/internal/v1/billing/deduct", "/internal/v1/billing/callback"]
-
     func register(on router: Router<BasicRequestContext>) {
         let guarded = router.group("internal/v1/billing").add(
             middleware: InternalAuthMiddleware(tokens: internalTokens))

@@ -10,12 +10,6 @@ struct ManagementRoutes: Sendable {
     let reader: RequestBodyReader
     let metrics: BillingMetrics
 
-    static let paths = [
-        "/api/v1/billing/account", "/api/v1/billing/recharge", "/api/v1/billing/recharge/orders/{order_id}",
-        "/api/v1/billing/records", "/api/v1/billing/stats/today", "/api/v1/billing/stats/month",
-        "/api/v1/billing/stats/summary",
-    ]
-
     func register(on router: Router<BasicRequestContext>) {
         let group = router.group("api/v1/billing")
         group.get("account") { request, _ in

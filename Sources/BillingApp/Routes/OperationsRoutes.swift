@@ -12,8 +12,6 @@ struct OperationsRoutes: Sendable {
     let metrics: BillingMetrics
     let openAPIDocument: String?
 
-    static let paths = ["/health", "/ready", "/metrics", "/openapi.yaml"]
-
     func register(on router: Router<BasicRequestContext>) {
         router.get("health") { _, _ in
             APIResponse.ok(.object([("status", .string("UP")), ("service", .string("billing-service"))]))

@@ -1,0 +1,17 @@
+import Foundation
+
+/// One service's free quota as the console shows it.
+public struct QuotaView: Sendable, Hashable {
+    public let serviceName: String
+    public let usage: QuotaUsage
+    public let period: QuotaPeriod
+}
+
+/// A user's account as the console shows it: balance and this period's quotas.
+public struct AccountView: Sendable, Hashable {
+    public let userId: String
+    public let balanceFen: Fen
+    public let currency: String
+    /// Every catalog service, in catalog order.
+    public let quotas: [QuotaView]
+}
