@@ -4,7 +4,7 @@ SERVICES := scripts/services.sh
 # Swift Testing only: XCTest's closing "Executed 0 tests" line would read as "no test ran".
 SWIFT_TEST_FLAGS := --disable-xctest
 
-.PHONY: build test test-browser run run-cron run-all stop-all bench proto services-up services-down services-status clean
+.PHONY: build test test-browser test-example run run-cron run-all stop-all bench proto services-up services-down services-status clean
 
 build:
 	swift build
@@ -24,7 +24,12 @@ test: services-up
 	swift build --build-tests
 	eval "$$($(SERVICES) env)" && swift test $(SWIFT_TEST_FLAGS) --skip "$(RESTART_SUITES)"
 	eval "$$($(SERVICES) env)" && swift test $(SWIFT_TEST_FLAGS) --filter "$(RESTART_SUITES)"
+	$(MAKE) test-example
 	scripts/browser-test.sh
+
+# Another package embedding the BillingCore product by path, with in-memory adapters.
+test-example:
+	swift run --package-path Examples/EmbeddedBilling EmbeddedBilling
 
 # Only the browser test: headless Chromium pays a recharge on the sandbox's page.
 test-browser: services-up

@@ -5,6 +5,8 @@ let package = Package(
     name: "billing-service",
     platforms: [.macOS(.v15)],
     products: [
+        // The domain as a library other Swift services embed (Examples/EmbeddedBilling).
+        .library(name: "BillingCore", targets: ["BillingCore"]),
         .executable(name: "billing-server", targets: ["BillingServer"]),
         .executable(name: "billing-cron", targets: ["BillingCron"]),
         .executable(name: "payment-sandbox", targets: ["PaymentSandbox"]),

@@ -15,6 +15,7 @@ public struct BillingService: Sendable {
     private let payments: any PaymentGateway
     private let queries: any LedgerQueries
 
+    /// The use cases over the given ports. `cache` may be nil: every read then goes to `accounts`.
     public init(
         catalog: ServiceCatalog, calendar: BillingCalendar, clock: any BillingClock, ledger: any DeductionLedger,
         accounts: any AccountReader, cache: (any AccountCache)?, orders: any RechargeOrderStore,
@@ -33,6 +34,8 @@ public struct BillingService: Sendable {
 
     // MARK: Account and quota
 
+    /// The user's balance and this period's quota of every catalog service. Reads only; a
+    /// user never seen reads as zero balance and unused quotas.
     public func account(userId: String) async throws(BillingError) -> AccountView {
         let userId = try Self.validUser(userId)
         let period = calendar.period(containing: clock.now())
@@ -53,6 +56,10 @@ public struct BillingService: Sendable {
             count: request.count, priceFen: entry.priceFen, quota: state.quota(for: entry), balance: state.balanceFen)
     }
 
+    /// Charges `request` (free quota first, then balance) and returns the receipt once the
+    /// ledger has committed it. A known `requestId` replays the original receipt; the same id
+    /// with other parameters is IDEMPOTENCY_CONFLICT; too little balance is
+    /// INSUFFICIENT_BALANCE with nothing changed.
     public func deduct(_ request: DeductionRequest) async throws(BillingError) -> DeductionReceipt {
         // Rejected before it takes a place in a lane.
         _ = try catalog.entry(named: request.serviceName)
@@ -105,6 +112,7 @@ public struct BillingService: Sendable {
         return try await orders.attachPayment(orderId: order.id, paymentId: session.paymentId, payURL: session.payURL)
     }
 
+    /// One of the user's recharge orders; another user's order reads as ORDER_NOT_FOUND.
     public func order(userId: String, orderId: String) async throws(BillingError) -> RechargeOrder {
         let userId = try Self.validUser(userId)
         // Another user's order is reported as missing, so ids cannot be probed.
@@ -144,6 +152,7 @@ public struct BillingService: Sendable {
 
     // MARK: Ledger and statistics
 
+    /// The user's ledger records, newest first, one page.
     public func records(userId: String, filter: RecordFilter, page: PageRequest) async throws(BillingError)
         -> RecordPage
     {
@@ -152,6 +161,7 @@ public struct BillingService: Sendable {
         return try await queries.records(of: userId, filter: filter, page: page)
     }
 
+    /// Calls, free and paid counts and cost in fen today or this month (configured zone).
     public func stats(userId: String, serviceName: String?, window: StatsWindow) async throws(BillingError)
         -> UsageStats
     {
@@ -168,6 +178,7 @@ public struct BillingService: Sendable {
         return UsageStats(userId: userId, serviceName: serviceName, window: window, usage: usage)
     }
 
+    /// All-time usage per service: every catalog service, then retired ones with records.
     public func summary(userId: String) async throws(BillingError) -> UsageSummary {
         let userId = try Self.validUser(userId)
         let usages = try await queries.usage(of: userId, serviceName: nil, in: nil)

@@ -7,6 +7,7 @@ import Foundation
 public enum CalendarGuard {
     private static let lock = NSLock()
 
+    /// Runs `body` under the one lock every use of Foundation's `Calendar` takes.
     public static func run<T>(_ body: () throws -> T) rethrows -> T {
         lock.lock()
         defer { lock.unlock() }

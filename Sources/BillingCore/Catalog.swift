@@ -4,6 +4,7 @@ public struct CatalogEntry: Sendable, Hashable {
     public let priceFen: Fen
     public let freeCallsPerMonth: Int64
 
+    /// A service priced `priceFen` per call, with `freeCallsPerMonth` free calls each period.
     public init(name: String, priceFen: Fen, freeCallsPerMonth: Int64) {
         self.name = name
         self.priceFen = priceFen
@@ -22,6 +23,9 @@ public struct ServiceCatalog: Sendable, Hashable {
     public let entries: [CatalogEntry]
     private let byName: [String: CatalogEntry]
 
+    /// Validates names (unique, 1–64 characters of a-z, 0-9, `-`, `_`), prices (0 …
+    /// `maxPriceFen`) and allowances (0 … `maxFreeCallsPerMonth`); an error names
+    /// `configKey`. Entries are kept sorted by name.
     public init(entries: [CatalogEntry], configKey: String = "catalog") throws(BillingError) {
         guard !entries.isEmpty else {
             throw .invalidConfiguration(key: configKey, reason: "the catalog has no services")
@@ -64,11 +68,13 @@ public struct ServiceCatalog: Sendable, Hashable {
         }
     }()
 
+    /// The service called `name`, or UNKNOWN_SERVICE.
     public func entry(named name: String) throws(BillingError) -> CatalogEntry {
         guard let entry = byName[name] else { throw .unknownService(name) }
         return entry
     }
 
+    /// Whether `name` is in the catalog.
     public func contains(_ name: String) -> Bool { byName[name] != nil }
 
     private static func isValidName(_ name: String) -> Bool {

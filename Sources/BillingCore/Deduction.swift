@@ -9,6 +9,8 @@ public struct DeductionRequest: Sendable, Hashable, Codable {
     /// The gateway's idempotency key: applied at most once per (user, requestId).
     public let requestId: String?
 
+    /// Validates every field: identifiers 1–128 printable ASCII characters, `count`
+    /// 1 … `Limits.maxCallCount`. The service is checked against the catalog later.
     public init(
         userId: String, serviceName: String, count: Int64, appId: String? = nil, requestId: String? = nil
     ) throws(BillingError) {
@@ -35,6 +37,7 @@ public struct DeductionRequest: Sendable, Hashable, Codable {
     }
 }
 
+/// The parameters a retry must repeat to count as the same deduction.
 public struct RequestFingerprint: Sendable, Hashable, Codable {
     public let serviceName: String
     public let count: Int64
@@ -59,6 +62,8 @@ public struct DeductionPlan: Sendable, Hashable {
     public let paidCount: Int64
     public let costFen: Fen
 
+    /// Splits `count` (≥ 1) into free calls (up to `freeRemaining`) and paid ones at
+    /// `priceFen` each; a cost beyond Int64 fen is AMOUNT_OUT_OF_RANGE, never a wrap.
     public init(count: Int64, freeRemaining: Int64, priceFen: Fen) throws(BillingError) {
         precondition(count >= 1 && freeRemaining >= 0, "validated before planning")
         freeCount = min(count, freeRemaining)
@@ -66,8 +71,10 @@ public struct DeductionPlan: Sendable, Hashable {
         costFen = try priceFen.multiplied(by: paidCount, field: "count")
     }
 
+    /// Whether `balance` covers the cost.
     public func isAffordable(with balance: Fen) -> Bool { costFen <= balance }
 
+    /// How the calls would be paid with `balance`: free, mixed, balance or denied.
     public func mode(balance: Fen) -> PaymentMode {
         guard isAffordable(with: balance) else { return .denied }
         if paidCount == 0 { return .free }
@@ -80,12 +87,14 @@ public struct QuotaUsage: Sendable, Hashable, Codable {
     public let total: Int64
     public let used: Int64
 
+    /// Requires 0 ≤ used ≤ total (a broken invariant stops the process: it is corruption).
     public init(total: Int64, used: Int64) {
         precondition(total >= 0 && used >= 0 && used <= total, "0 <= used <= total")
         self.total = total
         self.used = used
     }
 
+    /// A period's fresh allowance of a service.
     public static func unused(_ entry: CatalogEntry) -> QuotaUsage {
         QuotaUsage(total: entry.freeCallsPerMonth, used: 0)
     }
@@ -106,6 +115,7 @@ public struct CheckAnswer: Sendable, Hashable {
     public let balanceFen: Fen
     public let costFen: Fen
 
+    /// The answer a deduction of `count` calls would get against this quota and balance.
     public init(count: Int64, priceFen: Fen, quota: QuotaUsage, balance: Fen) throws(BillingError) {
         let plan = try DeductionPlan(count: count, freeRemaining: quota.remaining, priceFen: priceFen)
         mode = plan.mode(balance: balance)

@@ -1,5 +1,6 @@
 import Foundation
 
+/// A free-quota counter's identity: one per (user, service, period).
 public struct QuotaKey: Sendable, Hashable, Codable {
     public let userId: String
     public let serviceName: String
@@ -12,6 +13,7 @@ public struct QuotaKey: Sendable, Hashable, Codable {
     }
 }
 
+/// A deduction's idempotency key: unique per (user, request id).
 public struct IdempotencyKey: Sendable, Hashable, Codable {
     public let userId: String
     public let requestId: String
@@ -30,6 +32,8 @@ public struct LedgerSnapshot: Sendable, Hashable {
     public var quotas: [QuotaKey: QuotaUsage]
     public var idempotency: [IdempotencyKey: IdempotencyEntry]
 
+    /// The state a batch starts from; missing balances read as zero, missing quota rows as
+    /// the catalog's fresh allowance.
     public init(
         balances: [String: Fen] = [:], quotas: [QuotaKey: QuotaUsage] = [:],
         idempotency: [IdempotencyKey: IdempotencyEntry] = [:]
@@ -39,8 +43,10 @@ public struct LedgerSnapshot: Sendable, Hashable {
         self.idempotency = idempotency
     }
 
+    /// The user's balance; zero when unknown.
     public func balance(of userId: String) -> Fen { balances[userId] ?? .zero }
 
+    /// The counter under `key`, or the catalog's fresh allowance when there is none.
     public func quota(_ key: QuotaKey, entry: CatalogEntry) -> QuotaUsage {
         quotas[key] ?? .unused(entry)
     }
@@ -66,6 +72,7 @@ public struct DeductionBatch: Sendable {
     public let period: QuotaPeriod
     public let appliedAt: Date
 
+    /// A batch applied at one instant, in one period, with one catalog.
     public init(catalog: ServiceCatalog, period: QuotaPeriod, appliedAt: Date) {
         self.catalog = catalog
         self.period = period

@@ -12,6 +12,7 @@ public enum RecordType: Int, Sendable, Hashable, Codable, CaseIterable {
         }
     }
 
+    /// Parses `free` or `balance` (also `1`, `2`); anything else is INVALID_ARGUMENT.
     public init(name: String) throws(BillingError) {
         switch name {
         case "free", "1": self = .free
@@ -80,6 +81,7 @@ public struct DeductionReceipt: Sendable, Hashable, Codable {
         return freeCount > 0 ? .mixed : .balance
     }
 
+    /// The same receipt, marked as the answer to a retry.
     public func markedAsReplay() -> DeductionReceipt {
         DeductionReceipt(
             recordIds: recordIds, freeCount: freeCount, paidCount: paidCount, costFen: costFen,

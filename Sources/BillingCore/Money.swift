@@ -4,6 +4,7 @@
 public struct Fen: Sendable, Hashable, Comparable, Codable {
     public let value: Int64
 
+    /// An amount of `value` fen (1 yuan = 100 fen).
     public init(_ value: Int64) { self.value = value }
 
     public static let zero = Fen(0)
@@ -27,18 +28,21 @@ public struct Fen: Sendable, Hashable, Comparable, Codable {
 // MARK: - Checked arithmetic
 
 extension Fen {
+    /// The sum, or AMOUNT_OUT_OF_RANGE (naming `field`) on overflow.
     public func adding(_ other: Fen, field: String = "amount") throws(BillingError) -> Fen {
         let (sum, overflow) = value.addingReportingOverflow(other.value)
         guard !overflow else { throw .amountOutOfRange(field: field) }
         return Fen(sum)
     }
 
+    /// The difference, or AMOUNT_OUT_OF_RANGE (naming `field`) on overflow.
     public func subtracting(_ other: Fen, field: String = "amount") throws(BillingError) -> Fen {
         let (difference, overflow) = value.subtractingReportingOverflow(other.value)
         guard !overflow else { throw .amountOutOfRange(field: field) }
         return Fen(difference)
     }
 
+    /// The product, or AMOUNT_OUT_OF_RANGE (naming `field`) on overflow.
     public func multiplied(by factor: Int64, field: String = "amount") throws(BillingError) -> Fen {
         let (product, overflow) = value.multipliedReportingOverflow(by: factor)
         guard !overflow else { throw .amountOutOfRange(field: field) }

@@ -9,17 +9,20 @@ public struct AccountState: Sendable, Hashable, Codable {
     /// deduction and each credit): a cache keeps the highest version it has seen.
     public let version: Int64
 
+    /// `version` orders cached copies: a higher one is newer.
     public init(balanceFen: Fen, quotas: [String: QuotaUsage], version: Int64 = 0) {
         self.balanceFen = balanceFen
         self.quotas = quotas
         self.version = version
     }
 
+    /// The service's counter, or its fresh allowance when the period has no row yet.
     public func quota(for entry: CatalogEntry) -> QuotaUsage {
         quotas[entry.name] ?? .unused(entry)
     }
 }
 
+/// Which records a page holds; nil fields match everything. `to` is exclusive.
 public struct RecordFilter: Sendable, Hashable {
     public var serviceName: String?
     public var type: RecordType?
@@ -28,6 +31,7 @@ public struct RecordFilter: Sendable, Hashable {
     public var from: Date?
     public var to: Date?
 
+    /// Refuses `from` after `to`.
     public init(
         serviceName: String? = nil, type: RecordType? = nil, appId: String? = nil, from: Date? = nil, to: Date? = nil
     ) throws(BillingError) {
@@ -47,6 +51,8 @@ public enum PageRequest: Sendable, Hashable {
     case offset(page: Int, size: Int)
     case after(cursor: RecordCursor, size: Int)
 
+    /// Validates paging input: `pageSize` 1 … `Limits.maxPageSize`, `page` 1 … 1,000,000, or a
+    /// cursor from an earlier page (which wins over `page`).
     public static func make(page: Int?, pageSize: Int?, cursor: String?) throws(BillingError) -> PageRequest {
         let size = pageSize ?? Limits.defaultPageSize
         guard (1...Limits.maxPageSize).contains(size) else {
@@ -77,6 +83,7 @@ public struct RecordCursor: Sendable, Hashable {
 
     public init(lastId: Int64) { self.lastId = lastId }
 
+    /// Parses a cursor this service handed out (`r<id>`); anything else is INVALID_ARGUMENT.
     public init(text: String) throws(BillingError) {
         guard text.hasPrefix("r"), let id = Int64(text.dropFirst()), id > 0 else {
             throw .invalidArgument(field: "cursor", reason: "not a cursor returned by this service")
@@ -87,6 +94,7 @@ public struct RecordCursor: Sendable, Hashable {
     public var text: String { "r\(lastId)" }
 }
 
+/// One page of records and where the next one starts.
 public struct RecordPage: Sendable, Hashable {
     public let records: [LedgerRecord]
     /// Matching records in all pages; only counted for offset pages.
@@ -120,6 +128,7 @@ public struct ServiceUsage: Sendable, Hashable {
 
     public var totalCount: Int64 { freeCount + paidCount }
 
+    /// No usage of `serviceName`.
     public static func zero(_ serviceName: String) -> ServiceUsage {
         ServiceUsage(serviceName: serviceName, freeCount: 0, paidCount: 0, totalCostFen: .zero)
     }

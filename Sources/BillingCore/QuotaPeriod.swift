@@ -5,6 +5,7 @@ public struct QuotaPeriod: Sendable, Hashable, Comparable, Codable, CustomString
     public let year: Int
     public let month: Int
 
+    /// Years 1 … 9999, months 1 … 12; anything else is INVALID_ARGUMENT.
     public init(year: Int, month: Int) throws(BillingError) {
         guard (1...9999).contains(year), (1...12).contains(month) else {
             throw .invalidArgument(field: "period", reason: "a period is YYYY-MM with a month from 01 to 12")
@@ -78,6 +79,8 @@ public struct BillingCalendar: Sendable {
         }
     }
 
+    /// An IANA zone such as `Asia/Shanghai`; an unknown one is INVALID_CONFIGURATION naming
+    /// `configKey`.
     public init(timeZoneIdentifier: String, configKey: String = "billing.time_zone") throws(BillingError) {
         guard let zone = CalendarGuard.run({ TimeZone(identifier: timeZoneIdentifier) }) else {
             throw .invalidConfiguration(key: configKey, reason: "unknown time zone '\(timeZoneIdentifier)'")
@@ -87,6 +90,7 @@ public struct BillingCalendar: Sendable {
 
     public static let platformDefault = BillingCalendar(timeZone: TimeZone(identifier: "Asia/Shanghai") ?? .gmt)
 
+    /// The calendar month, in this zone, that `instant` falls in.
     public func period(containing instant: Date) -> QuotaPeriod {
         let parts = CalendarGuard.run { calendar.dateComponents([.year, .month], from: instant) }
         // Gregorian components of a real Date are always in range.

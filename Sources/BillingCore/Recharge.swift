@@ -1,8 +1,10 @@
 import Foundation
 
+/// How the user pays the Payment Service.
 public enum PaymentMethod: String, Sendable, Hashable, Codable, CaseIterable {
     case alipay, wechat, stripe
 
+    /// `alipay`, `wechat` or `stripe` in any case; anything else is INVALID_ARGUMENT.
     public init(text: String) throws(BillingError) {
         guard let method = PaymentMethod(rawValue: text.lowercased()) else {
             throw .invalidArgument(field: "payment_method", reason: "must be one of alipay, wechat, stripe")
@@ -11,6 +13,7 @@ public enum PaymentMethod: String, Sendable, Hashable, Codable, CaseIterable {
     }
 }
 
+/// A recharge order's state: pending, then success, failed or expired.
 public enum RechargeStatus: String, Sendable, Hashable, Codable, CaseIterable {
     case pending, success, failed, expired
 }
@@ -27,6 +30,8 @@ public struct RechargeRequest: Sendable, Hashable {
     public let currency: String
     public let returnURL: String?
 
+    /// Validates the user id, the amount (1 fen … 1,000,000.00 yuan), the currency (CNY) and
+    /// an optional http(s) return URL of at most 2,048 characters.
     public init(
         userId: String, amountFen: Fen, method: PaymentMethod, currency: String = "CNY", returnURL: String? = nil
     ) throws(BillingError) {
@@ -66,6 +71,7 @@ public struct RechargeOrder: Sendable, Hashable, Codable {
     public let createdAt: Date
     public var paidAt: Date?
 
+    /// A new pending order for `request`.
     public init(
         id: String, request: RechargeRequest, idempotencyKey: String?, createdAt: Date
     ) {
@@ -115,12 +121,15 @@ public struct RechargeOrder: Sendable, Hashable, Codable {
         }
     }
 
+    /// Moves a pending order to failed with `reason` (shown to the user); a finished order
+    /// is left alone.
     public mutating func markFailed(reason: String) {
         guard status == .pending else { return }
         status = .failed
         failureReason = reason
     }
 
+    /// Moves a pending order to expired; a finished order is left alone.
     public mutating func expire() {
         guard status == .pending else { return }
         status = .expired
@@ -129,9 +138,11 @@ public struct RechargeOrder: Sendable, Hashable, Codable {
 
 /// The Payment Service's report on one payment, already authenticated by the transport.
 public struct PaymentCallback: Sendable, Hashable {
+    /// What the Payment Service reports for a payment.
     public enum Outcome: Sendable, Hashable {
         case succeeded, failed, closed
 
+        /// SUCCESS (or SUCCEEDED, PAID), FAILED (FAIL), CLOSED (CANCELLED); any case.
         public init(status: String) throws(BillingError) {
             switch status.uppercased() {
             case "SUCCESS", "SUCCEEDED", "PAID": self = .succeeded
@@ -147,6 +158,7 @@ public struct PaymentCallback: Sendable, Hashable {
     public let amountFen: Fen
     public let outcome: Outcome
 
+    /// Requires an order id or a payment id, and a positive amount.
     public init(orderId: String?, paymentId: String?, amountFen: Fen, outcome: Outcome) throws(BillingError) {
         let orderId = orderId.flatMap { $0.isEmpty ? nil : $0 }
         let paymentId = paymentId.flatMap { $0.isEmpty ? nil : $0 }
@@ -165,6 +177,7 @@ public struct PaymentCallback: Sendable, Hashable {
 /// client-most entry). Anything that is not an IPv4/IPv6 literal is dropped rather than
 /// forwarded to the Payment Service.
 public enum ClientAddress {
+    /// The first `X-Forwarded-For` entry when it is an IP literal, else nil.
     public static func fromForwardedFor(_ header: String?) -> String? {
         guard let first = header?.split(separator: ",", maxSplits: 1).first else { return nil }
         let address = first.trimmingCharacters(in: .whitespaces)

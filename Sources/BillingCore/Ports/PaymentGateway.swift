@@ -11,6 +11,7 @@ public struct PaymentIntent: Sendable, Hashable {
     /// checks use it); nil when unknown.
     public let clientIP: String?
 
+    /// The payment of `order`, with the subject the console's user sees on the pay page.
     public init(order: RechargeOrder, clientIP: String? = nil) {
         orderId = order.id
         userId = order.userId
