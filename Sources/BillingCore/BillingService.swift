@@ -14,12 +14,14 @@ public struct BillingService: Sendable {
     private let orders: any RechargeOrderStore
     private let payments: any PaymentGateway
     private let queries: any LedgerQueries
+    private let observer: (any UseCaseObserver)?
 
-    /// The use cases over the given ports. `cache` may be nil: every read then goes to `accounts`.
+    /// The use cases over the given ports. `cache` may be nil: every read then goes to
+    /// `accounts`. `observer` (metrics) hears how every deduction, recharge and callback ended.
     public init(
         catalog: ServiceCatalog, calendar: BillingCalendar, clock: any BillingClock, ledger: any DeductionLedger,
         accounts: any AccountReader, cache: (any AccountCache)?, orders: any RechargeOrderStore,
-        payments: any PaymentGateway, queries: any LedgerQueries
+        payments: any PaymentGateway, queries: any LedgerQueries, observer: (any UseCaseObserver)? = nil
     ) {
         self.catalog = catalog
         self.calendar = calendar
@@ -30,6 +32,22 @@ public struct BillingService: Sendable {
         self.orders = orders
         self.payments = payments
         self.queries = queries
+        self.observer = observer
+    }
+
+    /// Runs `body` and tells `report` how it ended.
+    private func observed<T>(
+        _ report: ((any UseCaseObserver)?, Result<T, BillingError>) -> Void,
+        _ body: () async throws(BillingError) -> T
+    ) async throws(BillingError) -> T {
+        do {
+            let value = try await body()
+            report(observer, .success(value))
+            return value
+        } catch {
+            report(observer, .failure(error))
+            throw error
+        }
     }
 
     // MARK: Account and quota
@@ -61,9 +79,11 @@ public struct BillingService: Sendable {
     /// with other parameters is IDEMPOTENCY_CONFLICT; too little balance is
     /// INSUFFICIENT_BALANCE with nothing changed.
     public func deduct(_ request: DeductionRequest) async throws(BillingError) -> DeductionReceipt {
-        // Rejected before it takes a place in a lane.
-        _ = try catalog.entry(named: request.serviceName)
-        return try await ledger.deduct(request)
+        try await observed({ $0?.deducted($1) }) { () async throws(BillingError) in
+            // Rejected before it takes a place in a lane.
+            _ = try catalog.entry(named: request.serviceName)
+            return try await ledger.deduct(request)
+        }
     }
 
     private func accountState(_ userId: String, period: QuotaPeriod) async throws(BillingError) -> AccountState {
@@ -78,6 +98,14 @@ public struct BillingService: Sendable {
     /// Creates an order, asks the Payment Service for a payment, and returns the order
     /// with its pay URL. The same idempotency key returns the same order.
     public func recharge(_ request: RechargeRequest, idempotencyKey: String?, clientIP: String? = nil)
+        async throws(BillingError) -> RechargeOrder
+    {
+        try await observed({ $0?.rechargeStarted($1) }) { () async throws(BillingError) in
+            try await startRecharge(request, idempotencyKey: idempotencyKey, clientIP: clientIP)
+        }
+    }
+
+    private func startRecharge(_ request: RechargeRequest, idempotencyKey: String?, clientIP: String?)
         async throws(BillingError) -> RechargeOrder
     {
         let key = try idempotencyKey.map { (key: String) throws(BillingError) in
@@ -124,6 +152,10 @@ public struct BillingService: Sendable {
 
     /// Handles an authenticated Payment Service callback.
     public func settle(_ callback: PaymentCallback) async throws(BillingError) -> Settlement {
+        try await observed({ $0?.settled($1) }) { () async throws(BillingError) in try await applySettlement(callback) }
+    }
+
+    private func applySettlement(_ callback: PaymentCallback) async throws(BillingError) -> Settlement {
         let settlement = try await orders.settle(callback, at: clock.now())
         if settlement.creditedFen.isPositive {
             await refreshCache(userId: settlement.order.userId)

@@ -131,6 +131,12 @@ struct GRPCTests {
                         _ = try await console.recharge(.with { $0.userID = "g1"; $0.amountFen = 100; $0.paymentMethod = "alipay" })
                     } == .unavailable)
             }
+            // Refusals are counted per RPC with their code, the auth interceptor's included.
+            let metrics = try await app.send(.get, "/metrics").text
+            #expect(metrics.contains(#"grpc_requests_total{method="billing.v1.BillingInternalService/CheckQuota",code="unauthenticated"} 2"#))
+            // One over HTTP (funding), one over gRPC: counted alike.
+            #expect(metrics.contains(#"billing_recharges_total{outcome="payment_service_unavailable"} 2"#))
+            #expect(metrics.contains(#"billing_deductions_total{mode="replay"} 1"#))
         }
     }
 

@@ -244,6 +244,13 @@ struct PaymentFlowTests {
             #expect(env.sandbox.ledger.payment(paymentId)?.clientIP == "198.51.100.4")
             _ = try await env.sandboxPost("/sandbox/payments/\(paymentId)/succeed")
             #expect(try await env.balanceFen("g1") == 250)
+            // Counted below the transports: a gRPC recharge counts like an HTTP one, and the
+            // RPC itself is counted and timed like an HTTP route.
+            let metrics = try await env.app.send(.get, "/metrics").text
+            #expect(metrics.contains(#"billing_recharges_total{outcome="created"} 1"#))
+            #expect(metrics.contains(#"billing_callbacks_total{credited="true"} 1"#))
+            #expect(metrics.contains(#"grpc_requests_total{method="billing.v1.BillingService/Recharge",code="ok"} 1"#))
+            #expect(metrics.contains(#"grpc_request_duration_seconds_count{method="billing.v1.BillingService/Recharge"} 1"#))
         }
     }
 }

@@ -55,7 +55,7 @@ public enum BillingApplication {
         let payments = try GRPCPaymentGateway(settings: config.paymentService, metrics: metrics, logger: logger)
         let service = BillingService(
             catalog: config.catalog, calendar: config.calendar, clock: clock, ledger: ledger, accounts: accounts,
-            cache: cache, orders: orders, payments: payments, queries: PostgresLedgerQueries(pool: pool))
+            cache: cache, orders: orders, payments: payments, queries: PostgresLedgerQueries(pool: pool), observer: metrics)
         let identity = try UserIdentity(headerName: config.auth.userHeader, allowUserIdParam: config.auth.allowUserIdParam)
         let grpcServer =
             config.grpc.enabled
@@ -63,10 +63,11 @@ public enum BillingApplication {
                 transport: .http2NIOPosix(
                     address: .ipv4(host: config.grpc.host, port: config.grpc.port), transportSecurity: .plaintext),
                 services: [
-                    InternalGRPCService(service: service, metrics: metrics),
+                    InternalGRPCService(service: service),
                     ConsoleGRPCService(service: service, identity: identity),
                 ],
                 interceptors: [
+                    MetricsInterceptor(metrics: metrics),
                     InternalAuthInterceptor(
                         internalTokens: config.auth.internalTokens, paymentTokens: config.auth.paymentTokens)
                 ])
@@ -103,10 +104,10 @@ public enum BillingApplication {
         ManagementRoutes(
             service: parts.service,
             identity: try UserIdentity(headerName: config.auth.userHeader, allowUserIdParam: config.auth.allowUserIdParam),
-            reader: reader, metrics: parts.metrics
+            reader: reader
         ).register(on: router)
         InternalRoutes(
-            service: parts.service, reader: reader, metrics: parts.metrics, internalTokens: config.auth.internalTokens,
+            service: parts.service, reader: reader, internalTokens: config.auth.internalTokens,
             paymentTokens: config.auth.paymentTokens,
             signature: CallbackSignature(
                 secret: config.paymentService.callbackSecret, windowSeconds: config.paymentService.signatureWindowSeconds),

@@ -6,7 +6,6 @@ import GRPCCore
 /// the HTTP routes. Authentication is the interceptor's job.
 struct InternalGRPCService: Billing_V1_BillingInternalService.SimpleServiceProtocol {
     let service: BillingService
-    let metrics: BillingMetrics
 
     func checkQuota(request: Billing_V1_CheckQuotaRequest, context: ServerContext) async throws
         -> Billing_V1_CheckQuotaResponse
@@ -36,24 +35,18 @@ struct InternalGRPCService: Billing_V1_BillingInternalService.SimpleServiceProto
             userId: request.userID, serviceName: request.serviceName, count: request.count,
             appId: request.appID.isEmpty ? nil : request.appID,
             requestId: request.requestID.isEmpty ? nil : request.requestID)
-        do throws(BillingError) {
-            let receipt = try await service.deduct(deduction)
-            metrics.deduction(mode: receipt.replayed ? "replay" : receipt.mode.rawValue)
-            return .with {
-                $0.success = true
-                $0.recordID = receipt.recordIds.first ?? 0
-                $0.recordIds = receipt.recordIds
-                $0.freeCount = receipt.freeCount
-                $0.paidCount = receipt.paidCount
-                $0.amountFen = receipt.costFen.value
-                $0.balanceFen = receipt.balanceAfterFen.value
-                $0.freeRemaining = receipt.freeRemainingAfter
-                $0.replayed = receipt.replayed
-                $0.mode = receipt.mode.rawValue
-            }
-        } catch {
-            metrics.deduction(mode: error.code.lowercased())
-            throw error
+        let receipt = try await service.deduct(deduction)
+        return .with {
+            $0.success = true
+            $0.recordID = receipt.recordIds.first ?? 0
+            $0.recordIds = receipt.recordIds
+            $0.freeCount = receipt.freeCount
+            $0.paidCount = receipt.paidCount
+            $0.amountFen = receipt.costFen.value
+            $0.balanceFen = receipt.balanceAfterFen.value
+            $0.freeRemaining = receipt.freeRemainingAfter
+            $0.replayed = receipt.replayed
+            $0.mode = receipt.mode.rawValue
         }
     }
 
@@ -64,7 +57,6 @@ struct InternalGRPCService: Billing_V1_BillingInternalService.SimpleServiceProto
             orderId: request.orderID, paymentId: request.paymentID, amountFen: Fen(request.amountFen),
             outcome: try PaymentCallback.Outcome(status: request.status))
         let settlement = try await service.settle(callback)
-        metrics.callback(credited: settlement.creditedFen.isPositive)
         return .with {
             $0.success = true
             $0.orderID = settlement.order.id

@@ -31,6 +31,18 @@ public final class BillingMetrics: Sendable {
         ).record(duration)
     }
 
+    /// One RPC by its method and final status code.
+    func rpc(method: String, code: String, duration: Duration) {
+        registry.makeCounter(
+            descriptor: Self.named("grpc_requests_total", "gRPC calls by method and status code"),
+            labels: [("method", method), ("code", code)]
+        ).increment()
+        registry.makeDurationHistogram(
+            descriptor: Self.named("grpc_request_duration_seconds", "gRPC call latency by method"),
+            labels: [("method", method)], buckets: Self.latencyBuckets
+        ).record(duration)
+    }
+
     func deduction(mode: String) {
         registry.makeCounter(
             descriptor: Self.named("billing_deductions_total", "Deductions by mode, replay or error code"),
@@ -100,5 +112,27 @@ extension BillingMetrics: CacheObserver {
         registry.makeCounter(
             descriptor: Self.named("billing_cache_write_failures_total", "Account cache writes that did not reach Redis")
         ).increment()
+    }
+}
+
+/// Counted below the transports: HTTP and gRPC report through BillingService alike.
+extension BillingMetrics: UseCaseObserver {
+    public func deducted(_ outcome: Result<DeductionReceipt, BillingError>) {
+        switch outcome {
+        case .success(let receipt): deduction(mode: receipt.replayed ? "replay" : receipt.mode.rawValue)
+        case .failure(let error): deduction(mode: error.code.lowercased())
+        }
+    }
+
+    public func rechargeStarted(_ outcome: Result<RechargeOrder, BillingError>) {
+        switch outcome {
+        case .success: recharge(outcome: "created")
+        case .failure(let error): recharge(outcome: error.code.lowercased())
+        }
+    }
+
+    public func settled(_ outcome: Result<Settlement, BillingError>) {
+        guard case .success(let settlement) = outcome else { return }
+        callback(credited: settlement.creditedFen.isPositive)
     }
 }

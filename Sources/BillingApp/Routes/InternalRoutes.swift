@@ -8,7 +8,6 @@ import Hummingbird
 struct InternalRoutes: Sendable {
     let service: BillingService
     let reader: RequestBodyReader
-    let metrics: BillingMetrics
     let internalTokens: [String]
     let paymentTokens: [String]
     let signature: CallbackSignature
@@ -32,14 +31,7 @@ struct InternalRoutes: Sendable {
             let deduction = try DeductionRequest(
                 userId: fields.requiredString("user_id"), serviceName: fields.requiredString("service_name"),
                 count: try Self.count(fields), appId: fields.string("app_id"), requestId: fields.string("request_id"))
-            do throws(BillingError) {
-                let receipt = try await self.service.deduct(deduction)
-                self.metrics.deduction(mode: receipt.replayed ? "replay" : receipt.mode.rawValue)
-                return APIResponse.ok(Views.deduction(receipt))
-            } catch {
-                self.metrics.deduction(mode: error.code.lowercased())
-                throw error
-            }
+            return APIResponse.ok(Views.deduction(try await self.service.deduct(deduction)))
         }
         // Authenticated by its signature, or else by one of the Payment Service's bearer
         // tokens (never a gateway token: the gateway must not be able to credit wallets).
@@ -60,7 +52,6 @@ struct InternalRoutes: Sendable {
                 paymentId: try fields.string("payment_id") ?? fields.string("payment_order_id"),
                 amountFen: amount, outcome: try PaymentCallback.Outcome(status: fields.requiredString("status")))
             let settlement = try await self.service.settle(callback)
-            self.metrics.callback(credited: settlement.creditedFen.isPositive)
             return APIResponse.ok(
                 .object([
                     ("success", .bool(true)), ("orderId", .string(settlement.order.id)),

@@ -8,7 +8,6 @@ struct ManagementRoutes: Sendable {
     let service: BillingService
     let identity: UserIdentity
     let reader: RequestBodyReader
-    let metrics: BillingMetrics
 
     func register(on router: Router<BasicRequestContext>) {
         let group = router.group("api/v1/billing")
@@ -66,17 +65,9 @@ struct ManagementRoutes: Sendable {
         let rechargeRequest = try RechargeRequest(
             userId: user, amountFen: amount, method: try PaymentMethod(text: fields.requiredString("payment_method")),
             currency: try fields.string("currency") ?? "CNY", returnURL: try fields.string("return_url"))
-        let key = request.headers[.idempotencyKey]
-        do throws(BillingError) {
-            let order = try await service.recharge(
-                rechargeRequest, idempotencyKey: key,
-                clientIP: ClientAddress.fromForwardedFor(request.headers[.forwardedFor]))
-            metrics.recharge(outcome: "created")
-            return order
-        } catch {
-            metrics.recharge(outcome: error.code.lowercased())
-            throw error
-        }
+        return try await service.recharge(
+            rechargeRequest, idempotencyKey: request.headers[.idempotencyKey],
+            clientIP: ClientAddress.fromForwardedFor(request.headers[.forwardedFor]))
     }
 
     static let dateRange = Date(timeIntervalSince1970: 0)...Date(timeIntervalSince1970: 253_402_300_799)
