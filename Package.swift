@@ -47,7 +47,10 @@ let package = Package(
         ),
 
         // Bounded queues between async callers and the threads that own blocking C clients.
-        .target(name: "BillingConcurrency"),
+        .target(
+            name: "BillingConcurrency",
+            dependencies: [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
         .target(name: "BillingPostgres", dependencies: ["BillingCore", "BillingConcurrency", "CLibPQ"]),
         .target(
             name: "BillingRedis",

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A bounded FIFO between async callers and the blocking threads that own the database
 /// connections. Callers never block: a full queue refuses at once.
@@ -74,8 +75,17 @@ public final class WorkQueue<Item>: @unchecked Sendable {
 /// Threads started by an owner that waits for them to finish.
 public final class WorkerThreads: Sendable {
     private let done = DispatchGroup()
+    private let began = Mutex(false)
 
     public init() {}
+
+    /// True the first time only, so an owner starts its threads once.
+    public func beginOnce() -> Bool {
+        began.withLock { began in
+            defer { began = true }
+            return !began
+        }
+    }
 
     public func start(name: String, _ body: @escaping @Sendable () -> Void) {
         done.enter()

@@ -46,7 +46,7 @@ struct Run: AsyncParsableCommand {
             jobs: runtime.schedules, timeZone: config.calendar.timeZone, clock: SystemClock(), logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: CronResources(runtime: runtime)), .init(service: scheduler)],
+                services: (runtime.services + [scheduler]).map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
@@ -71,6 +71,7 @@ struct Once: AsyncParsableCommand {
         let period = try period.map { text throws(BillingError) in try QuotaPeriod(text: text) }
         let config = try await options.load()
         let runtime = try CronRuntime(config: config)
+        runtime.start()
         let logger = Logger(label: "billing-cron")
         let report: JobReport?
         do {

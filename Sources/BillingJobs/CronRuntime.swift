@@ -34,21 +34,18 @@ public struct CronRuntime: Sendable {
         self.schedules = schedules
     }
 
+    /// The pools, for a ServiceGroup: listed before the scheduler, they start first and
+    /// close after it stopped.
+    public var services: [any Service] { [pool, lockPool] }
+
+    /// For a one-shot run outside a ServiceGroup.
+    public func start() {
+        pool.start()
+        lockPool.start()
+    }
+
     public func shutdown() async {
         await pool.shutdown()
         await lockPool.shutdown()
-    }
-}
-
-/// Closes the cron's pools when the service group stops (after the scheduler, which is
-/// listed after it and so stops first).
-public struct CronResources: Service {
-    let runtime: CronRuntime
-
-    public init(runtime: CronRuntime) { self.runtime = runtime }
-
-    public func run() async throws {
-        try? await gracefulShutdown()
-        await runtime.shutdown()
     }
 }

@@ -7,7 +7,7 @@ import Foundation
 /// lanes never contend for rows. Each lane owns one connection and one thread, takes
 /// whatever is queued (up to `maxBatchCount`), applies it in one transaction with
 /// BillingCore's `DeductionBatch`, and answers every waiter only after COMMIT.
-public final class DeductionLanes: DeductionLedger {
+public final class DeductionLanes: DeductionLedger, ThreadOwningService {
     public struct Settings: Sendable {
         public var laneCount: Int
         public var maxBatchCount: Int
@@ -32,6 +32,8 @@ public final class DeductionLanes: DeductionLedger {
     private let lanes: [DeductionLane]
     private let threads = WorkerThreads()
 
+    /// Stores the settings; `start()` (or `run()` in a ServiceGroup) starts the lane threads,
+    /// which connect on their first batch.
     public init(
         config: PostgresConfig, catalog: ServiceCatalog, calendar: BillingCalendar, clock: any BillingClock,
         settings: Settings = Settings(), observer: (any LaneObserver)? = nil,
@@ -48,6 +50,10 @@ public final class DeductionLanes: DeductionLedger {
                 maxBatchCount: settings.maxBatchCount, maxQueued: settings.maxQueuedPerLane, observer: observer,
                 listener: listener)
         }
+    }
+
+    public func start() {
+        guard threads.beginOnce() else { return }
         for lane in lanes {
             threads.start(name: "deduction-lane-\(lane.index)") { lane.run() }
         }
@@ -60,6 +66,7 @@ public final class DeductionLanes: DeductionLedger {
     /// Stops taking deductions, lets every queued one be committed and answered, then
     /// closes the lanes' connections.
     public func shutdown() async {
+        start()
         for lane in lanes { lane.stop() }
         await threads.waitUntilFinished()
     }

@@ -5,7 +5,7 @@ import Foundation
 /// A bounded set of connections, each owned by its own thread, for everything but the
 /// deduction lanes. Blocking libpq calls run on those threads, never on an event loop or
 /// the cooperative pool. A broken connection is replaced on next use.
-public final class PostgresPool: Sendable {
+public final class PostgresPool: ThreadOwningService {
     public struct Settings: Sendable {
         public var size: Int
         /// How long a call may wait for a free connection before it is UNAVAILABLE.
@@ -29,10 +29,15 @@ public final class PostgresPool: Sendable {
     private let queue: WorkQueue<Job>
     private let threads = WorkerThreads()
 
+    /// Stores the settings; `start()` (or `run()` in a ServiceGroup) connects.
     public init(config: PostgresConfig, settings: Settings = Settings()) {
         self.config = config
         self.settings = settings
         queue = WorkQueue(capacity: settings.maxQueued)
+    }
+
+    public func start() {
+        guard threads.beginOnce() else { return }
         for index in 0..<settings.size {
             threads.start(name: "pg-pool-\(index)") { [queue, config, settings] in
                 Self.work(queue: queue, config: config, acquireTimeout: settings.acquireTimeout)
@@ -85,6 +90,7 @@ public final class PostgresPool: Sendable {
 
     /// Lets queued calls finish, then closes every connection.
     public func shutdown() async {
+        start()
         queue.stop()
         await threads.waitUntilFinished()
     }

@@ -6,7 +6,7 @@ import Synchronization
 /// run on an event loop or the cooperative pool. When Redis cannot be reached, calls fail
 /// at once for `retryAfter` instead of each waiting for a connect timeout; after that a
 /// call tries again, so a Redis that comes back is used without a restart.
-public final class RedisPool: Sendable {
+public final class RedisPool: ThreadOwningService {
     public struct Settings: Sendable {
         public var size: Int
         public var maxQueued: Int
@@ -23,12 +23,23 @@ public final class RedisPool: Sendable {
         let run: (RedisConnection?) -> Void
     }
 
+    private let config: RedisConfig
+    private let settings: Settings
+    private let scripts: [String]
     private let queue: WorkQueue<Job>
     private let threads = WorkerThreads()
     private let downUntil = Mutex<ContinuousClock.Instant?>(nil)
 
+    /// Stores the settings; `start()` (or `run()` in a ServiceGroup) starts the threads.
     public init(config: RedisConfig, settings: Settings = Settings(), scripts: [String] = []) {
+        self.config = config
+        self.settings = settings
+        self.scripts = scripts
         queue = WorkQueue(capacity: settings.maxQueued)
+    }
+
+    public func start() {
+        guard threads.beginOnce() else { return }
         for index in 0..<settings.size {
             threads.start(name: "redis-\(index)") { [self] in
                 self.work(config: config, retryAfter: settings.retryAfter, scripts: scripts)
@@ -92,6 +103,7 @@ public final class RedisPool: Sendable {
     }
 
     public func shutdown() async {
+        start()
         queue.stop()
         await threads.waitUntilFinished()
     }

@@ -1,7 +1,6 @@
 import BillingConfiguration
 import ArgumentParser
 import BillingApp
-import BillingPostgres
 import Logging
 
 @main
@@ -55,13 +54,6 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let config = try await options.load()
-        let pool = PostgresPool(config: config.database.postgres.withoutStatementTimeout, settings: .init(size: 1))
-        do {
-            try await BillingApplication.migrate(config: config, pool: pool, logger: Logger(label: "billing-migrate"))
-        } catch {
-            await pool.shutdown()
-            throw error
-        }
-        await pool.shutdown()
+        try await BillingApplication.migrate(config: config, logger: Logger(label: "billing-migrate"))
     }
 }

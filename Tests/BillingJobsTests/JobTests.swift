@@ -36,6 +36,7 @@ struct JobsDatabase {
         try admin.query("SET search_path = \(schema)")
         try Migrator(directory: root.appendingPathComponent("sql")).migrate(admin)
         let runtime = try CronRuntime(config: config)
+        runtime.start()
         let database = JobsDatabase(
             schema: schema, environment: environment, config: config, runtime: runtime, admin: admin)
         do {

@@ -123,7 +123,8 @@ struct LaneHardeningTests {
             config.applicationName += "-short-locks"
             let lanes = DeductionLanes(
                 config: config, catalog: .platformDefault, calendar: .platformDefault, clock: db.clock,
-                settings: .init(laneCount: 1))
+                settings: .init(laneCount: 1)
+            ).started()
             let holder = try PostgresConnection.connect(db.config)
             try holder.query("BEGIN")
             try holder.query("SELECT 1 FROM user_balance WHERE user_id = 'locked' FOR UPDATE")

@@ -8,7 +8,8 @@ struct PoolTests {
     @Test("a call that waits longer than the acquire timeout is UNAVAILABLE, and the pool stays usable")
     func acquireTimeout() async throws {
         let pool = PostgresPool(
-            config: TestDatabase.config, settings: .init(size: 1, acquireTimeout: .milliseconds(50)))
+            config: TestDatabase.config, settings: .init(size: 1, acquireTimeout: .milliseconds(50))
+        ).started()
         async let slow: Void = pool.withConnection { connection in try connection.query("SELECT pg_sleep(0.3)") }
         try await Task.sleep(for: .milliseconds(20))
         await #expect(throws: BillingError.unavailable("database unavailable")) {
@@ -21,7 +22,7 @@ struct PoolTests {
 
     @Test("a full queue refuses at once with OVERLOADED")
     func fullQueue() async throws {
-        let pool = PostgresPool(config: TestDatabase.config, settings: .init(size: 1, maxQueued: 1))
+        let pool = PostgresPool(config: TestDatabase.config, settings: .init(size: 1, maxQueued: 1)).started()
         let codes = await withTaskGroup(of: String.self) { group in
             for _ in 0..<10 {
                 group.addTask {
@@ -42,7 +43,7 @@ struct PoolTests {
 
     @Test("a connection terminated while idle is replaced before the next call")
     func replacesDeadConnection() async throws {
-        let pool = PostgresPool(config: TestDatabase.config, settings: .init(size: 1))
+        let pool = PostgresPool(config: TestDatabase.config, settings: .init(size: 1)).started()
         let pid = try await pool.withConnection { connection in connection.backendPID }
         let admin = try PostgresConnection.connect(TestDatabase.config)
         try admin.query("SELECT pg_terminate_backend($1)", [String(pid)])
@@ -55,7 +56,7 @@ struct PoolTests {
 
     @Test("errors other than lost connections keep their meaning")
     func errorMapping() async throws {
-        let pool = PostgresPool(config: TestDatabase.config, settings: .init(size: 1))
+        let pool = PostgresPool(config: TestDatabase.config, settings: .init(size: 1)).started()
         await #expect(throws: BillingError.orderNotFound("x")) {
             try await pool.withConnection { _ in throw BillingError.orderNotFound("x") }
         }

@@ -37,11 +37,12 @@ struct TestLedger {
         migrating.close()
 
         let clock = FixedClock(now)
-        let pool = PostgresPool(config: config, settings: .init(size: 4))
+        let pool = PostgresPool(config: config, settings: .init(size: 4)).started()
         let ledger = TestLedger(
             config: config, pool: pool,
             lanes: DeductionLanes(
-                config: config, catalog: .platformDefault, calendar: .platformDefault, clock: clock, settings: settings),
+                config: config, catalog: .platformDefault, calendar: .platformDefault, clock: clock, settings: settings
+            ).started(),
             clock: clock, accounts: PostgresAccounts(pool: pool), orders: PostgresOrders(pool: pool),
             queries: PostgresLedgerQueries(pool: pool), reset: PostgresQuotaReset(pool: pool), audit: LedgerAudit(pool: pool))
         do {

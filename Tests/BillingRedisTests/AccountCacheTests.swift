@@ -24,7 +24,7 @@ struct AccountCacheTests {
     let period = try! QuotaPeriod(text: "2026-11")
 
     func withCache(_ body: (RedisAccountCache, RedisConnection) async throws -> Void) async throws {
-        let pool = RedisAccountCache.makePool(config: TestRedis.config, settings: .init(size: 2))
+        let pool = RedisAccountCache.makePool(config: TestRedis.config, settings: .init(size: 2)).started()
         let cache = RedisAccountCache(pool: pool, ttlSeconds: 60)
         let direct = try RedisConnection.connect(TestRedis.config)
         do {

@@ -22,7 +22,7 @@ struct RedisRestartTests {
     @Test("while Redis is down reads miss fast and writes are dropped; once it is back, hits resume")
     func restart() async throws {
         let period = try QuotaPeriod(text: "2026-11")
-        let pool = RedisAccountCache.makePool(config: TestRedis.config, settings: .init(size: 2, retryAfter: .milliseconds(200)))
+        let pool = RedisAccountCache.makePool(config: TestRedis.config, settings: .init(size: 2, retryAfter: .milliseconds(200))).started()
         let cache = RedisAccountCache(pool: pool, ttlSeconds: 60)
         let user = TestRedis.user()
         await cache.store(TestRedis.state(version: 1, balance: 5), of: user, period: period)

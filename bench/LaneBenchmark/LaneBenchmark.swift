@@ -57,7 +57,8 @@ struct LaneBenchmark {
                 let naive = try await runNaive(config: config, userCount: userCount)
                 let lanes = DeductionLanes(
                     config: config, catalog: .platformDefault, calendar: .platformDefault, clock: SystemClock(),
-                    settings: .init(laneCount: laneCount), observer: batches)
+                    settings: .init(laneCount: laneCount), observer: batches
+                ).started()
                 let grouped = try await run(userCount: userCount) { user in
                     _ = try await lanes.deduct(DeductionRequest(userId: user, serviceName: "passport", count: 1))
                 }
@@ -73,7 +74,7 @@ struct LaneBenchmark {
     }
 
     static func runNaive(config: PostgresConfig, userCount: Int) async throws -> Measurement {
-        let pool = PostgresPool(config: config, settings: .init(size: callers))
+        let pool = PostgresPool(config: config, settings: .init(size: callers)).started()
         let naive = PerCallDeductionLedger(
             pool: pool, catalog: .platformDefault, calendar: .platformDefault, clock: SystemClock())
         let measurement = try await run(userCount: userCount) { user in

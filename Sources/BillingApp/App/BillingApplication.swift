@@ -28,11 +28,12 @@ public enum BillingApplication {
         config: BillingConfig, logger: Logger, clock: any BillingClock = SystemClock(),
         openAPIPath: String = "docs/openapi.yaml"
     ) async throws -> (some ApplicationProtocol, Parts) {
+        // The preamble: the schema is current before any service starts.
+        if config.database.migrateOnStart {
+            try await migrate(config: config, logger: logger)
+        }
         let metrics = BillingMetrics()
         let pool = PostgresPool(config: config.database.postgres, settings: config.database.pool)
-        if config.database.migrateOnStart {
-            try await migrate(config: config, pool: pool, logger: logger)
-        }
         let redisPool =
             config.redis.enabled
             ? RedisAccountCache.makePool(config: config.redis.connection, settings: .init(size: config.redis.poolSize))
@@ -81,13 +82,12 @@ public enum BillingApplication {
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(config.http.host, port: config.http.port), serverName: "billing-service"),
-            // Started in this order, stopped in reverse: HTTP, then gRPC, then the Payment
-            // Service client, then storage.
-            services: [
-                StorageService(pool: pool, lanes: lanes, redis: redisPool) as any Service,
-                GRPCClientService(client: payments.client),
-            ]
-                + (grpcServer.map { [GRPCServerService(server: $0)] } ?? []),
+            // Started in this order (the HTTP server last), stopped in reverse: HTTP (in-flight
+            // requests finish), gRPC, the Payment Service client, the lanes (they commit and
+            // answer what is queued, writing the cache), Redis, then the database pool.
+            services: [pool as any Service] + (redisPool.map { [$0 as any Service] } ?? []) + [
+                lanes, GRPCClientService(client: payments.client),
+            ] + (grpcServer.map { [GRPCServerService(server: $0)] } ?? []),
             logger: logger)
         return (app, parts)
     }
@@ -119,17 +119,27 @@ public enum BillingApplication {
         return router
     }
 
-    /// Applies the migrations on a pool connection (blocking libpq stays off the event loops).
-    /// A failure stops the start with the migrator's own words.
-    public static func migrate(config: BillingConfig, pool: PostgresPool, logger: Logger) async throws {
+    /// Applies the migrations on a connection of their own, on a pool thread (blocking libpq
+    /// stays off the event loops), without a statement time limit. A failure stops the start
+    /// with the migrator's own words.
+    public static func migrate(config: BillingConfig, logger: Logger) async throws {
         let migrator = try Migrator(directory: URL(fileURLWithPath: config.database.migrationsPath))
-        let outcome = try await pool.withConnection { connection -> Result<[String], StartupFailure> in
-            do {
-                return .success(try migrator.migrate(connection))
-            } catch {
-                return .failure(StartupFailure(description: "\(error)"))
+        let pool = PostgresPool(config: config.database.postgres.withoutStatementTimeout, settings: .init(size: 1))
+        pool.start()
+        let outcome: Result<[String], StartupFailure>
+        do {
+            outcome = try await pool.withConnection { connection -> Result<[String], StartupFailure> in
+                do {
+                    return .success(try migrator.migrate(connection))
+                } catch {
+                    return .failure(StartupFailure(description: "\(error)"))
+                }
             }
+        } catch {
+            await pool.shutdown()
+            throw error
         }
+        await pool.shutdown()
         let applied = try outcome.get()
         logger.info(
             "migrations", metadata: ["applied": "\(applied.isEmpty ? "none" : applied.joined(separator: ","))"])
