@@ -25,93 +25,10 @@ struct BatchApplier: Sendable {
         case commitUnknown(any Error, commit: Commit, transactionId: Int64, backendPID: Int32)
     }
 
-    private enum Statement: String, CaseIterable {
-        case ensureBalances, lockBalances, lockQuotas, readIdempotency, takeRecordIds, transactionId, dropUntouched, write
-
-        var sql: String {
-            switch self {
-            case .ensureBalances:
-                // The balance row is the user's lock; rows created here for users the batch then
-                // leaves untouched are dropped again (`dropUntouched`) before COMMIT.
-                """
-                INSERT INTO user_balance (user_id) SELECT u FROM unnest($1::text[]) AS u ORDER BY u ON CONFLICT DO NOTHING
-                RETURNING user_id
-                """
-            case .lockBalances:
-                """
-                SELECT user_id, balance_fen, version FROM user_balance WHERE user_id = ANY($1::text[])
-                ORDER BY user_id FOR UPDATE
-                """
-            case .transactionId:
-                // Names the transaction, so a lost COMMIT answer can be settled by its fate.
-                "SELECT txid_current()"
-            case .dropUntouched:
-                // A rejected deduction of an unknown user leaves no account behind.
-                "DELETE FROM user_balance WHERE user_id = ANY($1::text[]) AND balance_fen = 0"
-            case .lockQuotas:
-                // Every service's row of the batch's users: the cache gets whole accounts.
-                """
-                SELECT user_id, service_name, total, used FROM free_quota
-                WHERE period = $1 AND user_id = ANY($2::text[]) ORDER BY user_id, service_name FOR UPDATE
-                """
-            case .readIdempotency:
-                """
-                SELECT d.user_id, d.request_id, d.service_name, d.count, d.app_id, d.record_ids, d.free_count,
-                    d.paid_count, d.cost_fen, d.balance_after_fen, d.free_remaining_after
-                FROM deduction_request AS d
-                JOIN unnest($1::text[], $2::text[]) AS k(user_id, request_id)
-                    ON d.user_id = k.user_id AND d.request_id = k.request_id
-                """
-            case .takeRecordIds:
-                "SELECT nextval('billing_record_id_seq') FROM generate_series(1, $1::int) ORDER BY 1"
-            case .write:
-                """
-                WITH balances AS (
-                    UPDATE user_balance AS b SET balance_fen = v.balance_fen, version = b.version + 1, updated_at = now()
-                    FROM unnest($1::text[], $2::bigint[]) AS v(user_id, balance_fen) WHERE b.user_id = v.user_id
-                    RETURNING b.user_id, b.version
-                ), existing_quotas AS (
-                    -- Rows read and locked by this transaction: a plain (often HOT) update.
-                    UPDATE free_quota AS q SET used = v.used, version = q.version + 1, updated_at = now()
-                    FROM unnest($4::text[], $5::text[], $7::bigint[], $28::bool[]) AS v(user_id, service_name, used, existed)
-                    WHERE v.existed AND q.user_id = v.user_id AND q.period = $3 AND q.service_name = v.service_name
-                ), new_quotas AS (
-                    -- Lazily created rows; should the cron have created one meanwhile, it has used = 0.
-                    INSERT INTO free_quota (user_id, period, service_name, total, used)
-                    SELECT v.user_id, $3, v.service_name, v.total, v.used
-                    FROM unnest($4::text[], $5::text[], $6::bigint[], $7::bigint[], $28::bool[])
-                        AS v(user_id, service_name, total, used, existed)
-                    WHERE NOT v.existed
-                    ON CONFLICT (user_id, period, service_name)
-                    DO UPDATE SET used = EXCLUDED.used, version = free_quota.version + 1, updated_at = now()
-                ), records AS (
-                    INSERT INTO billing_record (id, user_id, service_name, app_id, type, count, amount_fen, request_id,
-                        period, created_at)
-                    SELECT v.id, v.user_id, v.service_name, v.app_id, v.type, v.count, v.amount_fen, v.request_id, $3,
-                        to_timestamp($16::bigint / 1000000.0)
-                    FROM unnest($8::bigint[], $9::text[], $10::text[], $11::text[], $12::smallint[], $13::bigint[],
-                        $14::bigint[], $15::text[])
-                        AS v(id, user_id, service_name, app_id, type, count, amount_fen, request_id)
-                ), requests AS (
-                    INSERT INTO deduction_request (user_id, request_id, service_name, count, app_id, record_ids,
-                        free_count, paid_count, cost_fen, balance_after_fen, free_remaining_after)
-                    SELECT v.user_id, v.request_id, v.service_name, v.count, v.app_id, v.record_ids::bigint[],
-                        v.free_count, v.paid_count, v.cost_fen, v.balance_after_fen, v.free_remaining_after
-                    FROM unnest($17::text[], $18::text[], $19::text[], $20::bigint[], $21::text[], $22::text[],
-                        $23::bigint[], $24::bigint[], $25::bigint[], $26::bigint[], $27::bigint[])
-                        AS v(user_id, request_id, service_name, count, app_id, record_ids, free_count, paid_count,
-                            cost_fen, balance_after_fen, free_remaining_after)
-                )
-                SELECT user_id, version FROM balances
-                """
-            }
-        }
-    }
-
     /// A connection with the lane's statements prepared.
     func connect(_ config: PostgresConfig) throws -> PostgresConnection {
         let connection = try PostgresConnection.connect(config)
-        for statement in Statement.allCases {
+        for statement in LaneStatement.allCases {
             try connection.prepare(name: statement.rawValue, sql: statement.sql)
         }
         return connection
@@ -152,13 +69,12 @@ struct BatchApplier: Sendable {
         var steps: [PipelineStep] = []
         let writes = !result.changedBalances.isEmpty || !result.records.isEmpty
         if writes {
-            steps.append(
-                writeStep(
-                    result, existingQuotas: Set(existingQuotas), recordIds: recordIds, period: period, at: now))
+            steps += writeSteps(
+                result, existingQuotas: Set(existingQuotas), recordIds: recordIds, period: period, at: now)
         }
         let untouched = read.created.subtracting(result.changedBalances)
         if !untouched.isEmpty {
-            steps.append(.prepared(Statement.dropUntouched.rawValue, [PostgresText.textArray(untouched.sorted())]))
+            steps.append(.prepared(LaneStatement.dropUntouched.rawValue, [PostgresText.textArray(untouched.sorted())]))
         }
         steps.append(.sql("COMMIT"))
         do {
@@ -207,16 +123,16 @@ struct BatchApplier: Sendable {
         let keyed = requests.compactMap { request in request.requestId.map { (request.userId, $0) } }
         var steps: [PipelineStep] = [
             .sql("BEGIN"),
-            .prepared(Statement.ensureBalances.rawValue, [users]),
-            .prepared(Statement.lockBalances.rawValue, [users]),
-            .prepared(Statement.lockQuotas.rawValue, [period.text, users]),
-            .prepared(Statement.takeRecordIds.rawValue, [String(2 * requests.count)]),
-            .prepared(Statement.transactionId.rawValue, []),
+            .prepared(LaneStatement.ensureBalances.rawValue, [users]),
+            .prepared(LaneStatement.lockBalances.rawValue, [users]),
+            .prepared(LaneStatement.lockQuotas.rawValue, [period.text, users]),
+            .prepared(LaneStatement.takeRecordIds.rawValue, [String(2 * requests.count)]),
+            .prepared(LaneStatement.transactionId.rawValue, []),
         ]
         if !keyed.isEmpty {
             steps.append(
                 .prepared(
-                    Statement.readIdempotency.rawValue,
+                    LaneStatement.readIdempotency.rawValue,
                     [PostgresText.textArray(keyed.map(\.0)), PostgresText.textArray(keyed.map(\.1))]))
         }
         let results = try connection.pipeline(steps)
@@ -251,49 +167,74 @@ struct BatchApplier: Sendable {
         return read
     }
 
-    private func writeStep(
+    /// One named statement per table that changed, in the lanes' lock order.
+    private func writeSteps(
         _ result: BatchResult, existingQuotas: Set<QuotaKey>, recordIds: [Int64], period: QuotaPeriod, at now: Date
-    ) -> PipelineStep {
+    ) -> [PipelineStep] {
+        var steps: [PipelineStep] = []
         let balances = result.changedBalances.sorted()
+        if !balances.isEmpty {
+            steps.append(
+                .prepared(
+                    LaneStatement.writeBalances.rawValue,
+                    [
+                        PostgresText.textArray(balances),
+                        PostgresText.int64Array(balances.map { result.snapshot.balance(of: $0).value }),
+                    ]))
+        }
         let quotas = result.changedQuotas.sorted { ($0.userId, $0.serviceName) < ($1.userId, $1.serviceName) }
-        let quotaUsage = quotas.map { result.snapshot.quotas[$0] }
-        let quotaExisted = quotas.map { existingQuotas.contains($0) }
+        for existed in [true, false] {
+            let chosen = quotas.filter { existingQuotas.contains($0) == existed }
+            guard !chosen.isEmpty else { continue }
+            let usage = chosen.map { result.snapshot.quotas[$0] }
+            var parameters = [
+                period.text, PostgresText.textArray(chosen.map(\.userId)), PostgresText.textArray(chosen.map(\.serviceName)),
+            ]
+            if !existed { parameters.append(PostgresText.int64Array(usage.map { $0?.total ?? 0 })) }
+            parameters.append(PostgresText.int64Array(usage.map { $0?.used ?? 0 }))
+            steps.append(
+                .prepared((existed ? LaneStatement.updateQuotas : LaneStatement.insertQuotas).rawValue, parameters))
+        }
         let records = result.records
-        let entries = result.newIdempotencyEntries.sorted { ($0.key.userId, $0.key.requestId) < ($1.key.userId, $1.key.requestId) }
-        let receipts = entries.map { Self.renumber($0.value.receipt, ids: recordIds) }
-
-        return .prepared(
-            Statement.write.rawValue,
-            [
-                PostgresText.textArray(balances),
-                PostgresText.int64Array(balances.map { result.snapshot.balance(of: $0).value }),
-                period.text,
-                PostgresText.textArray(quotas.map(\.userId)),
-                PostgresText.textArray(quotas.map(\.serviceName)),
-                PostgresText.int64Array(quotaUsage.map { $0?.total ?? 0 }),
-                PostgresText.int64Array(quotaUsage.map { $0?.used ?? 0 }),
-                PostgresText.int64Array(records.map { Self.realId($0.id, ids: recordIds) }),
-                PostgresText.textArray(records.map(\.userId)),
-                PostgresText.textArray(records.map(\.serviceName)),
-                PostgresText.textArray(records.map(\.appId)),
-                PostgresText.int64Array(records.map { Int64($0.type.rawValue) }),
-                PostgresText.int64Array(records.map(\.count)),
-                PostgresText.int64Array(records.map(\.amountFen.value)),
-                PostgresText.textArray(records.map(\.requestId)),
-                PostgresText.microseconds(now),
-                PostgresText.textArray(entries.map(\.key.userId)),
-                PostgresText.textArray(entries.map(\.key.requestId)),
-                PostgresText.textArray(entries.map(\.value.fingerprint.serviceName)),
-                PostgresText.int64Array(entries.map(\.value.fingerprint.count)),
-                PostgresText.textArray(entries.map(\.value.fingerprint.appId)),
-                PostgresText.textArray(receipts.map { PostgresText.int64Array($0.recordIds) }),
-                PostgresText.int64Array(receipts.map(\.freeCount)),
-                PostgresText.int64Array(receipts.map(\.paidCount)),
-                PostgresText.int64Array(receipts.map(\.costFen.value)),
-                PostgresText.int64Array(receipts.map(\.balanceAfterFen.value)),
-                PostgresText.int64Array(receipts.map(\.freeRemainingAfter)),
-                "{" + quotaExisted.map { $0 ? "t" : "f" }.joined(separator: ",") + "}",
-            ])
+        if !records.isEmpty {
+            steps.append(
+                .prepared(
+                    LaneStatement.insertRecords.rawValue,
+                    [
+                        period.text, PostgresText.microseconds(now),
+                        PostgresText.int64Array(records.map { Self.realId($0.id, ids: recordIds) }),
+                        PostgresText.textArray(records.map(\.userId)),
+                        PostgresText.textArray(records.map(\.serviceName)),
+                        PostgresText.textArray(records.map(\.appId)),
+                        PostgresText.int64Array(records.map { Int64($0.type.rawValue) }),
+                        PostgresText.int64Array(records.map(\.count)),
+                        PostgresText.int64Array(records.map(\.amountFen.value)),
+                        PostgresText.textArray(records.map(\.requestId)),
+                    ]))
+        }
+        let entries = result.newIdempotencyEntries.sorted {
+            ($0.key.userId, $0.key.requestId) < ($1.key.userId, $1.key.requestId)
+        }
+        if !entries.isEmpty {
+            let receipts = entries.map { Self.renumber($0.value.receipt, ids: recordIds) }
+            steps.append(
+                .prepared(
+                    LaneStatement.insertRequests.rawValue,
+                    [
+                        PostgresText.textArray(entries.map(\.key.userId)),
+                        PostgresText.textArray(entries.map(\.key.requestId)),
+                        PostgresText.textArray(entries.map(\.value.fingerprint.serviceName)),
+                        PostgresText.int64Array(entries.map(\.value.fingerprint.count)),
+                        PostgresText.textArray(entries.map(\.value.fingerprint.appId)),
+                        PostgresText.textArray(receipts.map { PostgresText.int64Array($0.recordIds) }),
+                        PostgresText.int64Array(receipts.map(\.freeCount)),
+                        PostgresText.int64Array(receipts.map(\.paidCount)),
+                        PostgresText.int64Array(receipts.map(\.costFen.value)),
+                        PostgresText.int64Array(receipts.map(\.balanceAfterFen.value)),
+                        PostgresText.int64Array(receipts.map(\.freeRemainingAfter)),
+                    ]))
+        }
+        return steps
     }
 
     private static func realId(_ id: Int64, ids: [Int64]) -> Int64 {

@@ -1,0 +1,95 @@
+import BillingCore
+
+/// The lane transaction's statements, prepared once per lane connection. Reads go in the
+/// first pipeline (begin, lock, read, take ids); each table's write is its own named
+/// statement in the second (write, commit): still two round trips a batch.
+enum LaneStatement: String, CaseIterable {
+    case ensureBalances, lockBalances, lockQuotas, readIdempotency, takeRecordIds, transactionId, dropUntouched
+    case writeBalances, updateQuotas, insertQuotas, insertRecords, insertRequests
+
+    var sql: String {
+        switch self {
+        case .ensureBalances:
+            // The balance row is the user's lock; rows created here for users the batch then
+            // leaves untouched are dropped again (`dropUntouched`) before COMMIT.
+            """
+            INSERT INTO user_balance (user_id) SELECT u FROM unnest($1::text[]) AS u ORDER BY u ON CONFLICT DO NOTHING
+            RETURNING user_id
+            """
+        case .lockBalances:
+            """
+            SELECT user_id, balance_fen, version FROM user_balance WHERE user_id = ANY($1::text[])
+            ORDER BY user_id FOR UPDATE
+            """
+        case .transactionId:
+            // Names the transaction, so a lost COMMIT answer can be settled by its fate.
+            "SELECT txid_current()"
+        case .dropUntouched:
+            // A rejected deduction of an unknown user leaves no account behind.
+            "DELETE FROM user_balance WHERE user_id = ANY($1::text[]) AND balance_fen = 0"
+        case .lockQuotas:
+            // Every service's row of the batch's users: the cache gets whole accounts.
+            """
+            SELECT user_id, service_name, total, used FROM free_quota
+            WHERE period = $1 AND user_id = ANY($2::text[]) ORDER BY user_id, service_name FOR UPDATE
+            """
+        case .readIdempotency:
+            """
+            SELECT d.user_id, d.request_id, d.service_name, d.count, d.app_id, d.record_ids, d.free_count,
+                d.paid_count, d.cost_fen, d.balance_after_fen, d.free_remaining_after
+            FROM deduction_request AS d
+            JOIN unnest($1::text[], $2::text[]) AS k(user_id, request_id)
+                ON d.user_id = k.user_id AND d.request_id = k.request_id
+            """
+        case .takeRecordIds:
+            "SELECT nextval('billing_record_id_seq') FROM generate_series(1, $1::int) ORDER BY 1"
+        case .writeBalances:
+            // $1 users, $2 new balances (fen).
+            """
+            UPDATE user_balance AS b SET balance_fen = v.balance_fen, version = b.version + 1, updated_at = now()
+            FROM unnest($1::text[], $2::bigint[]) AS v(user_id, balance_fen) WHERE b.user_id = v.user_id
+            """
+        case .updateQuotas:
+            // Rows read and locked by this transaction: a plain (often HOT) update.
+            // $1 period, $2 users, $3 services, $4 used.
+            """
+            UPDATE free_quota AS q SET used = v.used, version = q.version + 1, updated_at = now()
+            FROM unnest($2::text[], $3::text[], $4::bigint[]) AS v(user_id, service_name, used)
+            WHERE q.user_id = v.user_id AND q.period = $1 AND q.service_name = v.service_name
+            """
+        case .insertQuotas:
+            // Lazily created rows; should the cron have created one meanwhile, it has used = 0.
+            // $1 period, $2 users, $3 services, $4 totals, $5 used.
+            """
+            INSERT INTO free_quota (user_id, period, service_name, total, used)
+            SELECT v.user_id, $1, v.service_name, v.total, v.used
+            FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[]) AS v(user_id, service_name, total, used)
+            ON CONFLICT (user_id, period, service_name)
+            DO UPDATE SET used = EXCLUDED.used, version = free_quota.version + 1, updated_at = now()
+            """
+        case .insertRecords:
+            // $1 period, $2 instant (µs since the epoch), $3… one array per column.
+            """
+            INSERT INTO billing_record (id, user_id, service_name, app_id, type, count, amount_fen, request_id,
+                period, created_at)
+            SELECT v.id, v.user_id, v.service_name, v.app_id, v.type, v.count, v.amount_fen, v.request_id, $1,
+                to_timestamp($2::bigint / 1000000.0)
+            FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::smallint[], $8::bigint[],
+                $9::bigint[], $10::text[])
+                AS v(id, user_id, service_name, app_id, type, count, amount_fen, request_id)
+            """
+        case .insertRequests:
+            // One array per column of deduction_request.
+            """
+            INSERT INTO deduction_request (user_id, request_id, service_name, count, app_id, record_ids,
+                free_count, paid_count, cost_fen, balance_after_fen, free_remaining_after)
+            SELECT v.user_id, v.request_id, v.service_name, v.count, v.app_id, v.record_ids::bigint[],
+                v.free_count, v.paid_count, v.cost_fen, v.balance_after_fen, v.free_remaining_after
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
+                $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[])
+                AS v(user_id, request_id, service_name, count, app_id, record_ids, free_count, paid_count,
+                    cost_fen, balance_after_fen, free_remaining_after)
+            """
+        }
+    }
+}
