@@ -72,11 +72,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Every setting of the server and the cron, read with swift-configuration.
+        // Settings shared by the executables (sources, environment, database, catalog, zone)
+        // and the cron's own configuration, read with swift-configuration. The server's
+        // configuration lives in BillingApp; the cron links no Redis and reads no secrets.
         .target(
             name: "BillingConfiguration",
             dependencies: [
-                "BillingCore", "BillingPostgres", "BillingRedis",
+                "BillingCore", "BillingPostgres",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]

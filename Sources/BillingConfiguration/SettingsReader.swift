@@ -4,11 +4,11 @@ import Configuration
 
 /// Reads configuration values as text and parses them here, so every bad value is
 /// reported with its full key (`billing.http.port`) instead of silently falling back.
-struct SettingsReader: Sendable {
+public struct SettingsReader: Sendable {
     let reader: ConfigReader
     let prefix: String
 
-    init(reader: ConfigReader, prefix: String = "billing") {
+    public init(reader: ConfigReader, prefix: String = "billing") {
         self.reader = reader.scoped(to: ConfigKey(prefix))
         self.prefix = prefix
     }
@@ -18,20 +18,23 @@ struct SettingsReader: Sendable {
         self.prefix = prefix
     }
 
-    func scoped(_ name: String) -> SettingsReader {
+    public func scoped(_ name: String) -> SettingsReader {
         SettingsReader(scoped: reader.scoped(to: ConfigKey(name)), prefix: "\(prefix).\(name)")
     }
 
-    func fullKey(_ key: String) -> String { "\(prefix).\(key)" }
+    public func fullKey(_ key: String) -> String { "\(prefix).\(key)" }
 
-    func string(_ key: String, isSecret: Bool = false) -> String? {
+    /// This scope's own key (`billing.catalog`).
+    public var key: String { prefix }
+
+    public func string(_ key: String, isSecret: Bool = false) -> String? {
         reader.string(forKey: ConfigKey(key), isSecret: isSecret).flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    func string(_ key: String, default value: String) -> String { string(key) ?? value }
+    public func string(_ key: String, default value: String) -> String { string(key) ?? value }
 
     /// An absolute http(s) URL, as the Payment Service and browsers will be handed it.
-    func httpURL(_ key: String) throws(BillingError) -> String? {
+    public func httpURL(_ key: String) throws(BillingError) -> String? {
         guard let value = string(key), !value.isEmpty else { return nil }
         guard value.hasPrefix("http://") || value.hasPrefix("https://"), value.utf8.count <= 2_048,
             !value.contains(where: \.isWhitespace)
@@ -41,7 +44,7 @@ struct SettingsReader: Sendable {
         return value
     }
 
-    func int(_ key: String, default value: Int, in range: ClosedRange<Int>) throws(BillingError) -> Int {
+    public func int(_ key: String, default value: Int, in range: ClosedRange<Int>) throws(BillingError) -> Int {
         guard let text = string(key) else { return value }
         guard let parsed = Int(text), range.contains(parsed) else {
             throw .invalidConfiguration(
@@ -50,7 +53,7 @@ struct SettingsReader: Sendable {
         return parsed
     }
 
-    func int64(_ key: String, in range: ClosedRange<Int64>) throws(BillingError) -> Int64? {
+    public func int64(_ key: String, in range: ClosedRange<Int64>) throws(BillingError) -> Int64? {
         guard let text = string(key) else { return nil }
         guard let parsed = Int64(text), range.contains(parsed) else {
             throw .invalidConfiguration(
@@ -59,7 +62,7 @@ struct SettingsReader: Sendable {
         return parsed
     }
 
-    func bool(_ key: String, default value: Bool) throws(BillingError) -> Bool {
+    public func bool(_ key: String, default value: Bool) throws(BillingError) -> Bool {
         guard let text = string(key) else { return value }
         switch text.lowercased() {
         case "true", "yes", "1", "on": return true
@@ -69,7 +72,7 @@ struct SettingsReader: Sendable {
     }
 
     /// A list: a YAML sequence, or a comma-separated environment variable.
-    func list(_ key: String, isSecret: Bool = false) -> [String] {
+    public func list(_ key: String, isSecret: Bool = false) -> [String] {
         if let values = reader.stringArray(forKey: ConfigKey(key), isSecret: isSecret) {
             return values.filter { !$0.isEmpty }
         }

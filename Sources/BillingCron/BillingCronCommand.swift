@@ -24,8 +24,8 @@ struct ConfigOptions: ParsableArguments {
             """)
     var config: String?
 
-    func load() async throws -> BillingConfig {
-        try BillingConfig(reader: try await BillingConfig.reader(filePath: config.flatMap { $0.isEmpty ? nil : $0 }))
+    func load() async throws -> CronConfig {
+        try CronConfig(reader: try await ConfigSources.reader(filePath: config.flatMap { $0.isEmpty ? nil : $0 }))
     }
 }
 

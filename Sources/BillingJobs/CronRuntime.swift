@@ -12,20 +12,20 @@ public struct CronRuntime: Sendable {
     let pool: PostgresPool
     let lockPool: PostgresPool
 
-    public init(config: BillingConfig, clock: any BillingClock = SystemClock()) throws(BillingError) {
+    public init(config: CronConfig, clock: any BillingClock = SystemClock()) throws(BillingError) {
         // Reconciliation reads the whole ledger: no statement limit (lock waits stay bounded).
-        pool = PostgresPool(config: config.database.postgres.withoutStatementTimeout, settings: .init(size: 2))
-        lockPool = PostgresPool(config: config.database.postgres.withoutStatementTimeout, settings: .init(size: 1))
+        pool = PostgresPool(config: config.postgres.withoutStatementTimeout, settings: .init(size: 2))
+        lockPool = PostgresPool(config: config.postgres.withoutStatementTimeout, settings: .init(size: 1))
         let jobs = BillingJobs(
             pool: pool, lock: JobLock(pool: lockPool), catalog: config.catalog, calendar: config.calendar, clock: clock,
-            orderMaxAge: .seconds(config.cron.orderMaxAgeMinutes * 60))
+            orderMaxAge: .seconds(config.orderMaxAgeMinutes * 60))
         self.jobs = jobs
         var schedules: [ScheduledJob] = []
         for name in BillingJobs.names {
             let key = "billing.cron.\(name.replacingOccurrences(of: "-", with: "_"))"
             let expression: CronExpression
             do {
-                expression = try CronExpression(config.cron.schedules[name] ?? "")
+                expression = try CronExpression(config.schedules[name] ?? "")
             } catch {
                 throw .invalidConfiguration(key: key, reason: error.description)
             }

@@ -100,6 +100,25 @@ struct ConfigTests {
         }
     }
 
+    @Test("the cron reads only its own settings: in production it needs no token, secret or Redis")
+    func cronConfig() async throws {
+        let cron = try CronConfig(
+            reader: try await ConfigSources.reader(
+                filePath: nil,
+                environment: ["BILLING_ENVIRONMENT": "production", "BILLING_CRON_ORDER_MAX_AGE_MINUTES": "30"]))
+        #expect(cron.environment == .production && cron.orderMaxAgeMinutes == 30)
+        #expect(cron.catalog == .platformDefault && cron.schedules["reset-free-quota"] == "0 0 0 1 * *")
+        // The server's own keys, even broken, are none of the cron's business.
+        _ = try CronConfig(
+            reader: try await ConfigSources.reader(
+                filePath: nil, environment: ["BILLING_ENVIRONMENT": "development", "BILLING_REDIS_PORT": "x"]))
+        await expectConfigurationError("billing.database.port") {
+            _ = try CronConfig(
+                reader: try await ConfigSources.reader(
+                    filePath: nil, environment: ["BILLING_ENVIRONMENT": "development", "BILLING_DATABASE_PORT": "x"]))
+        }
+    }
+
     @Test("the start-up line says which mode runs")
     func modeLine() async throws {
         let production = try await load(

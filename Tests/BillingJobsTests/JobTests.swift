@@ -13,7 +13,7 @@ struct JobsDatabase {
 
     let schema: String
     let environment: [String: String]
-    let config: BillingConfig
+    let config: CronConfig
     let runtime: CronRuntime
     let admin: PostgresConnection
 
@@ -28,8 +28,8 @@ struct JobsDatabase {
             "BILLING_DATABASE_NAME": process["BILLING_TEST_DATABASE"] ?? "billing_test",
             "BILLING_DATABASE_SCHEMA": schema,
         ]
-        let config = try BillingConfig(reader: try await BillingConfig.reader(filePath: nil, environment: environment))
-        var adminConfig = config.database.postgres
+        let config = try CronConfig(reader: try await ConfigSources.reader(filePath: nil, environment: environment))
+        var adminConfig = config.postgres
         adminConfig.schema = nil
         let admin = try PostgresConnection.connect(adminConfig)
         try admin.query("CREATE SCHEMA \(schema)")
@@ -120,7 +120,7 @@ struct JobTests {
     @Test("a job whose lock another instance holds is skipped")
     func lockHeld() async throws {
         try await JobsDatabase.with { db in
-            let holder = try PostgresConnection.connect(db.config.database.postgres)
+            let holder = try PostgresConnection.connect(db.config.postgres)
             try holder.query("SELECT pg_advisory_lock(hashtext('billing-cron:reconcile:' || current_schema()))")
             #expect(try await db.runtime.jobs.run("reconcile").outcome == .skipped)
             try holder.query("SELECT pg_advisory_unlock(hashtext('billing-cron:reconcile:' || current_schema()))")
