@@ -80,6 +80,7 @@ let package = Package(
             dependencies: [
                 "BillingCore", "BillingPostgres",
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -180,7 +181,9 @@ let package = Package(
         ),
 
         // Helpers shared by the test targets (seeded randomness for the fuzz suites).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport", dependencies: ["BillingCore", "BillingPostgres"], path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "BillingCoreTests",
             dependencies: [

@@ -15,24 +15,14 @@ struct BillingCronCommand: AsyncParsableCommand {
     )
 }
 
-struct ConfigOptions: ParsableArguments {
-    @Option(
-        name: .long,
-        help: """
-            Path of the YAML configuration file (configs/config.yaml for development); without it (or empty), \
-            BILLING_… environment variables alone configure. They override the file.
-            """)
-    var config: String?
-
-    func load() async throws -> CronConfig {
-        try CronConfig(reader: try await ConfigSources.reader(filePath: config.flatMap { $0.isEmpty ? nil : $0 }))
-    }
+extension ConfigFileOption {
+    func load() async throws -> CronConfig { try CronConfig(reader: try await reader()) }
 }
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the scheduler as a daemon until SIGTERM or SIGINT.")
 
-    @OptionGroup var options: ConfigOptions
+    @OptionGroup var options: ConfigFileOption
 
     func run() async throws {
         let config = try await options.load()
@@ -62,7 +52,7 @@ struct Once: AsyncParsableCommand {
     @Option(name: .long, help: "The period YYYY-MM (reset-free-quota only; default: the current and the next).")
     var period: String?
 
-    @OptionGroup var options: ConfigOptions
+    @OptionGroup var options: ConfigFileOption
 
     func run() async throws {
         guard BillingJobs.names.contains(job) else {

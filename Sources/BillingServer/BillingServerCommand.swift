@@ -13,25 +13,14 @@ struct BillingServerCommand: AsyncParsableCommand {
     )
 }
 
-struct ConfigOptions: ParsableArguments {
-    @Option(
-        name: .long,
-        help: """
-            Path of the YAML configuration file (configs/config.yaml for development); without it (or empty), \
-            BILLING_… environment variables alone configure. They override the file.
-            """)
-    var config: String?
-
-    func load() async throws -> BillingConfig {
-        let reader = try await BillingConfig.reader(filePath: config.flatMap { $0.isEmpty ? nil : $0 })
-        return try BillingConfig(reader: reader)
-    }
+extension ConfigFileOption {
+    func load() async throws -> BillingConfig { try BillingConfig(reader: try await reader()) }
 }
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve the HTTP API (and apply migrations first).")
 
-    @OptionGroup var options: ConfigOptions
+    @OptionGroup var options: ConfigFileOption
 
     @Flag(name: .long, help: "Do not apply migrations on start.")
     var noMigrate = false
@@ -50,7 +39,7 @@ struct Serve: AsyncParsableCommand {
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Apply the database migrations in sql/ and exit.")
 
-    @OptionGroup var options: ConfigOptions
+    @OptionGroup var options: ConfigFileOption
 
     func run() async throws {
         let config = try await options.load()

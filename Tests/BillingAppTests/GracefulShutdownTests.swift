@@ -7,6 +7,7 @@ import HummingbirdTesting
 import NIOCore
 import Synchronization
 import Testing
+import TestSupport
 
 /// Runs the real `billing-server` binary, loads it, sends SIGTERM, and checks that every
 /// deduction it acknowledged is in the database.
@@ -14,21 +15,19 @@ import Testing
 struct GracefulShutdownTests {
     static let binary = TestApp.root.appendingPathComponent(".build/debug/billing-server").path
 
-    @Test("after SIGTERM under load, every acknowledged deduction is in the database and the exit is clean")
+    @Test(
+        "after SIGTERM under load, every acknowledged deduction is in the database and the exit is clean",
+        .freshSchema(migrated: false))
     func sigterm() async throws {
-        let schema = "sig_\(UInt64.random(in: 0...UInt64.max))"
-        let port = Int.random(in: 20_000...40_000)
+        let schema = try #require(TestSchema.current).name
+        let port = try FreePort.pick()
         var environment = ProcessInfo.processInfo.environment.merging(
             TestApp.environment(schema: schema, extra: ["BILLING_HTTP_PORT": String(port)])
         ) { _, new in new }
         environment["LOG_LEVEL"] = "warning"
         let config = try BillingConfig(reader: try await BillingConfig.reader(filePath: nil, environment: environment))
-        let admin = try PostgresConnection.connect(config.database.postgres.withoutSchema)
-        try admin.query("CREATE SCHEMA \(schema)")
-        defer {
-            _ = try? admin.query("DROP SCHEMA \(schema) CASCADE")
-            admin.close()
-        }
+        let admin = try PostgresConnection.connect(TestEnvironment.postgres)
+        defer { admin.close() }
 
         let server = Process()
         server.executableURL = URL(fileURLWithPath: Self.binary)
@@ -106,12 +105,4 @@ struct GracefulShutdownTests {
 final class Tally: Sendable {
     let acknowledged = Mutex<[String]>([])
     let stopping = Atomic<Bool>(false)
-}
-
-extension PostgresConfig {
-    var withoutSchema: PostgresConfig {
-        var copy = self
-        copy.schema = nil
-        return copy
-    }
 }

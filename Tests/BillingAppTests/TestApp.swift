@@ -12,12 +12,12 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import Testing
+import TestSupport
 
 /// The real application over a fresh PostgreSQL schema, configured through the same
 /// environment-variable route as production.
 struct TestApp {
-    static let root = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var root: URL { TestEnvironment.repositoryRoot }
     static let internalToken = "test-internal-token"
     static let paymentToken = "test-payment-token"
     static let callbackSecret = "test-callback-secret-0123456789"
@@ -32,29 +32,23 @@ struct TestApp {
     let config: BillingConfig
     let signer: CallbackSignature
 
+    /// The server's variables for a test: the test services and `schema`, test secrets,
+    /// ports chosen by the system; `extra` wins.
     static func environment(schema: String, extra: [String: String]) -> [String: String] {
-        let process = ProcessInfo.processInfo.environment
-        return [
-            "BILLING_ENVIRONMENT": "development",
-            "BILLING_DATABASE_HOST": process["PGHOST"] ?? "127.0.0.1",
-            "BILLING_DATABASE_PORT": process["PGPORT"] ?? "54329",
-            "BILLING_DATABASE_USER": process["PGUSER"] ?? "billing",
-            "BILLING_DATABASE_NAME": process["BILLING_TEST_DATABASE"] ?? "billing_test",
-            "BILLING_DATABASE_SCHEMA": schema,
-            "BILLING_REDIS_PORT": process["REDIS_PORT"] ?? "63799",
-            "BILLING_REDIS_NAMESPACE": "test-\(schema)",
-            "BILLING_DATABASE_MIGRATIONS_PATH": root.appendingPathComponent("sql").path,
-            "BILLING_DATABASE_POOL_SIZE": "4",
-            "BILLING_HTTP_PORT": "0",
-            "BILLING_GRPC_PORT": "0",
-            "BILLING_LANES_COUNT": "2",
-            "BILLING_AUTH_INTERNAL_TOKENS": internalToken,
-            "BILLING_AUTH_PAYMENT_TOKENS": paymentToken,
-            "BILLING_PAYMENT_SERVICE_CALLBACK_SECRET": callbackSecret,
-            // Nothing listens on port 1: recharges fail fast at the Payment Service unless a
-            // test starts a sandbox and points billing at it.
-            "BILLING_PAYMENT_SERVICE_PORT": "1",
-        ].merging(extra) { _, new in new }
+        TestEnvironment.billingVariables(
+            schema: schema,
+            extra: [
+                "BILLING_DATABASE_POOL_SIZE": "4",
+                "BILLING_HTTP_PORT": "0",
+                "BILLING_GRPC_PORT": "0",
+                "BILLING_LANES_COUNT": "2",
+                "BILLING_AUTH_INTERNAL_TOKENS": internalToken,
+                "BILLING_AUTH_PAYMENT_TOKENS": paymentToken,
+                "BILLING_PAYMENT_SERVICE_CALLBACK_SECRET": callbackSecret,
+                // Nothing listens on port 1: recharges fail fast at the Payment Service unless a
+                // test starts a sandbox and points billing at it.
+                "BILLING_PAYMENT_SERVICE_PORT": "1",
+            ].merging(extra) { _, new in new })
     }
 
     /// The app through HummingbirdTesting (`.router`: no socket; `.live`: a socket on a
@@ -127,28 +121,20 @@ struct TestApp {
         environment extra: [String: String],
         _ body: (any ApplicationProtocol, BillingApplication.Parts, BillingConfig) async throws -> Void
     ) async throws {
-        let schema = "app_\(UInt64.random(in: 0...UInt64.max))"
-        let environment = Self.environment(schema: schema, extra: extra)
-        var adminConfig = PostgresConfig(
-            host: environment["BILLING_DATABASE_HOST"] ?? "", port: Int(environment["BILLING_DATABASE_PORT"] ?? "") ?? 0,
-            user: environment["BILLING_DATABASE_USER"] ?? "", database: environment["BILLING_DATABASE_NAME"] ?? "")
-        adminConfig.applicationName = "billing-app-tests"
-        let admin = try PostgresConnection.connect(adminConfig)
-        try admin.query("CREATE SCHEMA \(schema)")
-        defer {
-            _ = try? admin.query("DROP SCHEMA \(schema) CASCADE")
-            admin.close()
+        // The app applies the migrations itself, as in production.
+        try await TestSchema.with(prefix: "app", migrated: false) { schema in
+            let environment = Self.environment(schema: schema.name, extra: extra)
+            let config = try BillingConfig(reader: try await BillingConfig.reader(filePath: nil, environment: environment))
+            var logger = Logger(label: "billing-test")
+            logger.logLevel = .warning
+            let (app, parts) = try await BillingApplication.build(
+                config: config, logger: logger, openAPIPath: root.appendingPathComponent("docs/openapi.yaml").path)
+            try await body(app, parts, config)
+            let auditPool = PostgresPool(config: config.database.postgres, settings: .init(size: 1)).started()
+            let audit = try await LedgerAudit(pool: auditPool).run()
+            await auditPool.shutdown()
+            #expect(audit.isClean, "ledger invariant: \(audit)")
         }
-        let config = try BillingConfig(reader: try await BillingConfig.reader(filePath: nil, environment: environment))
-        var logger = Logger(label: "billing-test")
-        logger.logLevel = .warning
-        let (app, parts) = try await BillingApplication.build(
-            config: config, logger: logger, openAPIPath: root.appendingPathComponent("docs/openapi.yaml").path)
-        try await body(app, parts, config)
-        let auditPool = PostgresPool(config: config.database.postgres, settings: .init(size: 1)).started()
-        let audit = try await LedgerAudit(pool: auditPool).run()
-        await auditPool.shutdown()
-        #expect(audit.isClean, "ledger invariant: \(audit)")
     }
 
     init(transport: @escaping Transport, parts: BillingApplication.Parts, config: BillingConfig) {

@@ -1,6 +1,7 @@
 import BillingCore
 import Foundation
 import Testing
+import TestSupport
 
 /// The use cases over the in-memory ports.
 struct Harness {

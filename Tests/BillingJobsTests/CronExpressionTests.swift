@@ -2,19 +2,9 @@ import BillingCore
 @testable import BillingJobs
 import Foundation
 import Testing
+import TestSupport
 
-func at(_ text: String, _ zone: String = "Asia/Shanghai") -> Date {
-    return CalendarGuard.run { parse(text, zone) }
-}
-
-private func parse(_ text: String, _ zone: String) -> Date {
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: "en_US_POSIX")
-    formatter.timeZone = TimeZone(identifier: zone)
-    formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-    guard let date = formatter.date(from: text) else { fatalError("bad test date \(text)") }
-    return date
-}
+func at(_ text: String, _ zone: String = "Asia/Shanghai") -> Date { testDate(text, in: zone) }
 
 @Suite("Six-field cron expressions")
 struct CronExpressionTests {

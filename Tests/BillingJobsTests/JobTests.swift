@@ -5,11 +5,11 @@ import BillingPostgres
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 
 /// A fresh schema with the migrations applied, the cron's runtime over it.
 struct JobsDatabase {
-    static let root = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var root: URL { TestEnvironment.repositoryRoot }
 
     let schema: String
     let environment: [String: String]
@@ -18,37 +18,23 @@ struct JobsDatabase {
     let admin: PostgresConnection
 
     static func with(_ body: (JobsDatabase) async throws -> Void) async throws {
-        let schema = "cron_\(UInt64.random(in: 0...UInt64.max))"
-        let process = ProcessInfo.processInfo.environment
-        let environment = [
-            "BILLING_ENVIRONMENT": "development",
-            "BILLING_DATABASE_HOST": process["PGHOST"] ?? "127.0.0.1",
-            "BILLING_DATABASE_PORT": process["PGPORT"] ?? "54329",
-            "BILLING_DATABASE_USER": process["PGUSER"] ?? "billing",
-            "BILLING_DATABASE_NAME": process["BILLING_TEST_DATABASE"] ?? "billing_test",
-            "BILLING_DATABASE_SCHEMA": schema,
-        ]
-        let config = try CronConfig(reader: try await ConfigSources.reader(filePath: nil, environment: environment))
-        var adminConfig = config.postgres
-        adminConfig.schema = nil
-        let admin = try PostgresConnection.connect(adminConfig)
-        try admin.query("CREATE SCHEMA \(schema)")
-        try admin.query("SET search_path = \(schema)")
-        try Migrator(directory: root.appendingPathComponent("sql")).migrate(admin)
-        let runtime = try CronRuntime(config: config)
-        runtime.start()
-        let database = JobsDatabase(
-            schema: schema, environment: environment, config: config, runtime: runtime, admin: admin)
-        do {
-            try await body(database)
-        } catch {
+        try await TestSchema.with(prefix: "cron") { schema in
+            let environment = TestEnvironment.billingVariables(schema: schema.name)
+            let config = try CronConfig(reader: try await ConfigSources.reader(filePath: nil, environment: environment))
+            let admin = try PostgresConnection.connect(schema.config)
+            defer { admin.close() }
+            let runtime = try CronRuntime(config: config)
+            runtime.start()
+            let database = JobsDatabase(
+                schema: schema.name, environment: environment, config: config, runtime: runtime, admin: admin)
+            do {
+                try await body(database)
+            } catch {
+                await runtime.shutdown()
+                throw error
+            }
             await runtime.shutdown()
-            _ = try? admin.query("DROP SCHEMA \(schema) CASCADE")
-            throw error
         }
-        await runtime.shutdown()
-        try admin.query("DROP SCHEMA \(schema) CASCADE")
-        admin.close()
     }
 
     func count(_ sql: String) throws -> Int64 { try admin.query(sql)[0].int64(0) }

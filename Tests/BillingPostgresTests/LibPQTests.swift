@@ -1,11 +1,12 @@
 import BillingPostgres
 import Testing
+import TestSupport
 
 @Suite("libpq through CLibPQ, against the real PostgreSQL", .timeLimit(.minutes(1)))
 struct LibPQTests {
     @Test("a parameterized query in a transaction round-trips values, quotes included, and commits")
     func parameterizedTransaction() throws {
-        let connection = try PostgresConnection.connect(TestDatabase.config)
+        let connection = try PostgresConnection.connect(TestEnvironment.postgres)
         defer { connection.close() }
         let table = "libpq_probe_\(UInt32.random(in: 0...UInt32.max))"
         try connection.query("CREATE TABLE \(table) (id BIGINT PRIMARY KEY, note TEXT)")
@@ -24,7 +25,7 @@ struct LibPQTests {
 
     @Test("a transaction that throws is rolled back")
     func rollback() throws {
-        let connection = try PostgresConnection.connect(TestDatabase.config)
+        let connection = try PostgresConnection.connect(TestEnvironment.postgres)
         defer { connection.close() }
         let table = "libpq_rollback_\(UInt32.random(in: 0...UInt32.max))"
         try connection.query("CREATE TABLE \(table) (id BIGINT PRIMARY KEY)")
@@ -42,7 +43,7 @@ struct LibPQTests {
 
     @Test("server errors carry their SQLSTATE")
     func sqlState() throws {
-        let connection = try PostgresConnection.connect(TestDatabase.config)
+        let connection = try PostgresConnection.connect(TestEnvironment.postgres)
         defer { connection.close() }
         try connection.query("CREATE TEMP TABLE probe (id BIGINT PRIMARY KEY)")
         try connection.query("INSERT INTO probe VALUES (1)")
@@ -60,7 +61,7 @@ struct LibPQTests {
 
     @Test("prepared statements execute with new parameters each time")
     func prepared() throws {
-        let connection = try PostgresConnection.connect(TestDatabase.config)
+        let connection = try PostgresConnection.connect(TestEnvironment.postgres)
         defer { connection.close() }
         try connection.prepare(name: "add", sql: "SELECT $1::bigint + $2::bigint")
         #expect(try connection.execute(prepared: "add", ["2", "3"])[0].int64(0) == 5)
@@ -69,7 +70,7 @@ struct LibPQTests {
 
     @Test("a pipeline returns each statement's rows in order in one round trip")
     func pipeline() throws {
-        let connection = try PostgresConnection.connect(TestDatabase.config)
+        let connection = try PostgresConnection.connect(TestEnvironment.postgres)
         defer { connection.close() }
         try connection.prepare(name: "double", sql: "SELECT $1::bigint * 2")
         let results = try connection.pipeline([
@@ -82,7 +83,7 @@ struct LibPQTests {
 
     @Test("a failing statement in a pipeline throws its error, skips the rest, and leaves the connection usable")
     func pipelineError() throws {
-        let connection = try PostgresConnection.connect(TestDatabase.config)
+        let connection = try PostgresConnection.connect(TestEnvironment.postgres)
         defer { connection.close() }
         try connection.query("CREATE TEMP TABLE seen (x INT)")
         do {
@@ -100,7 +101,7 @@ struct LibPQTests {
 
     @Test("a connection to a port with no server fails with a connection error")
     func connectionRefused() {
-        var config = TestDatabase.config
+        var config = TestEnvironment.postgres
         config.port = 1
         do {
             _ = try PostgresConnection.connect(config)
@@ -112,8 +113,8 @@ struct LibPQTests {
 
     @Test("a terminated backend is reported as a lost connection")
     func terminated() throws {
-        let victim = try PostgresConnection.connect(TestDatabase.config)
-        let admin = try PostgresConnection.connect(TestDatabase.config)
+        let victim = try PostgresConnection.connect(TestEnvironment.postgres)
+        let admin = try PostgresConnection.connect(TestEnvironment.postgres)
         defer { admin.close() }
         try admin.query("SELECT pg_terminate_backend($1)", [String(victim.backendPID)])
         do {

@@ -2,20 +2,14 @@ import BillingPostgres
 import Synchronization
 import Foundation
 import Testing
+import TestSupport
 
-@Suite("Migrations", .timeLimit(.minutes(1)))
+@Suite("Migrations", .timeLimit(.minutes(1)), .freshSchema(migrated: false))
 struct MigratorTests {
+    /// The test's empty schema (from the `.freshSchema(migrated: false)` trait).
     func withSchema(_ body: (PostgresConfig) throws -> Void) throws {
-        let schema = "m_\(UInt64.random(in: 0...UInt64.max))"
-        let admin = try PostgresConnection.connect(TestDatabase.config)
-        defer {
-            _ = try? admin.query("DROP SCHEMA \(schema) CASCADE")
-            admin.close()
-        }
-        try admin.query("CREATE SCHEMA \(schema)")
-        var config = TestDatabase.config
-        config.schema = schema
-        try body(config)
+        let schema = try #require(TestSchema.current)
+        try body(schema.config)
     }
 
     @Test("migrations apply once, in order; a second run applies nothing")

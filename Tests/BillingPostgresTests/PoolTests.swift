@@ -2,13 +2,14 @@ import BillingCore
 import BillingPostgres
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("The connection pool", .timeLimit(.minutes(1)))
 struct PoolTests {
     @Test("a call that waits longer than the acquire timeout is UNAVAILABLE, and the pool stays usable")
     func acquireTimeout() async throws {
         let pool = PostgresPool(
-            config: TestDatabase.config, settings: .init(size: 1, acquireTimeout: .milliseconds(50))
+            config: TestEnvironment.postgres, settings: .init(size: 1, acquireTimeout: .milliseconds(50))
         ).started()
         async let slow: Void = pool.withConnection { connection in try connection.query("SELECT pg_sleep(0.3)") }
         try await Task.sleep(for: .milliseconds(20))
@@ -22,7 +23,7 @@ struct PoolTests {
 
     @Test("a full queue refuses at once with OVERLOADED")
     func fullQueue() async throws {
-        let pool = PostgresPool(config: TestDatabase.config, settings: .init(size: 1, maxQueued: 1)).started()
+        let pool = PostgresPool(config: TestEnvironment.postgres, settings: .init(size: 1, maxQueued: 1)).started()
         let codes = await withTaskGroup(of: String.self) { group in
             for _ in 0..<10 {
                 group.addTask {
@@ -43,9 +44,9 @@ struct PoolTests {
 
     @Test("a connection terminated while idle is replaced before the next call")
     func replacesDeadConnection() async throws {
-        let pool = PostgresPool(config: TestDatabase.config, settings: .init(size: 1)).started()
+        let pool = PostgresPool(config: TestEnvironment.postgres, settings: .init(size: 1)).started()
         let pid = try await pool.withConnection { connection in connection.backendPID }
-        let admin = try PostgresConnection.connect(TestDatabase.config)
+        let admin = try PostgresConnection.connect(TestEnvironment.postgres)
         try admin.query("SELECT pg_terminate_backend($1)", [String(pid)])
         admin.close()
         try await Task.sleep(for: .milliseconds(100))
@@ -56,7 +57,7 @@ struct PoolTests {
 
     @Test("errors other than lost connections keep their meaning")
     func errorMapping() async throws {
-        let pool = PostgresPool(config: TestDatabase.config, settings: .init(size: 1)).started()
+        let pool = PostgresPool(config: TestEnvironment.postgres, settings: .init(size: 1)).started()
         await #expect(throws: BillingError.orderNotFound("x")) {
             try await pool.withConnection { _ in throw BillingError.orderNotFound("x") }
         }

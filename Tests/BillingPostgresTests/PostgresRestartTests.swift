@@ -2,23 +2,11 @@ import BillingCore
 import BillingPostgres
 import Foundation
 import Testing
+import TestSupport
 
 /// Stops the shared test server, so `make test` runs this suite alone, after the others.
 @Suite("PostgreSQL stopped and started again", .serialized, .timeLimit(.minutes(2)))
 struct PostgresRestartTests {
-    static let servicesScript = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("scripts/services.sh").path
-
-    static func services(_ command: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [servicesScript, command]
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "services.sh \(command)")
-    }
-
     @Test("while PostgreSQL is down requests fail with UNAVAILABLE; after it is back they succeed, same process")
     func restart() async throws {
         try await TestLedger.with { db in
@@ -26,7 +14,7 @@ struct PostgresRestartTests {
             try await db.exhaustFreeQuota("u1", "payment")
             _ = try await db.deduct("u1", "payment")
 
-            try Self.services("stop-postgres")
+            try LocalServices.run("stop-postgres")
             // Expectations record failures without throwing, so the server is always started again.
             let started = ContinuousClock.now
             await #expect(throws: BillingError.unavailable("database unavailable")) {
@@ -36,7 +24,7 @@ struct PostgresRestartTests {
                 try await db.accounts.account(of: "u1", period: db.period)
             }
             #expect(ContinuousClock.now - started < .seconds(5), "failing fast, not hanging")
-            try Self.services("start-postgres")
+            try LocalServices.run("start-postgres")
 
             let receipt = try await db.deduct("u1", "payment", requestId: "during-outage")
             #expect(!receipt.replayed, "the refused attempt left nothing behind")

@@ -2,18 +2,17 @@ import BillingCore
 import BillingPostgres
 import Foundation
 import Testing
+import TestSupport
 
-/// A fresh schema with the migrations applied, and every store over it. `with` runs a
-/// test body, then checks the ledger invariant and drops the schema.
+/// Every store over a fresh migrated schema (`TestSchema`). `with` runs a test body, then
+/// checks the ledger invariant; the schema is dropped afterwards.
 struct TestLedger {
-    static let sqlDirectory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("sql")
+    static var sqlDirectory: URL { TestEnvironment.sqlDirectory }
 
     let config: PostgresConfig
     let pool: PostgresPool
     let lanes: DeductionLanes
-    let clock: FixedClock
+    let clock: ManualClock
     let accounts: PostgresAccounts
     let orders: PostgresOrders
     let queries: PostgresLedgerQueries
@@ -25,44 +24,29 @@ struct TestLedger {
         now: Date = Date(timeIntervalSince1970: 1_795_000_000),
         _ body: (TestLedger) async throws -> Void
     ) async throws {
-        let schema = "t_\(UInt64.random(in: 0...UInt64.max))"
-        let admin = try PostgresConnection.connect(TestDatabase.config)
-        try admin.query("CREATE SCHEMA \(schema)")
-        admin.close()
-        var config = TestDatabase.config
-        config.schema = schema
-        config.applicationName = "bt-\(schema)"
-        let migrating = try PostgresConnection.connect(config)
-        try Migrator(directory: sqlDirectory).migrate(migrating)
-        migrating.close()
-
-        let clock = FixedClock(now)
-        let pool = PostgresPool(config: config, settings: .init(size: 4)).started()
-        let ledger = TestLedger(
-            config: config, pool: pool,
-            lanes: DeductionLanes(
-                config: config, catalog: .platformDefault, calendar: .platformDefault, clock: clock, settings: settings
-            ).started(),
-            clock: clock, accounts: PostgresAccounts(pool: pool), orders: PostgresOrders(pool: pool),
-            queries: PostgresLedgerQueries(pool: pool), reset: PostgresQuotaReset(pool: pool), audit: LedgerAudit(pool: pool))
-        do {
-            try await body(ledger)
-            let report = try await ledger.audit.run()
-            #expect(report.isClean, "ledger invariant: \(report)")
-        } catch {
+        try await TestSchema.with { schema in
+            let config = schema.config
+            let clock = ManualClock(now)
+            let pool = PostgresPool(config: config, settings: .init(size: 4)).started()
+            let ledger = TestLedger(
+                config: config, pool: pool,
+                lanes: DeductionLanes(
+                    config: config, catalog: .platformDefault, calendar: .platformDefault, clock: clock,
+                    settings: settings
+                ).started(),
+                clock: clock, accounts: PostgresAccounts(pool: pool), orders: PostgresOrders(pool: pool),
+                queries: PostgresLedgerQueries(pool: pool), reset: PostgresQuotaReset(pool: pool),
+                audit: LedgerAudit(pool: pool))
+            do {
+                try await body(ledger)
+                let report = try await ledger.audit.run()
+                #expect(report.isClean, "ledger invariant: \(report)")
+            } catch {
+                await ledger.close()
+                throw error
+            }
             await ledger.close()
-            try? dropSchema(schema)
-            throw error
         }
-        await ledger.close()
-        try dropSchema(schema)
-    }
-
-    /// On a connection of its own: a fault test may have restarted the server meanwhile.
-    private static func dropSchema(_ schema: String) throws {
-        let admin = try PostgresConnection.connect(TestDatabase.config)
-        defer { admin.close() }
-        try admin.query("DROP SCHEMA \(schema) CASCADE")
     }
 
     func close() async {
@@ -99,10 +83,4 @@ struct TestLedger {
     func balance(_ user: String) async throws -> Fen {
         try await accounts.account(of: user, period: period).balanceFen
     }
-}
-
-final class FixedClock: BillingClock {
-    private let instant: Date
-    init(_ instant: Date) { self.instant = instant }
-    func now() -> Date { instant }
 }

@@ -2,23 +2,11 @@ import BillingCore
 @testable import BillingRedis
 import Foundation
 import Testing
+import TestSupport
 
 /// Stops the shared test Redis, so `make test` runs this suite alone, after the others.
 @Suite("Redis stopped and started again", .serialized, .timeLimit(.minutes(1)))
 struct RedisRestartTests {
-    static let servicesScript = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("scripts/services.sh").path
-
-    static func services(_ command: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [servicesScript, command]
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "services.sh \(command)")
-    }
-
     @Test("while Redis is down reads miss fast and writes are dropped; once it is back, hits resume")
     func restart() async throws {
         let period = try QuotaPeriod(text: "2026-11")
@@ -28,14 +16,14 @@ struct RedisRestartTests {
         await cache.store(TestRedis.state(version: 1, balance: 5), of: user, period: period)
         #expect(await cache.account(of: user, period: period) != nil)
 
-        try Self.services("stop-redis")
+        try LocalServices.run("stop-redis")
         let started = ContinuousClock.now
         #expect(await cache.account(of: user, period: period) == nil)
         await cache.store(TestRedis.state(version: 2, balance: 6), of: user, period: period)
         #expect(await cache.account(of: user, period: period) == nil)
         #expect(!(await cache.ping()))
         #expect(ContinuousClock.now - started < .seconds(3), "a down Redis is answered fast")
-        try Self.services("start-redis")
+        try LocalServices.run("start-redis")
 
         // Redis restarts empty (a cache has no persistence); writes and hits resume.
         var hit: AccountState?

@@ -1,17 +1,8 @@
 import BillingCore
 import Foundation
 import Synchronization
+import TestSupport
 
-/// A clock the test moves by hand.
-final class ManualClock: BillingClock {
-    private let instant: Mutex<Date>
-
-    init(_ instant: Date) { self.instant = Mutex(instant) }
-
-    func now() -> Date { instant.withLock { $0 } }
-
-    func set(_ date: Date) { instant.withLock { $0 = date } }
-}
 
 /// A Payment Service that answers from a script: succeed with numbered ids, or fail.
 final class ScriptedPaymentGateway: PaymentGateway {
@@ -46,18 +37,7 @@ final class MemoryCache: AccountCache {
 }
 
 /// Builds dates in a time zone for readable tests.
-func date(_ text: String, in zone: String = "Asia/Shanghai") -> Date {
-    return CalendarGuard.run { parse(text, zone) }
-}
-
-private func parse(_ text: String, _ zone: String) -> Date {
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: "en_US_POSIX")
-    formatter.timeZone = TimeZone(identifier: zone)
-    formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-    guard let date = formatter.date(from: text) else { fatalError("bad test date \(text)") }
-    return date
-}
+func date(_ text: String, in zone: String = "Asia/Shanghai") -> Date { testDate(text, in: zone) }
 
 func request(
     _ user: String = "u1", _ service: String = "passport", count: Int64 = 1, app: String? = nil,

@@ -1,0 +1,71 @@
+import BillingPostgres
+import Foundation
+import Testing
+
+/// A fresh PostgreSQL schema for one test (parallel tests never share rows), migrated or
+/// empty, dropped afterwards on a connection of its own (a fault test may have restarted
+/// the server meanwhile). As a trait, `@Test(.freshSchema())` gives the test
+/// `TestSchema.current`; `TestSchema.with { … }` does the same around a closure.
+public struct TestSchema: Sendable {
+    public let name: String
+    /// The test database with this schema searched first.
+    public let config: PostgresConfig
+
+    @TaskLocal public static var current: TestSchema?
+
+    public static func with<T>(
+        prefix: String = "t", migrated: Bool = true, _ body: (TestSchema) async throws -> T
+    ) async throws -> T {
+        let name = "\(prefix)_\(UInt64.random(in: 0...UInt64.max))"
+        try run("CREATE SCHEMA \(name)")
+        var config = TestEnvironment.postgres
+        config.schema = name
+        config.applicationName = "bt-\(name)"
+        let schema = TestSchema(name: name, config: config)
+        do {
+            if migrated {
+                let connection = try PostgresConnection.connect(config)
+                defer { connection.close() }
+                try Migrator(directory: TestEnvironment.sqlDirectory).migrate(connection)
+            }
+            let value = try await body(schema)
+            try run("DROP SCHEMA \(name) CASCADE")
+            return value
+        } catch {
+            try? run("DROP SCHEMA \(name) CASCADE")
+            throw error
+        }
+    }
+
+    private static func run(_ sql: String) throws {
+        let admin = try PostgresConnection.connect(TestEnvironment.postgres)
+        defer { admin.close() }
+        try admin.query(sql)
+    }
+}
+
+/// `@Test(.freshSchema())` or on a suite: each test (each case of a parameterized one)
+/// runs with a schema of its own as `TestSchema.current`.
+public struct FreshSchemaTrait: TestTrait, SuiteTrait, TestScoping {
+    let migrated: Bool
+
+    public var isRecursive: Bool { true }
+
+    /// Test cases only: a suite itself needs no schema.
+    public func scopeProvider(for test: Test, testCase: Test.Case?) -> Self? {
+        testCase == nil ? nil : self
+    }
+
+    public func provideScope(
+        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+    ) async throws {
+        try await TestSchema.with(migrated: migrated) { schema in
+            try await TestSchema.$current.withValue(schema) { try await function() }
+        }
+    }
+}
+
+extension Trait where Self == FreshSchemaTrait {
+    /// A fresh schema for the test (`migrated: false` leaves it empty).
+    public static func freshSchema(migrated: Bool = true) -> Self { FreshSchemaTrait(migrated: migrated) }
+}
