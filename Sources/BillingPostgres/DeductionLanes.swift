@@ -71,6 +71,9 @@ public final class DeductionLanes: DeductionLedger, ThreadOwningService {
         await threads.waitUntilFinished()
     }
 
+    /// Deductions waiting in every lane now (not yet taken into a batch).
+    public var queuedCount: Int { lanes.reduce(0) { $0 + $1.queuedCount } }
+
     /// FNV-1a: stable across processes, unlike `Hasher`, so a user's lane does not move.
     static func laneIndex(of userId: String, laneCount: Int) -> Int {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -141,6 +144,8 @@ final class DeductionLane: Sendable {
 
     func stop() { queue.stop() }
 
+    var queuedCount: Int { queue.count }
+
     /// The lane's thread: runs until the queue is stopped and drained.
     func run() {
         var connection: PostgresConnection?
@@ -193,8 +198,13 @@ final class DeductionLane: Sendable {
             case .committed(let commit):
                 observer?.batchCommitted(lane: index, size: requests.count, attempts: attempt)
                 return LaneCommit(commit)
-            case .retry(let error):
+            case .retry(let error, let lockWait):
                 lastError = error
+                // A row lock held elsewhere past lock_timeout: retry user by user, so only
+                // the user whose row is held waits and fails; the others are committed.
+                if lockWait, Set(requests.map(\.userId)).count > 1 {
+                    return commitPerUser(requests, connection: &connection)
+                }
             case .fail(let error, let fateUnknown):
                 lastError = error
                 unknown = fateUnknown
@@ -205,9 +215,37 @@ final class DeductionLane: Sendable {
         return LaneCommit(failing: requests.count, with: lastError, unknown: unknown)
     }
 
+    /// One transaction per user of the batch, each tried once; outcomes back in request order.
+    private func commitPerUser(_ requests: [DeductionRequest], connection: inout PostgresConnection?) -> LaneCommit {
+        var groups: [String: [Int]] = [:]
+        for (position, request) in requests.enumerated() { groups[request.userId, default: []].append(position) }
+        var merged = LaneCommit(failing: requests.count, with: .unavailable("database unavailable"), unknown: nil)
+        for positions in groups.values {
+            let part = positions.map { requests[$0] }
+            let commit: LaneCommit
+            switch attemptOnce(part, connection: &connection) {
+            case .committed(let done):
+                observer?.batchCommitted(lane: index, size: part.count, attempts: 2)
+                commit = LaneCommit(done)
+            case .retry(let error, _):
+                observer?.batchFailed(lane: index, size: part.count, error: error)
+                commit = LaneCommit(failing: part.count, with: error, unknown: nil)
+            case .fail(let error, let fateUnknown):
+                observer?.batchFailed(lane: index, size: part.count, error: error)
+                commit = LaneCommit(failing: part.count, with: error, unknown: fateUnknown)
+            }
+            for (offset, position) in positions.enumerated() { merged.outcomes[position] = commit.outcomes[offset] }
+            merged.period = merged.period ?? commit.period
+            merged.accounts.merge(commit.accounts) { _, new in new }
+            merged.unknown.merge(commit.unknown) { _, new in new }
+        }
+        return merged
+    }
+
     private enum Attempt {
         case committed(BatchApplier.Commit)
-        case retry(BillingError)
+        /// `lockWait`: a row lock was waited for past lock_timeout.
+        case retry(BillingError, lockWait: Bool = false)
         /// `fateUnknown`: the batch may have committed with this result.
         case fail(BillingError, fateUnknown: BatchApplier.Commit? = nil)
     }
@@ -224,7 +262,9 @@ final class DeductionLane: Sendable {
             switch failure {
             case .notCommitted(let error, let retryable):
                 if connection?.isOpen != true { connection = nil }
-                return retryable ? .retry(DatabaseErrors.map(error)) : .fail(DatabaseErrors.map(error))
+                let lockWait = (error as? PostgresError)?.sqlState == "55P03"
+                return retryable
+                    ? .retry(DatabaseErrors.map(error), lockWait: lockWait) : .fail(DatabaseErrors.map(error))
             case .commitUnknown(let error, let commit, let transactionId, let backendPID):
                 // COMMIT was sent but its answer lost: a fresh connection asks the
                 // transaction's own fate, waiting (or ending the old backend) while it is

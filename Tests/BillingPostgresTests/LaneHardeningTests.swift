@@ -150,6 +150,49 @@ struct LaneHardeningTests {
         }
     }
 
+    @Test("a lock held on one user's row fails only that user's deductions of a batch; the others commit")
+    func lockWaitIsolated() async throws {
+        try await TestLedger.with(lanes: .init(laneCount: 1)) { db in
+            try await db.fund("held", fen: 1_000)
+            var config = db.config
+            config.lockTimeoutMilliseconds = 300
+            config.applicationName += "-isolated"
+            // Not started yet: both deductions are queued first, so they form one batch.
+            let lanes = DeductionLanes(
+                config: config, catalog: .platformDefault, calendar: .platformDefault, clock: db.clock,
+                settings: .init(laneCount: 1))
+            let holder = try PostgresConnection.connect(db.config)
+            try holder.query("BEGIN")
+            try holder.query("SELECT 1 FROM user_balance WHERE user_id = 'held' FOR UPDATE")
+            let held = Task { () -> String in
+                do throws(BillingError) {
+                    _ = try await lanes.deduct(
+                        DeductionRequest(userId: "held", serviceName: "passport", count: 1, requestId: "h1"))
+                    return "ok"
+                } catch { return error.code }
+            }
+            let free = Task { () -> String in
+                do throws(BillingError) {
+                    _ = try await lanes.deduct(
+                        DeductionRequest(userId: "bystander", serviceName: "passport", count: 1, requestId: "b1"))
+                    return "ok"
+                } catch { return error.code }
+            }
+            for _ in 0..<200 where lanes.queuedCount < 2 { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(lanes.queuedCount == 2)
+            lanes.start()
+            #expect(await free.value == "ok")
+            #expect(await held.value == "UNAVAILABLE")
+            try holder.query("ROLLBACK")
+            holder.close()
+            await lanes.shutdown()
+            let stored = try await db.pool.withConnection { connection in
+                try connection.query("SELECT user_id FROM billing_record ORDER BY user_id").all.map { try $0.string(0) }
+            }
+            #expect(stored == ["bystander"])
+        }
+    }
+
     @Test("the reset in small chunks covers every known user once, including users with quota rows only")
     func chunkedReset() async throws {
         try await TestLedger.with { db in
