@@ -1,5 +1,3 @@
-import Foundation
-
 /// One service's free quota as the console shows it.
 public struct QuotaView: Sendable, Hashable {
     public let serviceName: String

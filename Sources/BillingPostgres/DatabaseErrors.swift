@@ -1,6 +1,4 @@
-import BillingConcurrency
 import BillingCore
-import Foundation
 
 /// The one mapping from storage failures to the domain's error.
 enum DatabaseErrors {

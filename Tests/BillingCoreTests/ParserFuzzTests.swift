@@ -73,10 +73,13 @@ struct ParserFuzzTests {
             // Any count within the rules against any price within the catalog's: a cost or a refusal.
             let price = Fen(Int64.random(in: 0...ServiceCatalog.maxPriceFen.value, using: &random))
             let free = random.chance(0.5) ? 0 : Int64.random(in: 0...Int64(Int32.max), using: &random)
-            if let plan = try? DeductionPlan(
-                count: Int64.random(in: 1...Limits.maxCallCount, using: &random), freeRemaining: free, priceFen: price)
-            {
-                #expect(plan.costFen.value >= 0 && plan.freeCount + plan.paidCount >= 1)
+            let calls = Int64.random(in: 1...Limits.maxCallCount, using: &random)
+            if let plan = try? DeductionPlan(count: calls, freeRemaining: free, priceFen: price) {
+                // Free first, the rest paid at the price, exactly (the product fits: both are bounded).
+                #expect(plan.freeCount == min(calls, free) && plan.freeCount + plan.paidCount == calls)
+                #expect(plan.costFen.value == plan.paidCount * price.value, "seed \(random.seed)")
+            } else {
+                Issue.record("seed \(random.seed): \(calls) calls at \(price.value) fen were refused")
             }
         }
     }

@@ -1,7 +1,6 @@
 import BillingCore
 import BillingPostgres
 import BillingRedis
-import ServiceLifecycle
 
 /// Writes the accounts a committed lane batch left to the cache before its waiters are
 /// answered (so a check after an acknowledged deduction sees it), giving up after a
