@@ -3,6 +3,15 @@ public struct QuotaView: Sendable, Hashable {
     public let serviceName: String
     public let usage: QuotaUsage
     public let period: QuotaPeriod
+    /// The unit price the user pays now (an override when one is in force).
+    public let price: AppliedPrice
+
+    public init(serviceName: String, usage: QuotaUsage, period: QuotaPeriod, price: AppliedPrice) {
+        self.serviceName = serviceName
+        self.usage = usage
+        self.period = period
+        self.price = price
+    }
 }
 
 /// A user's account as the console shows it: balance and this period's quotas.

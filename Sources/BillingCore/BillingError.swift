@@ -21,6 +21,10 @@ public enum BillingError: Error, Sendable, Hashable {
     case unavailable(String)
     case paymentServiceUnavailable(String)
     case overloaded(String)
+    /// An operator call without the operator's name (X-Operator).
+    case operatorRequired
+    /// A user's price override whose window meets another one of the same service.
+    case priceOverlap(String)
     /// A broken invariant inside the service: never caused by input, always a bug or corruption.
     case internalFailure(String)
 
@@ -58,6 +62,8 @@ public enum BillingError: Error, Sendable, Hashable {
         case .unavailable: "UNAVAILABLE"
         case .paymentServiceUnavailable: "PAYMENT_SERVICE_UNAVAILABLE"
         case .overloaded: "OVERLOADED"
+        case .operatorRequired: "OPERATOR_REQUIRED"
+        case .priceOverlap: "PRICE_OVERLAP"
         case .internalFailure: "INTERNAL"
         }
     }
@@ -66,12 +72,12 @@ public enum BillingError: Error, Sendable, Hashable {
         switch self {
         case .invalidArgument, .amountEmpty, .amountMalformed, .amountTooPrecise,
             .amountNotPositive, .amountOutOfRange, .unknownService, .amountMismatch,
-            .paymentMismatch, .invalidConfiguration:
+            .paymentMismatch, .invalidConfiguration, .operatorRequired:
             .invalidInput
         case .unauthenticated: .unauthenticated
         case .forbidden: .forbidden
         case .notFound, .orderNotFound: .notFound
-        case .idempotencyConflict: .conflict
+        case .idempotencyConflict, .priceOverlap: .conflict
         case .insufficientBalance: .insufficientFunds
         case .unavailable, .overloaded: .unavailable
         case .paymentServiceUnavailable: .upstreamUnavailable
@@ -105,6 +111,8 @@ public enum BillingError: Error, Sendable, Hashable {
         case .unavailable(let why): why
         case .paymentServiceUnavailable(let why): "payment service unavailable: \(why)"
         case .overloaded(let why): why
+        case .operatorRequired: "X-Operator: operator calls name the operator (1–128 printable ASCII characters)"
+        case .priceOverlap(let why): why
         case .internalFailure: "internal error"
         }
     }

@@ -15,14 +15,19 @@ public struct BillingService: Sendable {
     private let payments: any PaymentGateway
     private let queries: any LedgerQueries
     private let observer: (any UseCaseObserver)?
+    private let prices: any PriceSource
 
     /// The use cases over the given ports. `cache` may be nil: every read then goes to
     /// `accounts`. `observer` (metrics) hears how every deduction, recharge and callback ended.
+    /// `prices` (default: the catalog's prices, forever) prices checks and the account view;
+    /// the ledger prices deductions from the same source.
     public init(
         catalog: ServiceCatalog, calendar: BillingCalendar, clock: any BillingClock, ledger: any DeductionLedger,
         accounts: any AccountReader, cache: (any AccountCache)?, orders: any RechargeOrderStore,
-        payments: any PaymentGateway, queries: any LedgerQueries, observer: (any UseCaseObserver)? = nil
+        payments: any PaymentGateway, queries: any LedgerQueries, observer: (any UseCaseObserver)? = nil,
+        prices: (any PriceSource)? = nil
     ) {
+        self.prices = prices ?? FixedPrices(PriceBook(catalog: catalog))
         self.catalog = catalog
         self.calendar = calendar
         self.clock = clock
@@ -56,22 +61,38 @@ public struct BillingService: Sendable {
     /// user never seen reads as zero balance and unused quotas.
     public func account(userId: String) async throws(BillingError) -> AccountView {
         let userId = try Self.validUser(userId)
-        let period = calendar.period(containing: clock.now())
+        let now = clock.now()
+        let period = calendar.period(containing: now)
+        let book = try await prices.priceBook()
         let state = try await accountState(userId, period: period)
-        let quotas = catalog.entries.map { entry in
-            QuotaView(serviceName: entry.name, usage: state.quota(for: entry), period: period)
+        var quotas: [QuotaView] = []
+        for entry in catalog.entries {
+            let terms = try book.terms(
+                of: entry.name, at: now, periodStart: calendar.bounds(of: period).lowerBound,
+                overrides: state.overrides)
+            quotas.append(
+                QuotaView(
+                    serviceName: entry.name, usage: state.quota(of: entry.name, freeCalls: terms.freeCallsPerMonth),
+                    period: period, price: terms.price))
         }
         return AccountView(userId: userId, balanceFen: state.balanceFen, currency: "CNY", quotas: quotas)
     }
 
-    /// What `deduct` would do now, changing nothing.
+    /// What `deduct` would do now, changing nothing: the same price, carry and allowance.
     public func check(userId: String, serviceName: String, count: Int64) async throws(BillingError) -> CheckAnswer {
         let request = try DeductionRequest(userId: userId, serviceName: serviceName, count: count)
-        let entry = try catalog.entry(named: request.serviceName)
-        let period = calendar.period(containing: clock.now())
+        _ = try catalog.entry(named: request.serviceName)
+        let now = clock.now()
+        let period = calendar.period(containing: now)
+        let book = try await prices.priceBook()
         let state = try await accountState(request.userId, period: period)
+        let terms = try book.terms(
+            of: request.serviceName, at: now, periodStart: calendar.bounds(of: period).lowerBound,
+            overrides: state.overrides)
         return try CheckAnswer(
-            count: request.count, priceFen: entry.priceFen, quota: state.quota(for: entry), balance: state.balanceFen)
+            count: request.count, price: terms.price,
+            quota: state.quota(of: request.serviceName, freeCalls: terms.freeCallsPerMonth),
+            balance: state.balanceFen, carryMicroFen: state.carry(of: request.serviceName))
     }
 
     /// Charges `request` (free quota first, then balance) and returns the receipt once the

@@ -1,22 +1,32 @@
 /// One billable service: what a call costs and how many calls a month are free.
 public struct CatalogEntry: Sendable, Hashable {
     public let name: String
-    public let priceFen: Fen
+    public let price: UnitPrice
     public let freeCallsPerMonth: Int64
+    /// The stored price version these terms come from (0: configuration, not stored yet).
+    public let versionId: Int64
 
-    /// A service priced `priceFen` per call, with `freeCallsPerMonth` free calls each period.
-    public init(name: String, priceFen: Fen, freeCallsPerMonth: Int64) {
+    /// A service priced `price` per call, with `freeCallsPerMonth` free calls each period.
+    public init(name: String, price: UnitPrice, freeCallsPerMonth: Int64, versionId: Int64 = 0) {
         self.name = name
-        self.priceFen = priceFen
+        self.price = price
         self.freeCallsPerMonth = freeCallsPerMonth
+        self.versionId = versionId
+    }
+
+    /// A whole-fen price. One beyond the price bound is kept as such and refused by
+    /// `ServiceCatalog`, which validates every entry.
+    public init(name: String, priceFen: Fen, freeCallsPerMonth: Int64) {
+        let (microFen, overflow) = priceFen.value.multipliedReportingOverflow(by: UnitPrice.microFenPerFen)
+        self.init(
+            name: name, price: UnitPrice(unvalidatedMicroFen: overflow ? Int64.max : microFen),
+            freeCallsPerMonth: freeCallsPerMonth)
     }
 }
 
 /// The services the platform bills for. Built from configuration and validated once,
 /// so the deduction path can trust every entry.
 public struct ServiceCatalog: Sendable, Hashable {
-    /// A price above this is almost certainly a configuration typo (yuan written as fen×100).
-    public static let maxPriceFen = Fen(100_000_000)
     public static let maxFreeCallsPerMonth: Int64 = 1_000_000_000
     public static let maxServiceNameLength = 64
 
@@ -24,7 +34,7 @@ public struct ServiceCatalog: Sendable, Hashable {
     private let byName: [String: CatalogEntry]
 
     /// Validates names (unique, 1–64 characters of a-z, 0-9, `-`, `_`), prices (0 …
-    /// `maxPriceFen`) and allowances (0 … `maxFreeCallsPerMonth`); an error names
+    /// `UnitPrice.maxMicroFen`) and allowances (0 … `maxFreeCallsPerMonth`); an error names
     /// `configKey`. Entries are kept sorted by name.
     public init(entries: [CatalogEntry], configKey: String = "catalog") throws(BillingError) {
         guard !entries.isEmpty else {
@@ -37,9 +47,10 @@ public struct ServiceCatalog: Sendable, Hashable {
                 throw .invalidConfiguration(
                     key: key, reason: "a service name is 1–64 characters of a-z, 0-9, '-' and '_'")
             }
-            guard entry.priceFen >= .zero, entry.priceFen <= Self.maxPriceFen else {
+            guard (0...UnitPrice.maxMicroFen).contains(entry.price.microFen) else {
                 throw .invalidConfiguration(
-                    key: "\(key).price", reason: "the price must be between 0 and \(Self.maxPriceFen.yuanText) yuan")
+                    key: "\(key).price",
+                    reason: "the price must be between 0 and \(UnitPrice.maximum.yuanText) yuan a unit")
             }
             guard (0...Self.maxFreeCallsPerMonth).contains(entry.freeCallsPerMonth) else {
                 throw .invalidConfiguration(

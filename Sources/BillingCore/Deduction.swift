@@ -55,24 +55,45 @@ public enum PaymentMode: String, Sendable, Hashable, Codable, CaseIterable {
     case free, mixed, balance, denied
 }
 
-/// The split of `count` calls into free and paid ones, and their cost: the single
+/// The split of `count` calls into free and paid ones, and their exact cost: the single
 /// computation behind both CheckQuota and DeductQuota.
 public struct DeductionPlan: Sendable, Hashable {
     public let freeCount: Int64
     public let paidCount: Int64
+    /// Fen taken from the balance: `⌊(carry + paid × price) / 10⁶⌋`.
     public let costFen: Fen
+    /// Fen that must be available: the exact cost rounded up (0 when nothing is paid).
+    public let requiredFen: Fen
+    /// The (user, service) carry after the charge, in µfen.
+    public let carryAfterMicroFen: Int64
 
     /// Splits `count` (≥ 1) into free calls (up to `freeRemaining`) and paid ones at
-    /// `priceFen` each; a cost beyond Int64 fen is AMOUNT_OUT_OF_RANGE, never a wrap.
-    public init(count: Int64, freeRemaining: Int64, priceFen: Fen) throws(BillingError) {
+    /// `price` each, on top of `carryMicroFen`; a cost beyond Int64 fen is
+    /// AMOUNT_OUT_OF_RANGE, never a wrap.
+    public init(count: Int64, freeRemaining: Int64, price: UnitPrice, carryMicroFen: Int64 = 0) throws(BillingError) {
         precondition(count >= 1 && freeRemaining >= 0, "validated before planning")
         freeCount = min(count, freeRemaining)
         paidCount = count - freeCount
-        costFen = try priceFen.multiplied(by: paidCount, field: "count")
+        if paidCount == 0 {
+            // Free calls need no money, whatever the carry.
+            costFen = .zero
+            requiredFen = .zero
+            carryAfterMicroFen = carryMicroFen
+        } else {
+            let charge = try ExactCharge(units: paidCount, price: price, carryMicroFen: carryMicroFen)
+            costFen = charge.fen
+            requiredFen = charge.requiredFen
+            carryAfterMicroFen = charge.carryAfterMicroFen
+        }
     }
 
-    /// Whether `balance` covers the cost.
-    public func isAffordable(with balance: Fen) -> Bool { costFen <= balance }
+    /// A whole-fen price, no carry (the original catalog).
+    public init(count: Int64, freeRemaining: Int64, priceFen: Fen) throws(BillingError) {
+        try self.init(count: count, freeRemaining: freeRemaining, price: UnitPrice(fen: priceFen, field: "count"))
+    }
+
+    /// Whether `balance` backs the cost rounded up, so the carry is never unbacked.
+    public func isAffordable(with balance: Fen) -> Bool { requiredFen <= balance }
 
     /// How the calls would be paid with `balance`: free, mixed, balance or denied.
     public func mode(balance: Fen) -> PaymentMode {
@@ -96,7 +117,12 @@ public struct QuotaUsage: Sendable, Hashable, Codable {
 
     /// A period's fresh allowance of a service.
     public static func unused(_ entry: CatalogEntry) -> QuotaUsage {
-        QuotaUsage(total: entry.freeCallsPerMonth, used: 0)
+        unused(entry.freeCallsPerMonth)
+    }
+
+    /// A period's fresh allowance of `freeCalls` calls.
+    public static func unused(_ freeCalls: Int64) -> QuotaUsage {
+        QuotaUsage(total: freeCalls, used: 0)
     }
 
     /// Never negative even if an operator lowered `total` below `used` by hand.
@@ -113,16 +139,32 @@ public struct CheckAnswer: Sendable, Hashable {
     public let mode: PaymentMode
     public let freeRemaining: Int64
     public let balanceFen: Fen
+    /// What the deduction would take from the balance.
     public let costFen: Fen
+    /// What must be available for it (the exact cost rounded up).
+    public let requiredFen: Fen
+    public let price: AppliedPrice
 
-    /// The answer a deduction of `count` calls would get against this quota and balance.
-    public init(count: Int64, priceFen: Fen, quota: QuotaUsage, balance: Fen) throws(BillingError) {
-        let plan = try DeductionPlan(count: count, freeRemaining: quota.remaining, priceFen: priceFen)
+    /// The answer a deduction of `count` calls would get against this quota, balance and carry.
+    public init(count: Int64, price: AppliedPrice, quota: QuotaUsage, balance: Fen, carryMicroFen: Int64 = 0)
+        throws(BillingError)
+    {
+        let plan = try DeductionPlan(
+            count: count, freeRemaining: quota.remaining, price: price.price, carryMicroFen: carryMicroFen)
         mode = plan.mode(balance: balance)
         allowed = mode != .denied
         freeRemaining = quota.remaining
         balanceFen = balance
         costFen = plan.costFen
+        requiredFen = plan.requiredFen
+        self.price = price
+    }
+
+    /// A whole-fen price with no carry.
+    public init(count: Int64, priceFen: Fen, quota: QuotaUsage, balance: Fen) throws(BillingError) {
+        try self.init(
+            count: count, price: AppliedPrice(price: UnitPrice(fen: priceFen, field: "count"), versionId: 0),
+            quota: quota, balance: balance)
     }
 
     /// The platform's historical wording: "free", "balance" or "insufficient balance".

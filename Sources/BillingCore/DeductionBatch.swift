@@ -13,6 +13,17 @@ public struct QuotaKey: Sendable, Hashable, Codable {
     }
 }
 
+/// A carry's identity: one per (user, service), across periods.
+public struct ChargeKey: Sendable, Hashable, Codable {
+    public let userId: String
+    public let serviceName: String
+
+    public init(userId: String, serviceName: String) {
+        self.userId = userId
+        self.serviceName = serviceName
+    }
+}
+
 /// A deduction's idempotency key: unique per (user, request id).
 public struct IdempotencyKey: Sendable, Hashable, Codable {
     public let userId: String
@@ -31,16 +42,23 @@ public struct LedgerSnapshot: Sendable, Hashable {
     public var balances: [String: Fen]
     public var quotas: [QuotaKey: QuotaUsage]
     public var idempotency: [IdempotencyKey: IdempotencyEntry]
+    /// µfen carried per (user, service); missing is none.
+    public var carries: [ChargeKey: Int64]
+    /// Each user's price overrides (any that might cover the batch's instant).
+    public var overrides: [String: [PriceOverride]]
 
     /// The state a batch starts from; missing balances read as zero, missing quota rows as
-    /// the catalog's fresh allowance.
+    /// the catalog's fresh allowance, missing carries as zero.
     public init(
         balances: [String: Fen] = [:], quotas: [QuotaKey: QuotaUsage] = [:],
-        idempotency: [IdempotencyKey: IdempotencyEntry] = [:]
+        idempotency: [IdempotencyKey: IdempotencyEntry] = [:], carries: [ChargeKey: Int64] = [:],
+        overrides: [String: [PriceOverride]] = [:]
     ) {
         self.balances = balances
         self.quotas = quotas
         self.idempotency = idempotency
+        self.carries = carries
+        self.overrides = overrides
     }
 
     /// The user's balance; zero when unknown.
@@ -50,6 +68,14 @@ public struct LedgerSnapshot: Sendable, Hashable {
     public func quota(_ key: QuotaKey, entry: CatalogEntry) -> QuotaUsage {
         quotas[key] ?? .unused(entry)
     }
+
+    /// The counter under `key`, or a fresh allowance of `freeCalls` when there is none.
+    public func quota(_ key: QuotaKey, freeCalls: Int64) -> QuotaUsage {
+        quotas[key] ?? .unused(freeCalls)
+    }
+
+    /// The carry of `key` in µfen; zero when unknown.
+    public func carry(_ key: ChargeKey) -> Int64 { carries[key] ?? 0 }
 }
 
 /// The effect of one batch: an outcome per request (in request order), the rows that
@@ -59,6 +85,7 @@ public struct BatchResult: Sendable {
     public var snapshot: LedgerSnapshot
     public var changedBalances: Set<String> = []
     public var changedQuotas: Set<QuotaKey> = []
+    public var changedCarries: Set<ChargeKey> = []
     public var records: [LedgerRecord] = []
     public var newIdempotencyEntries: [IdempotencyKey: IdempotencyEntry] = [:]
 
@@ -68,15 +95,24 @@ public struct BatchResult: Sendable {
 /// The deduction algorithm of product.md, applied to a batch in arrival order.
 /// A rejected request changes nothing and does not affect the others.
 public struct DeductionBatch: Sendable {
-    public let catalog: ServiceCatalog
+    public let prices: PriceBook
     public let period: QuotaPeriod
+    /// The period's first instant: its free allowances are the ones in force then.
+    public let periodStart: Date
+    /// The batch's one instant: it decides the price version of every charge.
     public let appliedAt: Date
 
-    /// A batch applied at one instant, in one period, with one catalog.
-    public init(catalog: ServiceCatalog, period: QuotaPeriod, appliedAt: Date) {
-        self.catalog = catalog
+    /// A batch applied at one instant, in one period, with the prices of `prices`.
+    public init(prices: PriceBook, period: QuotaPeriod, periodStart: Date, appliedAt: Date) {
+        self.prices = prices
         self.period = period
+        self.periodStart = periodStart
         self.appliedAt = appliedAt
+    }
+
+    /// A batch with one unchanging catalog.
+    public init(catalog: ServiceCatalog, period: QuotaPeriod, appliedAt: Date) {
+        self.init(prices: PriceBook(catalog: catalog), period: period, periodStart: appliedAt, appliedAt: appliedAt)
     }
 
     /// `nextRecordId` is called once per written record, in order.
@@ -107,27 +143,34 @@ public struct DeductionBatch: Sendable {
             return previous.receipt.markedAsReplay()
         }
 
-        let entry = try catalog.entry(named: request.serviceName)
+        let terms = try prices.terms(
+            of: request.serviceName, at: appliedAt, periodStart: periodStart,
+            overrides: result.snapshot.overrides[request.userId] ?? [])
         let quotaKey = QuotaKey(userId: request.userId, serviceName: request.serviceName, period: period)
-        let quota = result.snapshot.quota(quotaKey, entry: entry)
+        let chargeKey = ChargeKey(userId: request.userId, serviceName: request.serviceName)
+        let quota = result.snapshot.quota(quotaKey, freeCalls: terms.freeCallsPerMonth)
         let balance = result.snapshot.balance(of: request.userId)
-        let plan = try DeductionPlan(count: request.count, freeRemaining: quota.remaining, priceFen: entry.priceFen)
+        let carry = result.snapshot.carry(chargeKey)
+        let plan = try DeductionPlan(
+            count: request.count, freeRemaining: quota.remaining, price: terms.price.price, carryMicroFen: carry)
         guard plan.isAffordable(with: balance) else {
-            throw .insufficientBalance(requiredFen: plan.costFen.value, availableFen: balance.value)
+            throw .insufficientBalance(requiredFen: plan.requiredFen.value, availableFen: balance.value)
         }
 
         // Nothing below can fail: the state changes only once the request is accepted.
         let newQuota = quota.spending(plan.freeCount)
         let newBalance = Fen(balance.value - plan.costFen.value)
         var recordIds: [Int64] = []
+        let price = terms.price
         if plan.freeCount > 0 {
-            let record = makeRecord(request, type: .free, count: plan.freeCount, amount: .zero, id: nextRecordId())
+            let record = makeRecord(
+                request, type: .free, count: plan.freeCount, amount: .zero, price: price, id: nextRecordId())
             recordIds.append(record.id)
             result.records.append(record)
         }
         if plan.paidCount > 0 {
             let record = makeRecord(
-                request, type: .balance, count: plan.paidCount, amount: plan.costFen, id: nextRecordId())
+                request, type: .balance, count: plan.paidCount, amount: plan.costFen, price: price, id: nextRecordId())
             recordIds.append(record.id)
             result.records.append(record)
         }
@@ -135,10 +178,14 @@ public struct DeductionBatch: Sendable {
         result.changedQuotas.insert(quotaKey)
         result.snapshot.balances[request.userId] = newBalance
         result.changedBalances.insert(request.userId)
+        if plan.carryAfterMicroFen != carry {
+            result.snapshot.carries[chargeKey] = plan.carryAfterMicroFen
+            result.changedCarries.insert(chargeKey)
+        }
 
         let receipt = DeductionReceipt(
             recordIds: recordIds, freeCount: plan.freeCount, paidCount: plan.paidCount, costFen: plan.costFen,
-            balanceAfterFen: newBalance, freeRemainingAfter: newQuota.remaining, replayed: false)
+            balanceAfterFen: newBalance, freeRemainingAfter: newQuota.remaining, replayed: false, price: price)
         if let idempotencyKey {
             let entry = IdempotencyEntry(fingerprint: request.fingerprint, receipt: receipt)
             result.snapshot.idempotency[idempotencyKey] = entry
@@ -148,10 +195,11 @@ public struct DeductionBatch: Sendable {
     }
 
     private func makeRecord(
-        _ request: DeductionRequest, type: RecordType, count: Int64, amount: Fen, id: Int64
+        _ request: DeductionRequest, type: RecordType, count: Int64, amount: Fen, price: AppliedPrice, id: Int64
     ) -> LedgerRecord {
         LedgerRecord(
             id: id, userId: request.userId, serviceName: request.serviceName, appId: request.appId, type: type,
-            count: count, amountFen: amount, requestId: request.requestId, period: period, createdAt: appliedAt)
+            count: count, amountFen: amount, requestId: request.requestId, period: period, createdAt: appliedAt,
+            price: price)
     }
 }

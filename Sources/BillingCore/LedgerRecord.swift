@@ -34,10 +34,12 @@ public struct LedgerRecord: Sendable, Hashable, Codable {
     public let requestId: String?
     public let period: QuotaPeriod
     public let createdAt: Date
+    /// The price the record was charged at (nil on records written before prices were stored).
+    public let price: AppliedPrice?
 
     public init(
         id: Int64, userId: String, serviceName: String, appId: String?, type: RecordType, count: Int64,
-        amountFen: Fen, requestId: String?, period: QuotaPeriod, createdAt: Date
+        amountFen: Fen, requestId: String?, period: QuotaPeriod, createdAt: Date, price: AppliedPrice? = nil
     ) {
         self.id = id
         self.userId = userId
@@ -49,6 +51,7 @@ public struct LedgerRecord: Sendable, Hashable, Codable {
         self.requestId = requestId
         self.period = period
         self.createdAt = createdAt
+        self.price = price
     }
 }
 
@@ -62,10 +65,12 @@ public struct DeductionReceipt: Sendable, Hashable, Codable {
     public let balanceAfterFen: Fen
     public let freeRemainingAfter: Int64
     public let replayed: Bool
+    /// The price charged (nil when replaying a deduction stored before prices were).
+    public let price: AppliedPrice?
 
     public init(
         recordIds: [Int64], freeCount: Int64, paidCount: Int64, costFen: Fen, balanceAfterFen: Fen,
-        freeRemainingAfter: Int64, replayed: Bool
+        freeRemainingAfter: Int64, replayed: Bool, price: AppliedPrice? = nil
     ) {
         self.recordIds = recordIds
         self.freeCount = freeCount
@@ -74,6 +79,7 @@ public struct DeductionReceipt: Sendable, Hashable, Codable {
         self.balanceAfterFen = balanceAfterFen
         self.freeRemainingAfter = freeRemainingAfter
         self.replayed = replayed
+        self.price = price
     }
 
     public var mode: PaymentMode {
@@ -85,7 +91,7 @@ public struct DeductionReceipt: Sendable, Hashable, Codable {
     public func markedAsReplay() -> DeductionReceipt {
         DeductionReceipt(
             recordIds: recordIds, freeCount: freeCount, paidCount: paidCount, costFen: costFen,
-            balanceAfterFen: balanceAfterFen, freeRemainingAfter: freeRemainingAfter, replayed: true)
+            balanceAfterFen: balanceAfterFen, freeRemainingAfter: freeRemainingAfter, replayed: true, price: price)
     }
 }
 

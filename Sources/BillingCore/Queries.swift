@@ -8,18 +8,35 @@ public struct AccountState: Sendable, Hashable, Codable {
     /// The balance row's version, bumped by every change to the account (each applied
     /// deduction and each credit): a cache keeps the highest version it has seen.
     public let version: Int64
+    /// µfen carried per service (missing: none).
+    public let carries: [String: Int64]
+    /// The user's price overrides that have not ended.
+    public let overrides: [PriceOverride]
 
     /// `version` orders cached copies: a higher one is newer.
-    public init(balanceFen: Fen, quotas: [String: QuotaUsage], version: Int64 = 0) {
+    public init(
+        balanceFen: Fen, quotas: [String: QuotaUsage], version: Int64 = 0, carries: [String: Int64] = [:],
+        overrides: [PriceOverride] = []
+    ) {
         self.balanceFen = balanceFen
         self.quotas = quotas
         self.version = version
+        self.carries = carries
+        self.overrides = overrides
     }
 
     /// The service's counter, or its fresh allowance when the period has no row yet.
     public func quota(for entry: CatalogEntry) -> QuotaUsage {
         quotas[entry.name] ?? .unused(entry)
     }
+
+    /// The service's counter, or a fresh allowance of `freeCalls` when the period has no row yet.
+    public func quota(of serviceName: String, freeCalls: Int64) -> QuotaUsage {
+        quotas[serviceName] ?? .unused(freeCalls)
+    }
+
+    /// The service's carry in µfen.
+    public func carry(of serviceName: String) -> Int64 { carries[serviceName] ?? 0 }
 }
 
 /// Which records a page holds; nil fields match everything. `to` is exclusive.

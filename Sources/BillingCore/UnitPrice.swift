@@ -2,7 +2,7 @@
 /// usage priced per token or per thousand calls is exact: 0.3 fen is 300,000 µfen.
 /// Bounded to 0 … 10¹² µfen (10,000 yuan a unit), so `units × price` fits in 128 bits
 /// with room to spare and is never computed in a type that could trap.
-public struct UnitPrice: Sendable, Hashable, Comparable {
+public struct UnitPrice: Sendable, Hashable, Comparable, Codable {
     public static let microFenPerFen: Int64 = 1_000_000
     public static let microFenPerYuan: Int64 = 100_000_000
     public static let maxMicroFen: Int64 = 1_000_000_000_000
@@ -10,6 +10,27 @@ public struct UnitPrice: Sendable, Hashable, Comparable {
     public static let maxYuanDecimals = 8
 
     public let microFen: Int64
+
+    public static let maximum = UnitPrice(unvalidatedMicroFen: maxMicroFen)
+    public static let zero = UnitPrice(unvalidatedMicroFen: 0)
+
+    /// For callers that validate afterwards (`ServiceCatalog`) or hold a checked value.
+    init(unvalidatedMicroFen: Int64) { microFen = unvalidatedMicroFen }
+
+    public init(from decoder: any Decoder) throws {
+        let value = try decoder.singleValueContainer().decode(Int64.self)
+        do { try self.init(microFen: value) } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(microFen)
+    }
+
+    /// Whether the price is a whole number of fen (no carry can ever arise from it).
+    public var isWholeFen: Bool { microFen % Self.microFenPerFen == 0 }
 
     /// Refuses a price outside 0 … `maxMicroFen`, naming `field`.
     public init(microFen: Int64, field: String = "price_micro_fen") throws(BillingError) {

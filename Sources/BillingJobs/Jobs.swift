@@ -44,7 +44,7 @@ public struct BillingJobs: Sendable {
         let reset = PostgresQuotaReset(pool: pool)
         var lines: [String] = []
         for period in periods {
-            let report = try await reset.createQuotaRows(for: period, catalog: catalog)
+            let report = try await reset.createQuotaRows(for: period, catalog: catalog, calendar: calendar)
             lines.append("\(period): \(report.rowsCreated) rows created for \(report.usersCovered) users")
         }
         return JobReport(.done, lines.joined(separator: "; "))
@@ -60,10 +60,11 @@ public struct BillingJobs: Sendable {
     func reconcile() async throws -> JobReport {
         let report = try await LedgerAudit(pool: pool).run()
         guard !report.isClean else { return JobReport(.done, "ledger consistent") }
-        let shown = report.balanceDiscrepancies.prefix(20).map(\.description).joined(separator: "; ")
+        let shown = (report.balanceDiscrepancies.prefix(20).map(\.description)
+            + report.carryDiscrepancies.prefix(20).map(\.description)).joined(separator: "; ")
         return JobReport(
             .attention,
-            "\(report.balanceDiscrepancies.count) balance discrepancies, \(report.overusedQuotaRows) overused quota rows: \(shown)"
+            "\(report.balanceDiscrepancies.count) balance discrepancies, \(report.carryDiscrepancies.count) carry discrepancies, \(report.overusedQuotaRows) overused quota rows: \(shown)"
         )
     }
 }

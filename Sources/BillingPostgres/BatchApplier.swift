@@ -5,7 +5,7 @@ import Foundation
 /// keys already used, run `DeductionBatch`, write everything back with set-based
 /// prepared statements, commit.
 struct BatchApplier: Sendable {
-    let catalog: ServiceCatalog
+    let prices: StoredPrices
     let calendar: BillingCalendar
     let clock: any BillingClock
 
@@ -44,13 +44,16 @@ struct BatchApplier: Sendable {
         let recordIds: [Int64]
         let existingQuotas: Dictionary<QuotaKey, QuotaUsage>.Keys
         do {
-            read = try readSnapshot(requests, period: period, on: connection)
+            let book = try prices.book(on: connection)
+            read = try readSnapshot(requests, period: period, at: now, on: connection)
             recordIds = read.recordIds
             existingQuotas = read.snapshot.quotas.keys
             // Records get negative local numbers (-1, -2, …) first; `renumber` swaps in the
             // real, positive ids taken up front (two per request, the most a request writes).
             var localId: Int64 = 0
-            result = DeductionBatch(catalog: catalog, period: period, appliedAt: now).apply(requests, to: read.snapshot) {
+            let batch = DeductionBatch(
+                prices: book, period: period, periodStart: calendar.bounds(of: period).lowerBound, appliedAt: now)
+            result = batch.apply(requests, to: read.snapshot) {
                 localId -= 1
                 return localId
             }
@@ -93,11 +96,16 @@ struct BatchApplier: Sendable {
         return commit
     }
 
-    /// A user's account after the batch: balance and every quota row of the period.
+    /// A user's account after the batch: balance, every quota row of the period, carries
+    /// and overrides.
     private static func account(_ user: String, in snapshot: LedgerSnapshot, version: Int64) -> AccountState {
         var quotas: [String: QuotaUsage] = [:]
         for (key, usage) in snapshot.quotas where key.userId == user { quotas[key.serviceName] = usage }
-        return AccountState(balanceFen: snapshot.balance(of: user), quotas: quotas, version: version)
+        var carries: [String: Int64] = [:]
+        for (key, carry) in snapshot.carries where key.userId == user && carry != 0 { carries[key.serviceName] = carry }
+        return AccountState(
+            balanceFen: snapshot.balance(of: user), quotas: quotas, version: version, carries: carries,
+            overrides: snapshot.overrides[user] ?? [])
     }
 
     private static func isRetryable(_ error: any Error) -> Bool {
@@ -116,9 +124,9 @@ struct BatchApplier: Sendable {
         var backendPID: Int32 = 0
     }
 
-    private func readSnapshot(_ requests: [DeductionRequest], period: QuotaPeriod, on connection: PostgresConnection)
-        throws -> Snapshot
-    {
+    private func readSnapshot(
+        _ requests: [DeductionRequest], period: QuotaPeriod, at now: Date, on connection: PostgresConnection
+    ) throws -> Snapshot {
         let users = PostgresText.textArray(Array(Set(requests.map(\.userId))).sorted())
         let keyed = requests.compactMap { request in request.requestId.map { (request.userId, $0) } }
         var steps: [PipelineStep] = [
@@ -126,6 +134,8 @@ struct BatchApplier: Sendable {
             .prepared(LaneStatement.ensureBalances.rawValue, [users]),
             .prepared(LaneStatement.lockBalances.rawValue, [users]),
             .prepared(LaneStatement.lockQuotas.rawValue, [period.text, users]),
+            .prepared(LaneStatement.readCarries.rawValue, [users]),
+            .prepared(LaneStatement.readOverrides.rawValue, [users, PostgresText.microseconds(now)]),
             .prepared(LaneStatement.takeRecordIds.rawValue, [String(2 * requests.count)]),
             .prepared(LaneStatement.transactionId.rawValue, []),
         ]
@@ -149,22 +159,38 @@ struct BatchApplier: Sendable {
             let key = QuotaKey(userId: try row.string(0), serviceName: try row.string(1), period: period)
             snapshot.quotas[key] = try QuotaRows.usage(total: row.int64(2), used: row.int64(3))
         }
-        read.recordIds = try results[4].all.map { try $0.int64(0) }
-        read.transactionId = try results[5].all.first?.int64(0) ?? 0
-        if results.count > 6 {
-            for row in results[6].all {
+        for row in results[4].all {
+            snapshot.carries[ChargeKey(userId: try row.string(0), serviceName: try row.string(1))] = try row.int64(2)
+        }
+        for row in results[5].all {
+            let override = try StoredPrices.decodeOverride(row)
+            snapshot.overrides[override.userId, default: []].append(override)
+        }
+        read.recordIds = try results[6].all.map { try $0.int64(0) }
+        read.transactionId = try results[7].all.first?.int64(0) ?? 0
+        if results.count > 8 {
+            for row in results[8].all {
                 let key = IdempotencyKey(userId: try row.string(0), requestId: try row.string(1))
                 let fingerprint = RequestFingerprint(
                     serviceName: try row.string(2), count: try row.int64(3), appId: row.optionalString(4))
                 let receipt = DeductionReceipt(
                     recordIds: try PostgresText.parseInt64Array(row.string(5)), freeCount: try row.int64(6),
                     paidCount: try row.int64(7), costFen: Fen(try row.int64(8)), balanceAfterFen: Fen(try row.int64(9)),
-                    freeRemainingAfter: try row.int64(10), replayed: false)
+                    freeRemainingAfter: try row.int64(10), replayed: false,
+                    price: try Self.appliedPrice(row, price: 11, version: 12, override: 13))
                 snapshot.idempotency[key] = IdempotencyEntry(fingerprint: fingerprint, receipt: receipt)
             }
         }
         read.snapshot = snapshot
         return read
+    }
+
+    /// The stored price of a record or receipt; nil on rows written before prices were stored.
+    static func appliedPrice(_ row: PostgresRow, price: Int, version: Int, override: Int) throws -> AppliedPrice? {
+        guard let microFen = try row.optionalInt64(price) else { return nil }
+        return AppliedPrice(
+            price: try UnitPrice(microFen: microFen), versionId: try row.optionalInt64(version) ?? 0,
+            overrideId: try row.optionalInt64(override))
     }
 
     /// One named statement per table that changed, in the lanes' lock order.
@@ -195,6 +221,17 @@ struct BatchApplier: Sendable {
             steps.append(
                 .prepared((existed ? LaneStatement.updateQuotas : LaneStatement.insertQuotas).rawValue, parameters))
         }
+        let carries = result.changedCarries.sorted { ($0.userId, $0.serviceName) < ($1.userId, $1.serviceName) }
+        if !carries.isEmpty {
+            steps.append(
+                .prepared(
+                    LaneStatement.writeCarries.rawValue,
+                    [
+                        PostgresText.textArray(carries.map(\.userId)),
+                        PostgresText.textArray(carries.map(\.serviceName)),
+                        PostgresText.int64Array(carries.map { result.snapshot.carry($0) }),
+                    ]))
+        }
         let records = result.records
         if !records.isEmpty {
             steps.append(
@@ -210,6 +247,9 @@ struct BatchApplier: Sendable {
                         PostgresText.int64Array(records.map(\.count)),
                         PostgresText.int64Array(records.map(\.amountFen.value)),
                         PostgresText.textArray(records.map(\.requestId)),
+                        PostgresText.int64Array(records.map { $0.price?.price.microFen }),
+                        PostgresText.int64Array(records.map { $0.price?.versionId }),
+                        PostgresText.int64Array(records.map { $0.price?.overrideId }),
                     ]))
         }
         let entries = result.newIdempotencyEntries.sorted {
@@ -232,6 +272,9 @@ struct BatchApplier: Sendable {
                         PostgresText.int64Array(receipts.map(\.costFen.value)),
                         PostgresText.int64Array(receipts.map(\.balanceAfterFen.value)),
                         PostgresText.int64Array(receipts.map(\.freeRemainingAfter)),
+                        PostgresText.int64Array(receipts.map { $0.price?.price.microFen }),
+                        PostgresText.int64Array(receipts.map { $0.price?.versionId }),
+                        PostgresText.int64Array(receipts.map { $0.price?.overrideId }),
                     ]))
         }
         return steps
@@ -247,6 +290,6 @@ struct BatchApplier: Sendable {
         DeductionReceipt(
             recordIds: receipt.recordIds.map { realId($0, ids: ids) }, freeCount: receipt.freeCount,
             paidCount: receipt.paidCount, costFen: receipt.costFen, balanceAfterFen: receipt.balanceAfterFen,
-            freeRemainingAfter: receipt.freeRemainingAfter, replayed: receipt.replayed)
+            freeRemainingAfter: receipt.freeRemainingAfter, replayed: receipt.replayed, price: receipt.price)
     }
 }

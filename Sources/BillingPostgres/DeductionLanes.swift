@@ -37,8 +37,9 @@ public final class DeductionLanes: DeductionLedger, ThreadOwningService {
     public init(
         config: PostgresConfig, catalog: ServiceCatalog, calendar: BillingCalendar, clock: any BillingClock,
         settings: Settings = Settings(), observer: (any LaneObserver)? = nil,
-        listener: (any LaneCommitListener)? = nil
+        listener: (any LaneCommitListener)? = nil, prices: StoredPrices? = nil
     ) {
+        let prices = prices ?? StoredPrices(catalog: catalog)
         precondition(settings.laneCount > 0 && settings.maxBatchCount > 0, "at least one lane and one deduction")
         // Lane connections are told apart in pg_stat_activity by their application name.
         var laneConfig = config
@@ -46,7 +47,7 @@ public final class DeductionLanes: DeductionLedger, ThreadOwningService {
         lanes = (0..<settings.laneCount).map { index in
             DeductionLane(
                 index: index, config: laneConfig,
-                applier: BatchApplier(catalog: catalog, calendar: calendar, clock: clock),
+                applier: BatchApplier(prices: prices, calendar: calendar, clock: clock),
                 maxBatchCount: settings.maxBatchCount, maxQueued: settings.maxQueuedPerLane, observer: observer,
                 listener: listener)
         }

@@ -4,8 +4,9 @@ import BillingCore
 /// first pipeline (begin, lock, read, take ids); each table's write is its own named
 /// statement in the second (write, commit): still two round trips a batch.
 enum LaneStatement: String, CaseIterable {
-    case ensureBalances, lockBalances, lockQuotas, readIdempotency, takeRecordIds, transactionId, dropUntouched
-    case writeBalances, updateQuotas, insertQuotas, insertRecords, insertRequests
+    case ensureBalances, lockBalances, lockQuotas, readCarries, readOverrides, readIdempotency, takeRecordIds
+    case transactionId, dropUntouched
+    case writeBalances, updateQuotas, insertQuotas, writeCarries, insertRecords, insertRequests
 
     var sql: String {
         switch self {
@@ -33,10 +34,21 @@ enum LaneStatement: String, CaseIterable {
             SELECT user_id, service_name, total, used FROM free_quota
             WHERE period = $1 AND user_id = ANY($2::text[]) ORDER BY user_id, service_name FOR UPDATE
             """
+        case .readCarries:
+            // Guarded by the balance rows locked just before: every writer of a carry holds them.
+            "SELECT user_id, service_name, carry_micro_fen FROM charge_carry WHERE user_id = ANY($1::text[])"
+        case .readOverrides:
+            // Overrides that have not ended by the batch's instant ($2, µs): the cache keeps
+            // those that start later too, so a check after they begin prices right.
+            """
+            SELECT \(StoredPrices.overrideColumns) FROM user_price
+            WHERE user_id = ANY($1::text[]) AND (valid_to IS NULL OR valid_to > \(timestampParameter(2)))
+            """
         case .readIdempotency:
             """
             SELECT d.user_id, d.request_id, d.service_name, d.count, d.app_id, d.record_ids, d.free_count,
-                d.paid_count, d.cost_fen, d.balance_after_fen, d.free_remaining_after
+                d.paid_count, d.cost_fen, d.balance_after_fen, d.free_remaining_after, d.price_micro_fen,
+                d.price_version, d.price_override
             FROM deduction_request AS d
             JOIN unnest($1::text[], $2::text[]) AS k(user_id, request_id)
                 ON d.user_id = k.user_id AND d.request_id = k.request_id
@@ -67,28 +79,41 @@ enum LaneStatement: String, CaseIterable {
             ON CONFLICT (user_id, period, service_name)
             DO UPDATE SET used = EXCLUDED.used, version = free_quota.version + 1, updated_at = now()
             """
+        case .writeCarries:
+            // $1 users, $2 services, $3 carries (µfen).
+            """
+            INSERT INTO charge_carry (user_id, service_name, carry_micro_fen)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+            ON CONFLICT (user_id, service_name)
+            DO UPDATE SET carry_micro_fen = EXCLUDED.carry_micro_fen, updated_at = now()
+            """
         case .insertRecords:
             // $1 period, $2 instant (µs since the epoch), $3… one array per column.
             """
             INSERT INTO billing_record (id, user_id, service_name, app_id, type, count, amount_fen, request_id,
-                period, created_at)
+                period, created_at, price_micro_fen, price_version, price_override)
             SELECT v.id, v.user_id, v.service_name, v.app_id, v.type, v.count, v.amount_fen, v.request_id, $1,
-                to_timestamp($2::bigint / 1000000.0)
+                to_timestamp($2::bigint / 1000000.0), v.price_micro_fen, v.price_version, v.price_override
             FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::smallint[], $8::bigint[],
-                $9::bigint[], $10::text[])
-                AS v(id, user_id, service_name, app_id, type, count, amount_fen, request_id)
+                $9::bigint[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[])
+                AS v(id, user_id, service_name, app_id, type, count, amount_fen, request_id, price_micro_fen,
+                    price_version, price_override)
             """
         case .insertRequests:
             // One array per column of deduction_request.
             """
             INSERT INTO deduction_request (user_id, request_id, service_name, count, app_id, record_ids,
-                free_count, paid_count, cost_fen, balance_after_fen, free_remaining_after)
+                free_count, paid_count, cost_fen, balance_after_fen, free_remaining_after, price_micro_fen,
+                price_version, price_override)
             SELECT v.user_id, v.request_id, v.service_name, v.count, v.app_id, v.record_ids::bigint[],
-                v.free_count, v.paid_count, v.cost_fen, v.balance_after_fen, v.free_remaining_after
+                v.free_count, v.paid_count, v.cost_fen, v.balance_after_fen, v.free_remaining_after,
+                v.price_micro_fen, v.price_version, v.price_override
             FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
-                $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[])
+                $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
+                $13::bigint[], $14::bigint[])
                 AS v(user_id, request_id, service_name, count, app_id, record_ids, free_count, paid_count,
-                    cost_fen, balance_after_fen, free_remaining_after)
+                    cost_fen, balance_after_fen, free_remaining_after, price_micro_fen, price_version,
+                    price_override)
             """
         }
     }

@@ -1,8 +1,9 @@
 import BillingCore
 
 /// Checks the ledger's invariants from the stored rows: for every user, balance =
-/// successful recharges − balance charges, and no quota row with used > total. Used by
-/// the tests after every integration test and by the cron's reconciliation job.
+/// successful recharges − balance charges; for every (user, service),
+/// `Σ fen × 10⁶ + carry = Σ units × price` exactly; and no quota row with used > total.
+/// Used by the tests after every integration test and by the cron's reconciliation job.
 public struct LedgerAudit: Sendable {
     public struct Discrepancy: Sendable, Hashable, CustomStringConvertible {
         public let userId: String
@@ -15,12 +16,43 @@ public struct LedgerAudit: Sendable {
         }
     }
 
+    /// A (user, service) whose charges and carry do not add up to units × price. Sums are
+    /// decimal text: they are computed in `numeric` and may exceed Int64 µfen.
+    public struct CarryDiscrepancy: Sendable, Hashable, CustomStringConvertible {
+        public let userId: String
+        public let serviceName: String
+        public let chargedMicroFen: String
+        public let carryMicroFen: Int64
+        public let exactMicroFen: String
+
+        public var description: String {
+            "user \(userId) service \(serviceName): charged \(chargedMicroFen) µfen + carry \(carryMicroFen) µfen ≠ units × price \(exactMicroFen) µfen"
+        }
+    }
+
     public struct Report: Sendable, Hashable {
         public let balanceDiscrepancies: [Discrepancy]
+        public let carryDiscrepancies: [CarryDiscrepancy]
         public let overusedQuotaRows: Int64
 
-        public var isClean: Bool { balanceDiscrepancies.isEmpty && overusedQuotaRows == 0 }
+        public var isClean: Bool { balanceDiscrepancies.isEmpty && carryDiscrepancies.isEmpty && overusedQuotaRows == 0 }
     }
+
+    /// Records written before prices were stored had whole-fen prices: their exact cost is
+    /// their amount.
+    static let carrySQL = """
+        WITH paid AS (
+            SELECT user_id, service_name, sum(amount_fen)::numeric * 1000000 AS charged,
+                sum(CASE WHEN price_micro_fen IS NULL THEN amount_fen::numeric * 1000000
+                    ELSE count::numeric * price_micro_fen END) AS exact
+            FROM billing_record WHERE type = 2 GROUP BY user_id, service_name
+        )
+        SELECT COALESCE(p.user_id, c.user_id), COALESCE(p.service_name, c.service_name),
+            COALESCE(p.charged, 0)::text, COALESCE(c.carry_micro_fen, 0), COALESCE(p.exact, 0)::text
+        FROM paid AS p FULL JOIN charge_carry AS c ON c.user_id = p.user_id AND c.service_name = p.service_name
+        WHERE COALESCE(p.charged, 0) + COALESCE(c.carry_micro_fen, 0) <> COALESCE(p.exact, 0)
+        ORDER BY 1, 2
+        """
 
     private let pool: PostgresPool
 
@@ -51,9 +83,14 @@ public struct LedgerAudit: Sendable {
                     userId: try row.string(0), balanceFen: try row.int64(1), rechargedFen: try row.int64(2),
                     chargedFen: try row.int64(3))
             }
+            let carries = try connection.query(Self.carrySQL).all.map { row in
+                CarryDiscrepancy(
+                    userId: try row.string(0), serviceName: try row.string(1), chargedMicroFen: try row.string(2),
+                    carryMicroFen: try row.int64(3), exactMicroFen: try row.string(4))
+            }
             let overused = try connection.query("SELECT count(*) FROM free_quota WHERE used > total OR used < 0")[0]
                 .int64(0)
-            return Report(balanceDiscrepancies: discrepancies, overusedQuotaRows: overused)
+            return Report(balanceDiscrepancies: discrepancies, carryDiscrepancies: carries, overusedQuotaRows: overused)
         }
     }
 }

@@ -20,6 +20,11 @@ public struct PerCallDeductionLedger: DeductionLedger {
 
     public func deduct(_ request: DeductionRequest) async throws(BillingError) -> DeductionReceipt {
         let entry = try catalog.entry(named: request.serviceName)
+        // The original design knew whole-fen prices only: it has no carry to keep.
+        guard entry.price.isWholeFen else {
+            throw .invalidConfiguration(
+                key: "billing.deduction_strategy", reason: "the per-call baseline charges whole-fen prices only")
+        }
         let now = clock.now()
         let period = calendar.period(containing: now)
         let outcome = try await pool.withConnection { connection -> Result<DeductionReceipt, BillingError> in
@@ -43,7 +48,7 @@ public struct PerCallDeductionLedger: DeductionLedger {
                         """,
                     key: [request.userId, period.text, entry.name], values: [String(entry.freeCallsPerMonth)])
                 let quota = try QuotaRows.usage(total: row.int64(0), used: row.int64(1))
-                let plan = try DeductionPlan(count: request.count, freeRemaining: quota.remaining, priceFen: entry.priceFen)
+                let plan = try DeductionPlan(count: request.count, freeRemaining: quota.remaining, price: entry.price)
                 guard plan.isAffordable(with: balance) else {
                     return .failure(.insufficientBalance(requiredFen: plan.costFen.value, availableFen: balance.value))
                 }

@@ -1,6 +1,7 @@
 import BillingCore
 
-/// Reads a user's balance and one period's quota rows in one round trip. Creates nothing.
+/// Reads a user's balance, one period's quota rows, carries and price overrides in one
+/// round trip and one snapshot. Creates nothing.
 public struct PostgresAccounts: AccountReader {
     private let pool: PostgresPool
 
@@ -9,24 +10,48 @@ public struct PostgresAccounts: AccountReader {
     public func account(of userId: String, period: QuotaPeriod) async throws(BillingError) -> AccountState {
         let periodText = period.text
         return try await pool.withConnection { connection in
-            let rows = try connection.query(
-                """
-                SELECT b.balance_fen, q.service_name, q.total, q.used, b.version
-                FROM (SELECT $1::text AS user_id) AS u
-                LEFT JOIN user_balance AS b ON b.user_id = u.user_id
-                LEFT JOIN free_quota AS q ON q.user_id = u.user_id AND q.period = $2
-                """, [userId, periodText])
+            let results: [PostgresRows]
+            do {
+                // One snapshot: the balance, its version and the rest belong together.
+                results = try connection.pipeline([
+                    .sql("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
+                    .sql(
+                        """
+                        SELECT b.balance_fen, q.service_name, q.total, q.used, b.version
+                        FROM (SELECT $1::text AS user_id) AS u
+                        LEFT JOIN user_balance AS b ON b.user_id = u.user_id
+                        LEFT JOIN free_quota AS q ON q.user_id = u.user_id AND q.period = $2
+                        """, [userId, periodText]),
+                    .sql("SELECT service_name, carry_micro_fen FROM charge_carry WHERE user_id = $1", [userId]),
+                    // Every override: which one covers an instant is decided at that instant.
+                    .sql("SELECT \(StoredPrices.overrideColumns) FROM user_price WHERE user_id = $1", [userId]),
+                    .sql("COMMIT"),
+                ])
+            } catch {
+                if connection.isOpen { _ = try? connection.query("ROLLBACK") }
+                throw error
+            }
             var balance = Fen.zero
             var version: Int64 = 0
             var quotas: [String: QuotaUsage] = [:]
-            for row in rows.all {
+            for row in results[1].all {
                 balance = Fen(try row.optionalInt64(0) ?? 0)
                 version = try row.optionalInt64(4) ?? 0
                 if let service = row.optionalString(1) {
                     quotas[service] = try QuotaRows.usage(total: row.int64(2), used: row.int64(3))
                 }
             }
-            return AccountState(balanceFen: balance, quotas: quotas, version: version)
+            var carries: [String: Int64] = [:]
+            for row in results[2].all {
+                let carry = try row.int64(1)
+                guard (0..<UnitPrice.microFenPerFen).contains(carry) else {
+                    throw BillingError.internalFailure("charge_carry outside 0 ..< 1000000")
+                }
+                if carry != 0 { carries[try row.string(0)] = carry }
+            }
+            let overrides = try results[3].all.map(StoredPrices.decodeOverride)
+            return AccountState(
+                balanceFen: balance, quotas: quotas, version: version, carries: carries, overrides: overrides)
         }
     }
 }

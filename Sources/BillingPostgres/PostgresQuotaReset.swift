@@ -28,10 +28,18 @@ public struct PostgresQuotaReset: Sendable {
                 UNION
                 (SELECT DISTINCT user_id FROM free_quota WHERE user_id > $4 ORDER BY user_id LIMIT $5)
             ) AS u ORDER BY user_id LIMIT $5
+        ), catalog AS (
+            -- Each service's allowance in force at the period's first instant ($6, µs); the
+            -- configured one ($3) for a service no version covers yet.
+            SELECT c.service_name, COALESCE((
+                SELECT p.free_calls_per_month FROM service_price AS p
+                WHERE p.service_name = c.service_name AND p.effective_from <= \(timestampParameter(6))
+                ORDER BY p.effective_from DESC LIMIT 1), c.total) AS total
+            FROM unnest($2::text[], $3::bigint[]) AS c(service_name, total)
         ), created AS (
             INSERT INTO free_quota (user_id, period, service_name, total)
             SELECT known.user_id, $1, c.service_name, c.total
-            FROM known CROSS JOIN unnest($2::text[], $3::bigint[]) AS c(service_name, total)
+            FROM known CROSS JOIN catalog AS c
             ORDER BY known.user_id, c.service_name
             ON CONFLICT DO NOTHING
             RETURNING user_id
@@ -40,16 +48,20 @@ public struct PostgresQuotaReset: Sendable {
             (SELECT count(DISTINCT user_id) FROM created)
         """
 
-    public func createQuotaRows(for period: QuotaPeriod, catalog: ServiceCatalog) async throws(BillingError)
-        -> QuotaResetReport
-    {
+    /// Creates the period's rows of `catalog`'s services, each with the allowance of the
+    /// stored price version in force at the period's first instant (in `calendar`'s zone).
+    public func createQuotaRows(
+        for period: QuotaPeriod, catalog: ServiceCatalog, calendar: BillingCalendar = .platformDefault
+    ) async throws(BillingError) -> QuotaResetReport {
         let names = PostgresText.textArray(catalog.entries.map(\.name))
         let totals = PostgresText.int64Array(catalog.entries.map(\.freeCallsPerMonth))
+        let start = PostgresText.microseconds(calendar.bounds(of: period).lowerBound)
         var after = ""
         var rows: Int64 = 0
         var users: Int64 = 0
         while true {
-            let chunk = try await createChunk(period: period, names: names, totals: totals, after: after)
+            let chunk = try await createChunk(
+                period: period, names: names, totals: totals, start: start, after: after, services: catalog)
             // Counts are bounded by chunk sizes: the sums cannot overflow in any real run,
             // but a wrong reply must not trap either.
             rows = rows.addingReportingOverflow(chunk.rows).partialValue
@@ -60,16 +72,25 @@ public struct PostgresQuotaReset: Sendable {
         return QuotaResetReport(period: period, rowsCreated: rows, usersCovered: users)
     }
 
-    private func createChunk(period: QuotaPeriod, names: String, totals: String, after: String)
-        async throws(BillingError) -> (lastUser: String?, rows: Int64, users: Int64)
-    {
-        let parameters = [period.text, names, totals, after, String(chunkUsers)]
+    private func createChunk(
+        period: QuotaPeriod, names: String, totals: String, start: String, after: String, services: ServiceCatalog
+    ) async throws(BillingError) -> (lastUser: String?, rows: Int64, users: Int64) {
+        let parameters = [period.text, names, totals, after, String(chunkUsers), start]
+        let serviceNames = services.entries.map(\.name)
         var attempt = 1
         while true {
             do {
                 return try await pool.withConnection { connection in
-                    let row = try connection.query(Self.chunkSQL, parameters)[0]
-                    return (row.optionalString(0), try row.int64(1), try row.int64(2))
+                    try connection.transaction { tx in
+                        // Shared with each other, exclusive with an operator adding a version of
+                        // the service (which rewrites the totals of rows already created): the
+                        // chunk reads the allowance after any such change has committed.
+                        for name in serviceNames {
+                            try tx.query("SELECT pg_advisory_xact_lock_shared(hashtext('billing-price:' || $1))", [name])
+                        }
+                        let row = try tx.query(Self.chunkSQL, parameters)[0]
+                        return (row.optionalString(0), try row.int64(1), try row.int64(2))
+                    }
                 }
             } catch {
                 // Busy (a lock wait past lock_timeout) or briefly down: the chunk is one

@@ -39,6 +39,11 @@ enum PostgresText {
         "{" + values.map(String.init).joined(separator: ",") + "}"
     }
 
+    /// A bigint[] literal with NULLs for the missing values.
+    static func int64Array(_ values: [Int64?]) -> String {
+        "{" + values.map { $0.map(String.init) ?? "NULL" }.joined(separator: ",") + "}"
+    }
+
     /// Parses `{1,2,3}` as produced by PostgreSQL for a bigint[].
     static func parseInt64Array(_ text: String) throws(PostgresError) -> [Int64] {
         let inner = text.dropFirst().dropLast()

@@ -1,19 +1,28 @@
+import Foundation
 import BillingCore
 
-/// The cached form of an account: `<version>|<balance fen>|<service>:<used>:<total>,…`.
-/// Anything that does not parse exactly (a value written by hand, another format) reads
-/// as a miss.
+/// The cached form of an account:
+/// `<version>|<balance fen>|<service>:<used>:<total>,…|<service>:<carry µfen>,…|<override>,…`
+/// with each override `<id>:<service>:<price µfen>:<from µs>:<to µs or empty>`. Anything
+/// that does not parse exactly (a value written by hand, an older format) reads as a miss.
 enum AccountCodec {
     static func encode(_ state: AccountState) -> String {
         let quotas = state.quotas.keys.sorted().compactMap { name in
             state.quotas[name].map { "\(name):\($0.used):\($0.total)" }
         }
-        return "\(state.version)|\(state.balanceFen.value)|\(quotas.joined(separator: ","))"
+        let carries = state.carries.keys.sorted().compactMap { name in state.carries[name].map { "\(name):\($0)" } }
+        let overrides = state.overrides.map { override in
+            "\(override.id):\(override.serviceName):\(override.price.microFen):\(micros(override.from)):"
+                + (override.to.map { String(micros($0)) } ?? "")
+        }
+        return "\(state.version)|\(state.balanceFen.value)|\(quotas.joined(separator: ","))|"
+            + "\(carries.joined(separator: ","))|\(overrides.joined(separator: ","))"
     }
 
-    static func decode(_ text: String) -> AccountState? {
+    /// `userId` names the owner of the overrides read back.
+    static func decode(_ text: String, userId: String = "") -> AccountState? {
         let parts = text.split(separator: "|", omittingEmptySubsequences: false)
-        guard parts.count == 3, let version = Int64(parts[0]), version >= 0, let balance = Int64(parts[1]),
+        guard parts.count == 5, let version = Int64(parts[0]), version >= 0, let balance = Int64(parts[1]),
             balance >= 0
         else { return nil }
         var quotas: [String: QuotaUsage] = [:]
@@ -26,7 +35,43 @@ enum AccountCodec {
                 quotas[String(fields[0])] = QuotaUsage(total: total, used: used)
             }
         }
-        return AccountState(balanceFen: Fen(balance), quotas: quotas, version: version)
+        var carries: [String: Int64] = [:]
+        for entry in items(parts[3]) {
+            let fields = entry.split(separator: ":", omittingEmptySubsequences: false)
+            guard fields.count == 2, !fields[0].isEmpty, let carry = Int64(fields[1]),
+                (0..<UnitPrice.microFenPerFen).contains(carry)
+            else { return nil }
+            carries[String(fields[0])] = carry
+        }
+        var overrides: [PriceOverride] = []
+        for entry in items(parts[4]) {
+            let fields = entry.split(separator: ":", omittingEmptySubsequences: false)
+            guard fields.count == 5, let id = Int64(fields[0]), !fields[1].isEmpty, let microFen = Int64(fields[2]),
+                let price = try? UnitPrice(microFen: microFen), let from = date(fields[3])
+            else { return nil }
+            let to = fields[4].isEmpty ? nil : date(fields[4])
+            guard fields[4].isEmpty || to != nil else { return nil }
+            overrides.append(
+                PriceOverride(id: id, userId: userId, serviceName: String(fields[1]), price: price, from: from, to: to))
+        }
+        return AccountState(
+            balanceFen: Fen(balance), quotas: quotas, version: version, carries: carries, overrides: overrides)
+    }
+
+    private static func items(_ part: Substring) -> [Substring] {
+        part.isEmpty ? [] : part.split(separator: ",", omittingEmptySubsequences: false)
+    }
+
+    /// Instants as whole microseconds since the epoch, the database's precision.
+    private static func micros(_ date: Date) -> Int64 {
+        let value = (date.timeIntervalSince1970 * 1_000_000).rounded()
+        guard value.isFinite, abs(value) < 9.0e18 else { return 0 }
+        return Int64(value)
+    }
+
+    private static func date(_ text: Substring) -> Date? {
+        guard let micros = Int64(text), abs(micros) < 1 << 62 else { return nil }
+        return Date(timeIntervalSince1970: TimeInterval(micros) / 1_000_000)
     }
 
     /// A marker that the account may have moved to `version` in a way this process could

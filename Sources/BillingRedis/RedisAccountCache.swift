@@ -73,7 +73,7 @@ public final class RedisAccountCache: AccountCache {
         }
         switch reply {
         case .success(.string(let text)):
-            guard let state = AccountCodec.decode(text) else {
+            guard let state = AccountCodec.decode(text, userId: userId) else {
                 observer?.cacheMiss()
                 return nil
             }

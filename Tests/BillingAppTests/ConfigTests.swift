@@ -30,8 +30,50 @@ struct ConfigTests {
             "BILLING_HTTP_PORT": "9999", "BILLING_CATALOG_PAYMENT_PRICE_FEN": "12", "BILLING_AUTH_INTERNAL_TOKENS": "a,b",
         ])
         #expect(config.http.port == 9999)
-        #expect(try config.catalog.entry(named: "payment").priceFen == Fen(12))
+        #expect(try config.catalog.entry(named: "payment").price == UnitPrice(fen: Fen(12)))
         #expect(config.auth.internalTokens == ["a", "b"])
+    }
+
+    @Test("a price is yuan text exact to 8 decimals, or µfen, or whole fen")
+    func subFenPrices() async throws {
+        let config = try await load([
+            "BILLING_CATALOG_SERVICES": "maps,tokens,legacy",
+            "BILLING_CATALOG_MAPS_PRICE": "0.0003", "BILLING_CATALOG_MAPS_FREE_CALLS_PER_MONTH": "0",
+            "BILLING_CATALOG_TOKENS_PRICE_MICRO_FEN": "1", "BILLING_CATALOG_TOKENS_FREE_CALLS_PER_MONTH": "5",
+            "BILLING_CATALOG_LEGACY_PRICE_FEN": "7", "BILLING_CATALOG_LEGACY_FREE_CALLS_PER_MONTH": "5",
+        ])
+        #expect(try config.catalog.entry(named: "maps").price.microFen == 30_000)
+        #expect(try config.catalog.entry(named: "tokens").price.microFen == 1)
+        #expect(try config.catalog.entry(named: "legacy").price.microFen == 7_000_000)
+    }
+
+    @Test(
+        "a bad price is refused with the key it was written under",
+        arguments: [
+            ("PRICE", "-0.01"), ("PRICE", "0.000000001"), ("PRICE", "100000"), ("PRICE", "99999999999999999999"),
+            ("PRICE", "1e-4"), ("PRICE", "0,01"), ("PRICE_MICRO_FEN", "1000000000001"), ("PRICE_MICRO_FEN", "-5"),
+            ("PRICE_MICRO_FEN", "9223372036854775808"), ("PRICE_FEN", "1000001"),
+        ])
+    func badPrices(key: String, value: String) async throws {
+        await expectConfigurationError("billing.catalog.maps.\(key.lowercased())") {
+            _ = try await load([
+                "BILLING_CATALOG_SERVICES": "maps", "BILLING_CATALOG_MAPS_\(key)": value,
+                "BILLING_CATALOG_MAPS_FREE_CALLS_PER_MONTH": "0",
+            ])
+        }
+    }
+
+    @Test("a service priced twice, or not at all, is refused")
+    func priceKeys() async throws {
+        await expectConfigurationError("billing.catalog.maps.price") {
+            _ = try await load([
+                "BILLING_CATALOG_SERVICES": "maps", "BILLING_CATALOG_MAPS_PRICE": "0.01",
+                "BILLING_CATALOG_MAPS_PRICE_FEN": "1", "BILLING_CATALOG_MAPS_FREE_CALLS_PER_MONTH": "0",
+            ])
+        }
+        await expectConfigurationError("billing.catalog.maps.price") {
+            _ = try await load(["BILLING_CATALOG_SERVICES": "maps", "BILLING_CATALOG_MAPS_FREE_CALLS_PER_MONTH": "0"])
+        }
     }
 
     @Test(

@@ -8,7 +8,7 @@ struct CatalogTests {
         arguments: [("passport", 1, 10_000), ("payment", 10, 1_000), ("asset", 5, 1_000)] as [(String, Int64, Int64)])
     func defaults(name: String, priceFen: Int64, free: Int64) throws {
         let entry = try ServiceCatalog.platformDefault.entry(named: name)
-        #expect(entry.priceFen == Fen(priceFen))
+        #expect(entry.price.microFen == priceFen * UnitPrice.microFenPerFen)
         #expect(entry.freeCallsPerMonth == free)
     }
 
@@ -24,7 +24,7 @@ struct CatalogTests {
         let catalog = try ServiceCatalog(entries: [
             CatalogEntry(name: "maps", priceFen: Fen(3), freeCallsPerMonth: 50)
         ])
-        #expect(try catalog.entry(named: "maps").priceFen == Fen(3))
+        #expect(try catalog.entry(named: "maps").price == UnitPrice(fen: Fen(3)))
         #expect(!catalog.contains("passport"))
     }
 

@@ -129,7 +129,7 @@ struct CheckTests {
         throws
     {
         let quota = QuotaUsage(total: 10_000, used: 10_000 - freeRemaining)
-        let answer = try CheckAnswer(count: count, priceFen: passport.priceFen, quota: quota, balance: Fen(balance))
+        let answer = try CheckAnswer(count: count, price: AppliedPrice(price: passport.price, versionId: 0), quota: quota, balance: Fen(balance))
         #expect(answer.mode == mode)
         #expect(answer.reason == reason)
         #expect(answer.allowed == (mode != .denied))

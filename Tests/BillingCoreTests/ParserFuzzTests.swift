@@ -71,15 +71,20 @@ struct ParserFuzzTests {
                 #expect(!request.userId.isEmpty && request.userId.utf8.count <= Limits.maxUserIdLength)
             }
             // Any count within the rules against any price within the catalog's: a cost or a refusal.
-            let price = Fen(Int64.random(in: 0...ServiceCatalog.maxPriceFen.value, using: &random))
+            guard let price = try? UnitPrice(microFen: Int64.random(in: 0...UnitPrice.maxMicroFen, using: &random)) else {
+                Issue.record("a price within the bounds was refused")
+                continue
+            }
             let free = random.chance(0.5) ? 0 : Int64.random(in: 0...Int64(Int32.max), using: &random)
             let calls = Int64.random(in: 1...Limits.maxCallCount, using: &random)
-            if let plan = try? DeductionPlan(count: calls, freeRemaining: free, priceFen: price) {
+            if let plan = try? DeductionPlan(count: calls, freeRemaining: free, price: price) {
                 // Free first, the rest paid at the price, exactly (the product fits: both are bounded).
                 #expect(plan.freeCount == min(calls, free) && plan.freeCount + plan.paidCount == calls)
-                #expect(plan.costFen.value == plan.paidCount * price.value, "seed \(random.seed)")
+                let exact = Int128(plan.paidCount) * Int128(price.microFen)
+                #expect(Int128(plan.costFen.value) == exact / 1_000_000, "seed \(random.seed)")
+                #expect(Int128(plan.requiredFen.value) == (exact + 999_999) / 1_000_000, "seed \(random.seed)")
             } else {
-                Issue.record("seed \(random.seed): \(calls) calls at \(price.value) fen were refused")
+                Issue.record("seed \(random.seed): \(calls) calls at \(price.microFen) µfen were refused")
             }
         }
     }

@@ -103,8 +103,7 @@ struct PropertyTests {
                 let entry = (try? ServiceCatalog.platformDefault.entry(named: request.serviceName))
                 guard let entry else { continue }
                 let key = QuotaKey(userId: request.userId, serviceName: request.serviceName, period: Workload.month)
-                let check = try? CheckAnswer(
-                    count: request.count, priceFen: entry.priceFen, quota: state.quota(key, entry: entry),
+                let check = try? CheckAnswer(count: request.count, price: AppliedPrice(price: entry.price, versionId: 0), quota: state.quota(key, entry: entry),
                     balance: state.balance(of: request.userId))
                 let result = Workload.apply([request], to: state)
                 let receipt = try? result.outcomes[0].get()

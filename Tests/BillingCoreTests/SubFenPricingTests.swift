@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// Prices below one fen (ledger-features.md §4), in the domain: exact accumulation with a
-/// carry, and price texts. Not wired into the catalog and the lanes yet (issue 15).
+/// carry, and price texts. `PricedBatchTests` runs the same rules through whole batches.
 @Suite("Sub-fen prices: exact to the last micro-fen")
 struct SubFenPricingTests {
     @Test(

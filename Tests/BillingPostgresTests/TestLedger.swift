@@ -18,25 +18,28 @@ struct TestLedger {
     let queries: PostgresLedgerQueries
     let reset: PostgresQuotaReset
     let audit: LedgerAudit
+    /// The stored prices, shared with the lanes as in the server.
+    let prices: PostgresPrices
 
     static func with(
         lanes settings: DeductionLanes.Settings = .init(laneCount: 2),
-        now: Date = Date(timeIntervalSince1970: 1_795_000_000),
+        now: Date = Date(timeIntervalSince1970: 1_795_000_000), catalog: ServiceCatalog = .platformDefault,
         _ body: (TestLedger) async throws -> Void
     ) async throws {
         try await TestSchema.with { schema in
             let config = schema.config
             let clock = ManualClock(now)
             let pool = PostgresPool(config: config, settings: .init(size: 4)).started()
+            let stored = StoredPrices(catalog: catalog)
             let ledger = TestLedger(
                 config: config, pool: pool,
                 lanes: DeductionLanes(
-                    config: config, catalog: .platformDefault, calendar: .platformDefault, clock: clock,
-                    settings: settings
+                    config: config, catalog: catalog, calendar: .platformDefault, clock: clock,
+                    settings: settings, prices: stored
                 ).started(),
                 clock: clock, accounts: PostgresAccounts(pool: pool), orders: PostgresOrders(pool: pool),
                 queries: PostgresLedgerQueries(pool: pool), reset: PostgresQuotaReset(pool: pool),
-                audit: LedgerAudit(pool: pool))
+                audit: LedgerAudit(pool: pool), prices: PostgresPrices(pool: pool, stored: stored))
             do {
                 try await body(ledger)
                 let report = try await ledger.audit.run()
@@ -78,6 +81,13 @@ struct TestLedger {
     func exhaustFreeQuota(_ user: String, _ service: String) async throws {
         let free = try ServiceCatalog.platformDefault.entry(named: service).freeCallsPerMonth
         _ = try await deduct(user, service, count: free)
+    }
+
+    /// The operator's price use cases over this ledger's stores and clock.
+    var pricing: PriceAdministration {
+        PriceAdministration(
+            store: prices, catalog: prices.catalog, calendar: .platformDefault, clock: clock, accounts: accounts,
+            cache: nil)
     }
 
     func balance(_ user: String) async throws -> Fen {

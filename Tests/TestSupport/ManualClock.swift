@@ -11,4 +11,7 @@ public final class ManualClock: BillingClock {
     public func now() -> Date { instant.withLock { $0 } }
 
     public func set(_ date: Date) { instant.withLock { $0 = date } }
+
+    /// Moves the clock on by `seconds`.
+    public func advance(seconds: TimeInterval) { instant.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }

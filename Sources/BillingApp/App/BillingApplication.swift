@@ -19,6 +19,7 @@ public enum BillingApplication {
         public let lanes: DeductionLanes
         public let cache: RedisAccountCache?
         public let service: BillingService
+        public let pricing: PriceAdministration
         public let metrics: BillingMetrics
         /// Nil when gRPC is disabled; its `listeningAddress` tells the port when 0 was asked.
         public let grpcServer: GRPCServer<HTTP2ServerTransport.Posix>?
@@ -42,9 +43,14 @@ public enum BillingApplication {
             RedisAccountCache(
                 pool: $0, namespace: config.redis.namespace, ttlSeconds: config.redis.ttlSeconds, observer: metrics)
         }
+        // One copy of the stored prices for the whole process: the lanes, the checks and the
+        // operator routes see the same versions, and an operator's change here at once.
+        let storedPrices = StoredPrices(catalog: config.catalog)
+        let prices = PostgresPrices(pool: pool, stored: storedPrices)
         let lanes = DeductionLanes(
             config: config.database.postgres, catalog: config.catalog, calendar: config.calendar, clock: clock,
-            settings: config.lanes, observer: metrics, listener: cache.map(CacheCommitListener.init))
+            settings: config.lanes, observer: metrics, listener: cache.map(CacheCommitListener.init),
+            prices: storedPrices)
         let accounts = PostgresAccounts(pool: pool)
         let orders = PostgresOrders(pool: pool)
         let ledger: any DeductionLedger =
@@ -56,7 +62,11 @@ public enum BillingApplication {
         let payments = try GRPCPaymentGateway(settings: config.paymentService, metrics: metrics, logger: logger)
         let service = BillingService(
             catalog: config.catalog, calendar: config.calendar, clock: clock, ledger: ledger, accounts: accounts,
-            cache: cache, orders: orders, payments: payments, queries: PostgresLedgerQueries(pool: pool), observer: metrics)
+            cache: cache, orders: orders, payments: payments, queries: PostgresLedgerQueries(pool: pool), observer: metrics,
+            prices: prices)
+        let pricing = PriceAdministration(
+            store: prices, catalog: config.catalog, calendar: config.calendar, clock: clock, accounts: accounts,
+            cache: cache)
         let identity = try UserIdentity(headerName: config.auth.userHeader, allowUserIdParam: config.auth.allowUserIdParam)
         let grpcServer =
             config.grpc.enabled
@@ -66,15 +76,18 @@ public enum BillingApplication {
                 services: [
                     InternalGRPCService(service: service),
                     ConsoleGRPCService(service: service, identity: identity),
+                    AdminGRPCService(pricing: pricing),
                 ],
                 interceptors: [
                     MetricsInterceptor(metrics: metrics),
                     InternalAuthInterceptor(
-                        internalTokens: config.auth.internalTokens, paymentTokens: config.auth.paymentTokens)
+                        internalTokens: config.auth.internalTokens, paymentTokens: config.auth.paymentTokens,
+                        adminTokens: config.auth.adminTokens)
                 ])
             : nil
         let parts = Parts(
-            pool: pool, lanes: lanes, cache: cache, service: service, metrics: metrics, grpcServer: grpcServer)
+            pool: pool, lanes: lanes, cache: cache, service: service, pricing: pricing, metrics: metrics,
+            grpcServer: grpcServer)
 
         let router = try makeRouter(
             config: config, parts: parts, clock: clock,
@@ -113,6 +126,7 @@ public enum BillingApplication {
                 secret: config.paymentService.callbackSecret, windowSeconds: config.paymentService.signatureWindowSeconds),
             clock: clock
         ).register(on: router)
+        AdminRoutes(pricing: parts.pricing, reader: reader, adminTokens: config.auth.adminTokens).register(on: router)
         OperationsRoutes(pool: parts.pool, cache: parts.cache, metrics: parts.metrics, openAPIDocument: openAPIDocument)
             .register(on: router)
         knownPaths.set(router.routes.map(\.path.description))
@@ -126,11 +140,14 @@ public enum BillingApplication {
         let migrator = try Migrator(directory: URL(fileURLWithPath: config.database.migrationsPath))
         let pool = PostgresPool(config: config.database.postgres.withoutStatementTimeout, settings: .init(size: 1))
         pool.start()
-        let outcome: Result<[String], StartupFailure>
+        let outcome: Result<([String], [String]), StartupFailure>
+        let prices = StoredPrices(catalog: config.catalog)
         do {
-            outcome = try await pool.withConnection { connection -> Result<[String], StartupFailure> in
+            outcome = try await pool.withConnection { connection -> Result<([String], [String]), StartupFailure> in
                 do {
-                    return .success(try migrator.migrate(connection))
+                    let applied = try migrator.migrate(connection)
+                    // Configuration seeds each service's first price version.
+                    return .success((applied, try prices.seedAndCompare(on: connection, at: Date())))
                 } catch {
                     return .failure(StartupFailure(description: "\(error)"))
                 }
@@ -140,9 +157,12 @@ public enum BillingApplication {
             throw error
         }
         await pool.shutdown()
-        let applied = try outcome.get()
+        let (applied, priceDifferences) = try outcome.get()
         logger.info(
             "migrations", metadata: ["applied": "\(applied.isEmpty ? "none" : applied.joined(separator: ","))"])
+        for difference in priceDifferences {
+            logger.warning("configured price ignored", metadata: ["detail": "\(difference)"])
+        }
     }
 }
 

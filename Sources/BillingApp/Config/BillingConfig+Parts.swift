@@ -73,14 +73,20 @@ extension BillingConfig {
         /// The Payment Service's tokens: an unsigned callback with one of these is accepted.
         /// Gateway tokens never settle payments.
         public var paymentTokens: [String]
+        /// The operators' tokens: the admin API (prices, and later adjustments). Empty in
+        /// production: no admin call is accepted.
+        public var adminTokens: [String]
 
         /// Public in the repository on purpose, so production refuses it.
         static let developmentInternalToken = "dev-internal-token"
+        static let developmentAdminToken = "dev-admin-token"
 
         init(_ auth: SettingsReader, environment: Environment) throws(BillingError) {
             internalTokens = auth.list("internal_tokens", isSecret: true)
             if internalTokens.isEmpty, environment == .development { internalTokens = [Self.developmentInternalToken] }
             paymentTokens = auth.list("payment_tokens", isSecret: true)
+            adminTokens = auth.list("admin_tokens", isSecret: true)
+            if adminTokens.isEmpty, environment == .development { adminTokens = [Self.developmentAdminToken] }
             userHeader = auth.string("user_header", default: "X-User-Id")
             guard Self.isHeaderName(userHeader) else {
                 throw .invalidConfiguration(key: auth.fullKey("user_header"), reason: "'\(userHeader)' is not a header name")

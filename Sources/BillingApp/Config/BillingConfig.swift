@@ -52,6 +52,7 @@ public struct BillingConfig: Sendable {
     public var modeSummary: String {
         "environment=\(environment.rawValue) allow_user_id_param=\(auth.allowUserIdParam) user_header=\(auth.userHeader)"
             + " internal_tokens=\(auth.internalTokens.count) payment_tokens=\(auth.paymentTokens.count)"
+            + " admin_tokens=\(auth.adminTokens.count)"
             + " deduction_strategy=\(deductionStrategy.rawValue)"
     }
 }

@@ -22,6 +22,15 @@ enum ProductionRules {
             throw .invalidConfiguration(
                 key: "billing.auth.payment_tokens", reason: "must differ from the gateway's internal tokens")
         }
+        for token in auth.adminTokens
+        where token.utf8.count < 16 || token == BillingConfig.Auth.developmentAdminToken {
+            throw .invalidConfiguration(
+                key: "billing.auth.admin_tokens", reason: "each token needs at least 16 characters in production")
+        }
+        guard Set(auth.adminTokens).isDisjoint(with: auth.internalTokens + auth.paymentTokens) else {
+            throw .invalidConfiguration(
+                key: "billing.auth.admin_tokens", reason: "must differ from the gateway's and the payment service's tokens")
+        }
         guard !auth.allowUserIdParam else {
             throw .invalidConfiguration(
                 key: "billing.auth.allow_user_id_param",

@@ -31,6 +31,10 @@ struct ConsoleGRPCService: Billing_V1_BillingService.ServiceProtocol {
                         $0.usedQuota = quota.usage.used
                         $0.remainingQuota = quota.usage.remaining
                         $0.resetMonth = quota.period.text
+                        $0.unitPrice = quota.price.price.yuanText
+                        $0.unitPriceMicroFen = quota.price.price.microFen
+                        $0.priceVersion = quota.price.versionId
+                        $0.priceOverrideID = quota.price.overrideId ?? 0
                     }
                 }
             })
@@ -85,6 +89,12 @@ struct ConsoleGRPCService: Billing_V1_BillingService.ServiceProtocol {
                         $0.count = record.count
                         $0.requestID = record.requestId ?? ""
                         $0.createdAt = RFC3339.format(record.createdAt)
+                        if let price = record.price {
+                            $0.unitPrice = price.price.yuanText
+                            $0.unitPriceMicroFen = price.price.microFen
+                            $0.priceVersion = price.versionId
+                            $0.priceOverrideID = price.overrideId ?? 0
+                        }
                     }
                 }
                 $0.total = result.total ?? 0

@@ -19,6 +19,11 @@ struct InternalGRPCService: Billing_V1_BillingInternalService.SimpleServiceProto
             $0.freeRemaining = answer.freeRemaining
             $0.balanceFen = answer.balanceFen.value
             $0.costFen = answer.costFen.value
+            $0.requiredFen = answer.requiredFen.value
+            $0.unitPrice = answer.price.price.yuanText
+            $0.unitPriceMicroFen = answer.price.price.microFen
+            $0.priceVersion = answer.price.versionId
+            $0.priceOverrideID = answer.price.overrideId ?? 0
         }
     }
 
@@ -47,6 +52,12 @@ struct InternalGRPCService: Billing_V1_BillingInternalService.SimpleServiceProto
             $0.freeRemaining = receipt.freeRemainingAfter
             $0.replayed = receipt.replayed
             $0.mode = receipt.mode.rawValue
+            if let price = receipt.price {
+                $0.unitPrice = price.price.yuanText
+                $0.unitPriceMicroFen = price.price.microFen
+                $0.priceVersion = price.versionId
+                $0.priceOverrideID = price.overrideId ?? 0
+            }
         }
     }
 

@@ -7,4 +7,5 @@ extension HTTPField.Name {
     static let billingSignature = HTTPField.Name("X-Billing-Signature")!
     static let requestId = HTTPField.Name("X-Request-Id")!
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
+    static let operatorName = HTTPField.Name("X-Operator")!
 }

@@ -1,3 +1,4 @@
+import Foundation
 import BillingCore
 
 /// The inputs of one request: a JSON body object and query parameters, each field
@@ -115,5 +116,57 @@ struct RequestFields: Sendable {
             throw .invalidArgument(field: "amount_fen", reason: "disagrees with amount")
         }
         return yuan ?? fen
+    }
+
+    static let dateRange = Date(timeIntervalSince1970: 0)...Date(timeIntervalSince1970: 253_402_300_799)
+
+    /// RFC 3339 timestamps, with or without fractional seconds.
+    func date(_ name: String) throws(BillingError) -> Date? {
+        guard let text = try string(name) else { return nil }
+        return try Self.date(text, field: name)
+    }
+
+    /// Parses `text` as an RFC 3339 timestamp between 1970 and 9999.
+    static func date(_ text: String, field name: String) throws(BillingError) -> Date {
+        let parsed = CalendarGuard.run {
+            (try? Date(text, strategy: .iso8601))
+                ?? (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
+        }
+        // Bounded, so the microseconds sent to PostgreSQL always fit an Int64.
+        if let parsed, Self.dateRange.contains(parsed) { return parsed }
+        throw .invalidArgument(
+            field: name, reason: "must be an RFC 3339 timestamp from 1970 to 9999 such as 2026-11-26T08:00:00Z")
+    }
+
+    private static func microFenPrice(_ text: String) throws(BillingError) -> UnitPrice {
+        guard let value = Int64(text) else { throw .amountMalformed(field: "price_micro_fen") }
+        return try UnitPrice(microFen: value, field: "price_micro_fen")
+    }
+
+    /// A unit price: `price` in yuan (text or number, up to 8 decimals) or `price_micro_fen`
+    /// as an integer. Both given and disagreeing is an error; neither is "required".
+    func unitPrice() throws(BillingError) -> UnitPrice {
+        let yuan: UnitPrice? =
+            switch find("price") {
+            case .none: nil
+            case .text(let text), .json(.string(let text)), .json(.number(let text)):
+                try UnitPrice(yuanText: text, field: "price")
+            case .json(let other):
+                throw .invalidArgument(field: "price", reason: "must be a string such as \"0.0003\", not \(other.typeName)")
+            }
+        let micro: UnitPrice? =
+            switch find("price_micro_fen") {
+            case .none: nil
+            case .text(let text), .json(.number(let text)): try Self.microFenPrice(text)
+            case .json(let other):
+                throw .invalidArgument(field: "price_micro_fen", reason: "must be an integer, not \(other.typeName)")
+            }
+        if let yuan, let micro, yuan != micro {
+            throw .invalidArgument(field: "price_micro_fen", reason: "disagrees with price")
+        }
+        guard let price = yuan ?? micro else {
+            throw .invalidArgument(field: "price", reason: "price (yuan text) or price_micro_fen is required")
+        }
+        return price
     }
 }

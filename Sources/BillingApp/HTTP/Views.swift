@@ -8,6 +8,35 @@ enum Views {
         [(name, .number(fen.yuanText)), ("\(name)Fen", .int(fen.value))]
     }
 
+    /// A unit price: yuan text (a string, so 8 decimals survive any JSON client) and µfen,
+    /// with the catalog version and the override that set it.
+    static func price(_ applied: AppliedPrice?) -> [(String, JSONValue)] {
+        guard let applied else { return [] }
+        return [
+            ("unitPrice", .string(applied.price.yuanText)), ("unitPriceMicroFen", .int(applied.price.microFen)),
+            ("priceVersion", .int(applied.versionId)), ("priceOverrideId", applied.overrideId.map { .int($0) } ?? .null),
+        ]
+    }
+
+    static func priceVersion(_ version: PriceVersion, replayed: Bool? = nil) -> JSONValue {
+        .object(
+            [
+                ("id", .int(version.id)), ("serviceName", .string(version.serviceName)),
+                ("effectiveFrom", timestamp(version.effectiveFrom)), ("price", .string(version.price.yuanText)),
+                ("priceMicroFen", .int(version.price.microFen)), ("freeCallsPerMonth", .int(version.freeCallsPerMonth)),
+            ] + (replayed.map { [("replayed", .bool($0))] } ?? []))
+    }
+
+    static func priceOverride(_ override: PriceOverride, replayed: Bool? = nil) -> JSONValue {
+        .object(
+            [
+                ("id", .int(override.id)), ("userId", .string(override.userId)),
+                ("serviceName", .string(override.serviceName)), ("price", .string(override.price.yuanText)),
+                ("priceMicroFen", .int(override.price.microFen)), ("from", timestamp(override.from)),
+                ("to", timestamp(override.to)),
+            ] + (replayed.map { [("replayed", .bool($0))] } ?? []))
+    }
+
     static func timestamp(_ date: Date?) -> JSONValue {
         guard let date else { return .null }
         return .string(RFC3339.format(date))
@@ -27,7 +56,7 @@ enum Views {
                                 ("usedQuota", .int(quota.usage.used)),
                                 ("remainingQuota", .int(quota.usage.remaining)),
                                 ("resetMonth", .string(quota.period.text)),
-                            ])
+                            ] + price(quota.price))
                         })
                 ),
             ])
@@ -40,7 +69,9 @@ enum Views {
                 ("reason", .string(answer.reason)),
                 ("mode", .string(answer.mode.rawValue)),
                 ("freeRemaining", .int(answer.freeRemaining)),
-            ] + money("balance", answer.balanceFen) + [("costFen", .int(answer.costFen.value))])
+            ] + money("balance", answer.balanceFen) + [
+                ("costFen", .int(answer.costFen.value)), ("requiredFen", .int(answer.requiredFen.value)),
+            ] + price(answer.price))
     }
 
     static func deduction(_ receipt: DeductionReceipt) -> JSONValue {
@@ -57,7 +88,7 @@ enum Views {
                 ("balance", .number(receipt.balanceAfterFen.yuanText)),
                 ("freeRemaining", .int(receipt.freeRemainingAfter)),
                 ("replayed", .bool(receipt.replayed)),
-            ])
+            ] + price(receipt.price))
     }
 
     static func rechargeStarted(_ order: RechargeOrder) -> JSONValue {
@@ -93,7 +124,7 @@ enum Views {
                 ("requestId", .optional(record.requestId)),
                 ("period", .string(record.period.text)),
                 ("createdAt", timestamp(record.createdAt)),
-            ])
+            ] + price(record.price))
     }
 
     static func records(_ page: RecordPage) -> JSONValue {

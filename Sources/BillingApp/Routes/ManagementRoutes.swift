@@ -70,18 +70,7 @@ struct ManagementRoutes: Sendable {
             clientIP: ClientAddress.fromForwardedFor(request.headers[.forwardedFor]))
     }
 
-    static let dateRange = Date(timeIntervalSince1970: 0)...Date(timeIntervalSince1970: 253_402_300_799)
-
-    /// RFC 3339 timestamps, with or without fractional seconds.
     static func date(_ fields: RequestFields, _ name: String) throws(BillingError) -> Date? {
-        guard let text = try fields.string(name) else { return nil }
-        let parsed = CalendarGuard.run {
-            (try? Date(text, strategy: .iso8601))
-                ?? (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
-        }
-        // Bounded, so the microseconds sent to PostgreSQL always fit an Int64.
-        if let parsed, Self.dateRange.contains(parsed) { return parsed }
-        throw .invalidArgument(
-            field: name, reason: "must be an RFC 3339 timestamp from 1970 to 9999 such as 2026-11-26T08:00:00Z")
+        try fields.date(name)
     }
 }

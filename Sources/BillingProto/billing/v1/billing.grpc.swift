@@ -1,4 +1,4 @@
-// proto-sha256: 690ff004c21a453e3166181ffd3b0d2d27fdb460573f740047d9ad7cc8562c54
+// proto-sha256: c474496a3458f98f37ed4eb54ff21292723bb118a57585b5d749e99f75202b95
 /// The Billing Service's gRPC API: the same use cases as the HTTP API. Money is integer
 /// fen (int64 *_fen); yuan appears only as display strings with two decimals.
 
@@ -1303,6 +1303,913 @@ extension Billing_V1_BillingService.ClientProtocol {
             metadata: metadata
         )
         return try await self.getStatsSummary(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// MARK: - billing.v1.BillingAdminService
+
+/// Namespace containing generated types for the "billing.v1.BillingAdminService" service.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+public enum Billing_V1_BillingAdminService: Sendable {
+    /// Service descriptor for the "billing.v1.BillingAdminService" service.
+    public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "billing.v1.BillingAdminService")
+    /// Namespace for method metadata.
+    public enum Method: Sendable {
+        /// Namespace for "AddPriceVersion" metadata.
+        public enum AddPriceVersion: Sendable {
+            /// Request type for "AddPriceVersion".
+            public typealias Input = Billing_V1_AddPriceVersionRequest
+            /// Response type for "AddPriceVersion".
+            public typealias Output = Billing_V1_PriceVersion
+            /// Descriptor for "AddPriceVersion".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "billing.v1.BillingAdminService"),
+                method: "AddPriceVersion",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListPriceVersions" metadata.
+        public enum ListPriceVersions: Sendable {
+            /// Request type for "ListPriceVersions".
+            public typealias Input = Billing_V1_ListPriceVersionsRequest
+            /// Response type for "ListPriceVersions".
+            public typealias Output = Billing_V1_ListPriceVersionsResponse
+            /// Descriptor for "ListPriceVersions".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "billing.v1.BillingAdminService"),
+                method: "ListPriceVersions",
+                type: .unary
+            )
+        }
+        /// Namespace for "AddPriceOverride" metadata.
+        public enum AddPriceOverride: Sendable {
+            /// Request type for "AddPriceOverride".
+            public typealias Input = Billing_V1_AddPriceOverrideRequest
+            /// Response type for "AddPriceOverride".
+            public typealias Output = Billing_V1_PriceOverride
+            /// Descriptor for "AddPriceOverride".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "billing.v1.BillingAdminService"),
+                method: "AddPriceOverride",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListPriceOverrides" metadata.
+        public enum ListPriceOverrides: Sendable {
+            /// Request type for "ListPriceOverrides".
+            public typealias Input = Billing_V1_ListPriceOverridesRequest
+            /// Response type for "ListPriceOverrides".
+            public typealias Output = Billing_V1_ListPriceOverridesResponse
+            /// Descriptor for "ListPriceOverrides".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "billing.v1.BillingAdminService"),
+                method: "ListPriceOverrides",
+                type: .unary
+            )
+        }
+        /// Descriptors for all methods in the "billing.v1.BillingAdminService" service.
+        public static let descriptors: [GRPCCore.MethodDescriptor] = [
+            AddPriceVersion.descriptor,
+            ListPriceVersions.descriptor,
+            AddPriceOverride.descriptor,
+            ListPriceOverrides.descriptor
+        ]
+    }
+}
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension GRPCCore.ServiceDescriptor {
+    /// Service descriptor for the "billing.v1.BillingAdminService" service.
+    public static let billing_v1_BillingAdminService = GRPCCore.ServiceDescriptor(fullyQualifiedService: "billing.v1.BillingAdminService")
+}
+
+// MARK: billing.v1.BillingAdminService (server)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Billing_V1_BillingAdminService {
+    /// Streaming variant of the service protocol for the "billing.v1.BillingAdminService" service.
+    ///
+    /// This protocol is the lowest-level of the service protocols generated for this service
+    /// giving you the most flexibility over the implementation of your service. This comes at
+    /// the cost of more verbose and less strict APIs. Each RPC requires you to implement it in
+    /// terms of a request stream and response stream. Where the RPC expects only a single
+    /// request or response message, you are responsible for ensuring your implementation
+    /// maintains this invariant.
+    ///
+    /// Where possible, prefer using the stricter, less-verbose ``ServiceProtocol``
+    /// or ``SimpleServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The operators' API: `authorization: Bearer <admin token>` and `x-operator: <name>`
+    /// > metadata on every call. Prices are µfen (int64) or yuan text with up to 8 decimals.
+    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
+        /// Handle the "AddPriceVersion" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Billing_V1_AddPriceVersionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Billing_V1_PriceVersion` messages.
+        func addPriceVersion(
+            request: GRPCCore.StreamingServerRequest<Billing_V1_AddPriceVersionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_PriceVersion>
+
+        /// Handle the "ListPriceVersions" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Billing_V1_ListPriceVersionsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Billing_V1_ListPriceVersionsResponse` messages.
+        func listPriceVersions(
+            request: GRPCCore.StreamingServerRequest<Billing_V1_ListPriceVersionsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_ListPriceVersionsResponse>
+
+        /// Handle the "AddPriceOverride" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Billing_V1_AddPriceOverrideRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Billing_V1_PriceOverride` messages.
+        func addPriceOverride(
+            request: GRPCCore.StreamingServerRequest<Billing_V1_AddPriceOverrideRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_PriceOverride>
+
+        /// Handle the "ListPriceOverrides" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Billing_V1_ListPriceOverridesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Billing_V1_ListPriceOverridesResponse` messages.
+        func listPriceOverrides(
+            request: GRPCCore.StreamingServerRequest<Billing_V1_ListPriceOverridesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_ListPriceOverridesResponse>
+    }
+
+    /// Service protocol for the "billing.v1.BillingAdminService" service.
+    ///
+    /// This protocol is higher level than ``StreamingServiceProtocol`` but lower level than
+    /// the ``SimpleServiceProtocol``, it provides access to request and response metadata and
+    /// trailing response metadata. If you don't need these then consider using
+    /// the ``SimpleServiceProtocol``. If you need fine grained control over your RPCs then
+    /// use ``StreamingServiceProtocol``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The operators' API: `authorization: Bearer <admin token>` and `x-operator: <name>`
+    /// > metadata on every call. Prices are µfen (int64) or yuan text with up to 8 decimals.
+    public protocol ServiceProtocol: Billing_V1_BillingAdminService.StreamingServiceProtocol {
+        /// Handle the "AddPriceVersion" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_AddPriceVersionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Billing_V1_PriceVersion` message.
+        func addPriceVersion(
+            request: GRPCCore.ServerRequest<Billing_V1_AddPriceVersionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Billing_V1_PriceVersion>
+
+        /// Handle the "ListPriceVersions" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_ListPriceVersionsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Billing_V1_ListPriceVersionsResponse` message.
+        func listPriceVersions(
+            request: GRPCCore.ServerRequest<Billing_V1_ListPriceVersionsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Billing_V1_ListPriceVersionsResponse>
+
+        /// Handle the "AddPriceOverride" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_AddPriceOverrideRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Billing_V1_PriceOverride` message.
+        func addPriceOverride(
+            request: GRPCCore.ServerRequest<Billing_V1_AddPriceOverrideRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Billing_V1_PriceOverride>
+
+        /// Handle the "ListPriceOverrides" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_ListPriceOverridesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Billing_V1_ListPriceOverridesResponse` message.
+        func listPriceOverrides(
+            request: GRPCCore.ServerRequest<Billing_V1_ListPriceOverridesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Billing_V1_ListPriceOverridesResponse>
+    }
+
+    /// Simple service protocol for the "billing.v1.BillingAdminService" service.
+    ///
+    /// This is the highest level protocol for the service. The API is the easiest to use but
+    /// doesn't provide access to request or response metadata. If you need access to these
+    /// then use ``ServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The operators' API: `authorization: Bearer <admin token>` and `x-operator: <name>`
+    /// > metadata on every call. Prices are µfen (int64) or yuan text with up to 8 decimals.
+    public protocol SimpleServiceProtocol: Billing_V1_BillingAdminService.ServiceProtocol {
+        /// Handle the "AddPriceVersion" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Billing_V1_AddPriceVersionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Billing_V1_PriceVersion` to respond with.
+        func addPriceVersion(
+            request: Billing_V1_AddPriceVersionRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Billing_V1_PriceVersion
+
+        /// Handle the "ListPriceVersions" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Billing_V1_ListPriceVersionsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Billing_V1_ListPriceVersionsResponse` to respond with.
+        func listPriceVersions(
+            request: Billing_V1_ListPriceVersionsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Billing_V1_ListPriceVersionsResponse
+
+        /// Handle the "AddPriceOverride" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Billing_V1_AddPriceOverrideRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Billing_V1_PriceOverride` to respond with.
+        func addPriceOverride(
+            request: Billing_V1_AddPriceOverrideRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Billing_V1_PriceOverride
+
+        /// Handle the "ListPriceOverrides" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Billing_V1_ListPriceOverridesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Billing_V1_ListPriceOverridesResponse` to respond with.
+        func listPriceOverrides(
+            request: Billing_V1_ListPriceOverridesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Billing_V1_ListPriceOverridesResponse
+    }
+}
+
+// Default implementation of 'registerMethods(with:)'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Billing_V1_BillingAdminService.StreamingServiceProtocol {
+    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
+        router.registerHandler(
+            forMethod: Billing_V1_BillingAdminService.Method.AddPriceVersion.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_AddPriceVersionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_PriceVersion>(),
+            handler: { request, context in
+                try await self.addPriceVersion(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Billing_V1_BillingAdminService.Method.ListPriceVersions.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_ListPriceVersionsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_ListPriceVersionsResponse>(),
+            handler: { request, context in
+                try await self.listPriceVersions(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Billing_V1_BillingAdminService.Method.AddPriceOverride.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_AddPriceOverrideRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_PriceOverride>(),
+            handler: { request, context in
+                try await self.addPriceOverride(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Billing_V1_BillingAdminService.Method.ListPriceOverrides.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_ListPriceOverridesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_ListPriceOverridesResponse>(),
+            handler: { request, context in
+                try await self.listPriceOverrides(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+    }
+}
+
+// Default implementation of streaming methods from 'StreamingServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Billing_V1_BillingAdminService.ServiceProtocol {
+    public func addPriceVersion(
+        request: GRPCCore.StreamingServerRequest<Billing_V1_AddPriceVersionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_PriceVersion> {
+        let response = try await self.addPriceVersion(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listPriceVersions(
+        request: GRPCCore.StreamingServerRequest<Billing_V1_ListPriceVersionsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_ListPriceVersionsResponse> {
+        let response = try await self.listPriceVersions(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func addPriceOverride(
+        request: GRPCCore.StreamingServerRequest<Billing_V1_AddPriceOverrideRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_PriceOverride> {
+        let response = try await self.addPriceOverride(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listPriceOverrides(
+        request: GRPCCore.StreamingServerRequest<Billing_V1_ListPriceOverridesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_ListPriceOverridesResponse> {
+        let response = try await self.listPriceOverrides(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+}
+
+// Default implementation of methods from 'ServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Billing_V1_BillingAdminService.SimpleServiceProtocol {
+    public func addPriceVersion(
+        request: GRPCCore.ServerRequest<Billing_V1_AddPriceVersionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Billing_V1_PriceVersion> {
+        return GRPCCore.ServerResponse<Billing_V1_PriceVersion>(
+            message: try await self.addPriceVersion(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listPriceVersions(
+        request: GRPCCore.ServerRequest<Billing_V1_ListPriceVersionsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Billing_V1_ListPriceVersionsResponse> {
+        return GRPCCore.ServerResponse<Billing_V1_ListPriceVersionsResponse>(
+            message: try await self.listPriceVersions(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func addPriceOverride(
+        request: GRPCCore.ServerRequest<Billing_V1_AddPriceOverrideRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Billing_V1_PriceOverride> {
+        return GRPCCore.ServerResponse<Billing_V1_PriceOverride>(
+            message: try await self.addPriceOverride(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listPriceOverrides(
+        request: GRPCCore.ServerRequest<Billing_V1_ListPriceOverridesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Billing_V1_ListPriceOverridesResponse> {
+        return GRPCCore.ServerResponse<Billing_V1_ListPriceOverridesResponse>(
+            message: try await self.listPriceOverrides(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+}
+
+// MARK: billing.v1.BillingAdminService (client)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Billing_V1_BillingAdminService {
+    /// Generated client protocol for the "billing.v1.BillingAdminService" service.
+    ///
+    /// You don't need to implement this protocol directly, use the generated
+    /// implementation, ``Client``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The operators' API: `authorization: Bearer <admin token>` and `x-operator: <name>`
+    /// > metadata on every call. Prices are µfen (int64) or yuan text with up to 8 decimals.
+    public protocol ClientProtocol: Sendable {
+        /// Call the "AddPriceVersion" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_AddPriceVersionRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_AddPriceVersionRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_PriceVersion` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func addPriceVersion<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_AddPriceVersionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_AddPriceVersionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_PriceVersion>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_PriceVersion>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListPriceVersions" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_ListPriceVersionsRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_ListPriceVersionsRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_ListPriceVersionsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listPriceVersions<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_ListPriceVersionsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_ListPriceVersionsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_ListPriceVersionsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_ListPriceVersionsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "AddPriceOverride" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_AddPriceOverrideRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_AddPriceOverrideRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_PriceOverride` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func addPriceOverride<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_AddPriceOverrideRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_AddPriceOverrideRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_PriceOverride>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_PriceOverride>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListPriceOverrides" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_ListPriceOverridesRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_ListPriceOverridesRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_ListPriceOverridesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listPriceOverrides<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_ListPriceOverridesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_ListPriceOverridesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_ListPriceOverridesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_ListPriceOverridesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+    }
+
+    /// Generated client for the "billing.v1.BillingAdminService" service.
+    ///
+    /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
+    /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
+    /// means of communication with the remote peer.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The operators' API: `authorization: Bearer <admin token>` and `x-operator: <name>`
+    /// > metadata on every call. Prices are µfen (int64) or yuan text with up to 8 decimals.
+    public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+        private let client: GRPCCore.GRPCClient<Transport>
+
+        /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
+        ///
+        /// - Parameters:
+        ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
+        public init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+            self.client = client
+        }
+
+        /// Call the "AddPriceVersion" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_AddPriceVersionRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_AddPriceVersionRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_PriceVersion` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func addPriceVersion<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_AddPriceVersionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_AddPriceVersionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_PriceVersion>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_PriceVersion>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Billing_V1_BillingAdminService.Method.AddPriceVersion.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListPriceVersions" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_ListPriceVersionsRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_ListPriceVersionsRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_ListPriceVersionsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listPriceVersions<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_ListPriceVersionsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_ListPriceVersionsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_ListPriceVersionsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_ListPriceVersionsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Billing_V1_BillingAdminService.Method.ListPriceVersions.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "AddPriceOverride" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_AddPriceOverrideRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_AddPriceOverrideRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_PriceOverride` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func addPriceOverride<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_AddPriceOverrideRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_AddPriceOverrideRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_PriceOverride>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_PriceOverride>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Billing_V1_BillingAdminService.Method.AddPriceOverride.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListPriceOverrides" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_ListPriceOverridesRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_ListPriceOverridesRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_ListPriceOverridesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listPriceOverrides<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_ListPriceOverridesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_ListPriceOverridesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_ListPriceOverridesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_ListPriceOverridesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Billing_V1_BillingAdminService.Method.ListPriceOverrides.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+    }
+}
+
+// Helpers providing default arguments to 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Billing_V1_BillingAdminService.ClientProtocol {
+    /// Call the "AddPriceVersion" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Billing_V1_AddPriceVersionRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func addPriceVersion<Result>(
+        request: GRPCCore.ClientRequest<Billing_V1_AddPriceVersionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_PriceVersion>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.addPriceVersion(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_AddPriceVersionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_PriceVersion>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListPriceVersions" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Billing_V1_ListPriceVersionsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listPriceVersions<Result>(
+        request: GRPCCore.ClientRequest<Billing_V1_ListPriceVersionsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_ListPriceVersionsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listPriceVersions(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_ListPriceVersionsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_ListPriceVersionsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AddPriceOverride" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Billing_V1_AddPriceOverrideRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func addPriceOverride<Result>(
+        request: GRPCCore.ClientRequest<Billing_V1_AddPriceOverrideRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_PriceOverride>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.addPriceOverride(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_AddPriceOverrideRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_PriceOverride>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListPriceOverrides" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Billing_V1_ListPriceOverridesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listPriceOverrides<Result>(
+        request: GRPCCore.ClientRequest<Billing_V1_ListPriceOverridesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_ListPriceOverridesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listPriceOverrides(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_ListPriceOverridesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_ListPriceOverridesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// Helpers providing sugared APIs for 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Billing_V1_BillingAdminService.ClientProtocol {
+    /// Call the "AddPriceVersion" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func addPriceVersion<Result>(
+        _ message: Billing_V1_AddPriceVersionRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_PriceVersion>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Billing_V1_AddPriceVersionRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.addPriceVersion(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListPriceVersions" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listPriceVersions<Result>(
+        _ message: Billing_V1_ListPriceVersionsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_ListPriceVersionsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Billing_V1_ListPriceVersionsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listPriceVersions(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AddPriceOverride" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func addPriceOverride<Result>(
+        _ message: Billing_V1_AddPriceOverrideRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_PriceOverride>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Billing_V1_AddPriceOverrideRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.addPriceOverride(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListPriceOverrides" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listPriceOverrides<Result>(
+        _ message: Billing_V1_ListPriceOverridesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_ListPriceOverridesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Billing_V1_ListPriceOverridesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listPriceOverrides(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -1,4 +1,4 @@
-// proto-sha256: 690ff004c21a453e3166181ffd3b0d2d27fdb460573f740047d9ad7cc8562c54
+// proto-sha256: c474496a3458f98f37ed4eb54ff21292723bb118a57585b5d749e99f75202b95
 // DO NOT EDIT.
 // swift-format-ignore-file
 // swiftlint:disable all
@@ -58,6 +58,15 @@ public nonisolated struct Billing_V1_Quota: Sendable {
   public var remainingQuota: Int64 = 0
 
   public var resetMonth: String = String()
+
+  /// The unit price the user pays now: yuan text and µfen, with its catalog version.
+  public var unitPrice: String = String()
+
+  public var unitPriceMicroFen: Int64 = 0
+
+  public var priceVersion: Int64 = 0
+
+  public var priceOverrideID: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -186,6 +195,15 @@ public nonisolated struct Billing_V1_Record: Sendable {
   public var requestID: String = String()
 
   public var createdAt: String = String()
+
+  /// The price charged (empty / 0 on records written before prices were stored).
+  public var unitPrice: String = String()
+
+  public var unitPriceMicroFen: Int64 = 0
+
+  public var priceVersion: Int64 = 0
+
+  public var priceOverrideID: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -340,6 +358,17 @@ public nonisolated struct Billing_V1_CheckQuotaResponse: Sendable {
 
   public var costFen: Int64 = 0
 
+  /// What must be available: the exact cost with the carry, rounded up.
+  public var requiredFen: Int64 = 0
+
+  public var unitPrice: String = String()
+
+  public var unitPriceMicroFen: Int64 = 0
+
+  public var priceVersion: Int64 = 0
+
+  public var priceOverrideID: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -394,6 +423,14 @@ public nonisolated struct Billing_V1_DeductQuotaResponse: Sendable {
 
   public var mode: String = String()
 
+  public var unitPrice: String = String()
+
+  public var unitPriceMicroFen: Int64 = 0
+
+  public var priceVersion: Int64 = 0
+
+  public var priceOverrideID: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -430,6 +467,160 @@ public nonisolated struct Billing_V1_RechargeCallbackResponse: Sendable {
   public var status: String = String()
 
   public var creditedFen: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Exactly one of price (yuan text such as "0.0003") and price_micro_fen (> 0 when set;
+/// a free price is price "0").
+public nonisolated struct Billing_V1_AddPriceVersionRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var serviceName: String = String()
+
+  public var price: String = String()
+
+  public var priceMicroFen: Int64 = 0
+
+  /// Absent: the allowance in force at effective_from.
+  public var freeCallsPerMonth: Int64 {
+    get {_freeCallsPerMonth ?? 0}
+    set {_freeCallsPerMonth = newValue}
+  }
+  /// Returns true if `freeCallsPerMonth` has been explicitly set.
+  public var hasFreeCallsPerMonth: Bool {self._freeCallsPerMonth != nil}
+  /// Clears the value of `freeCallsPerMonth`. Subsequent reads from it will return its default value.
+  public mutating func clearFreeCallsPerMonth() {self._freeCallsPerMonth = nil}
+
+  /// RFC 3339, at least one minute ahead.
+  public var effectiveFrom: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _freeCallsPerMonth: Int64? = nil
+}
+
+public nonisolated struct Billing_V1_PriceVersion: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: Int64 = 0
+
+  public var serviceName: String = String()
+
+  public var effectiveFrom: String = String()
+
+  public var price: String = String()
+
+  public var priceMicroFen: Int64 = 0
+
+  public var freeCallsPerMonth: Int64 = 0
+
+  public var replayed: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Billing_V1_ListPriceVersionsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var serviceName: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Billing_V1_ListPriceVersionsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var versions: [Billing_V1_PriceVersion] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Billing_V1_AddPriceOverrideRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: String = String()
+
+  public var serviceName: String = String()
+
+  public var price: String = String()
+
+  public var priceMicroFen: Int64 = 0
+
+  /// RFC 3339; valid on [from, to), `to` empty for no end.
+  public var from: String = String()
+
+  public var to: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Billing_V1_PriceOverride: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: Int64 = 0
+
+  public var userID: String = String()
+
+  public var serviceName: String = String()
+
+  public var price: String = String()
+
+  public var priceMicroFen: Int64 = 0
+
+  public var from: String = String()
+
+  public var to: String = String()
+
+  public var replayed: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Billing_V1_ListPriceOverridesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Billing_V1_ListPriceOverridesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var overrides: [Billing_V1_PriceOverride] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -480,7 +671,7 @@ nonisolated extension Billing_V1_PingResponse: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Billing_V1_Quota: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Quota"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}service_name\0\u{3}total_quota\0\u{3}used_quota\0\u{3}remaining_quota\0\u{3}reset_month\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}service_name\0\u{3}total_quota\0\u{3}used_quota\0\u{3}remaining_quota\0\u{3}reset_month\0\u{3}unit_price\0\u{3}unit_price_micro_fen\0\u{3}price_version\0\u{3}price_override_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -493,6 +684,10 @@ nonisolated extension Billing_V1_Quota: SwiftProtobuf.Message, SwiftProtobuf._Me
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.usedQuota) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.remainingQuota) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.resetMonth) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.unitPrice) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.unitPriceMicroFen) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.priceVersion) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.priceOverrideID) }()
       default: break
       }
     }
@@ -514,6 +709,18 @@ nonisolated extension Billing_V1_Quota: SwiftProtobuf.Message, SwiftProtobuf._Me
     if !self.resetMonth.isEmpty {
       try visitor.visitSingularStringField(value: self.resetMonth, fieldNumber: 5)
     }
+    if !self.unitPrice.isEmpty {
+      try visitor.visitSingularStringField(value: self.unitPrice, fieldNumber: 6)
+    }
+    if self.unitPriceMicroFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.unitPriceMicroFen, fieldNumber: 7)
+    }
+    if self.priceVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.priceVersion, fieldNumber: 8)
+    }
+    if self.priceOverrideID != 0 {
+      try visitor.visitSingularInt64Field(value: self.priceOverrideID, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -523,6 +730,10 @@ nonisolated extension Billing_V1_Quota: SwiftProtobuf.Message, SwiftProtobuf._Me
     if lhs.usedQuota != rhs.usedQuota {return false}
     if lhs.remainingQuota != rhs.remainingQuota {return false}
     if lhs.resetMonth != rhs.resetMonth {return false}
+    if lhs.unitPrice != rhs.unitPrice {return false}
+    if lhs.unitPriceMicroFen != rhs.unitPriceMicroFen {return false}
+    if lhs.priceVersion != rhs.priceVersion {return false}
+    if lhs.priceOverrideID != rhs.priceOverrideID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -775,7 +986,7 @@ nonisolated extension Billing_V1_ListRecordsRequest: SwiftProtobuf.Message, Swif
 
 nonisolated extension Billing_V1_Record: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Record"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}service_name\0\u{3}app_id\0\u{1}type\0\u{3}type_name\0\u{3}amount_fen\0\u{1}amount\0\u{1}count\0\u{3}request_id\0\u{3}created_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}service_name\0\u{3}app_id\0\u{1}type\0\u{3}type_name\0\u{3}amount_fen\0\u{1}amount\0\u{1}count\0\u{3}request_id\0\u{3}created_at\0\u{3}unit_price\0\u{3}unit_price_micro_fen\0\u{3}price_version\0\u{3}price_override_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -793,6 +1004,10 @@ nonisolated extension Billing_V1_Record: SwiftProtobuf.Message, SwiftProtobuf._M
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.count) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.createdAt) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.unitPrice) }()
+      case 12: try { try decoder.decodeSingularInt64Field(value: &self.unitPriceMicroFen) }()
+      case 13: try { try decoder.decodeSingularInt64Field(value: &self.priceVersion) }()
+      case 14: try { try decoder.decodeSingularInt64Field(value: &self.priceOverrideID) }()
       default: break
       }
     }
@@ -829,6 +1044,18 @@ nonisolated extension Billing_V1_Record: SwiftProtobuf.Message, SwiftProtobuf._M
     if !self.createdAt.isEmpty {
       try visitor.visitSingularStringField(value: self.createdAt, fieldNumber: 10)
     }
+    if !self.unitPrice.isEmpty {
+      try visitor.visitSingularStringField(value: self.unitPrice, fieldNumber: 11)
+    }
+    if self.unitPriceMicroFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.unitPriceMicroFen, fieldNumber: 12)
+    }
+    if self.priceVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.priceVersion, fieldNumber: 13)
+    }
+    if self.priceOverrideID != 0 {
+      try visitor.visitSingularInt64Field(value: self.priceOverrideID, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -843,6 +1070,10 @@ nonisolated extension Billing_V1_Record: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.count != rhs.count {return false}
     if lhs.requestID != rhs.requestID {return false}
     if lhs.createdAt != rhs.createdAt {return false}
+    if lhs.unitPrice != rhs.unitPrice {return false}
+    if lhs.unitPriceMicroFen != rhs.unitPriceMicroFen {return false}
+    if lhs.priceVersion != rhs.priceVersion {return false}
+    if lhs.priceOverrideID != rhs.priceOverrideID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1175,7 +1406,7 @@ nonisolated extension Billing_V1_CheckQuotaRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Billing_V1_CheckQuotaResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CheckQuotaResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}allowed\0\u{1}reason\0\u{1}mode\0\u{3}free_remaining\0\u{3}balance_fen\0\u{3}cost_fen\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}allowed\0\u{1}reason\0\u{1}mode\0\u{3}free_remaining\0\u{3}balance_fen\0\u{3}cost_fen\0\u{3}required_fen\0\u{3}unit_price\0\u{3}unit_price_micro_fen\0\u{3}price_version\0\u{3}price_override_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1189,6 +1420,11 @@ nonisolated extension Billing_V1_CheckQuotaResponse: SwiftProtobuf.Message, Swif
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.freeRemaining) }()
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.balanceFen) }()
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.costFen) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.requiredFen) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.unitPrice) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.unitPriceMicroFen) }()
+      case 10: try { try decoder.decodeSingularInt64Field(value: &self.priceVersion) }()
+      case 11: try { try decoder.decodeSingularInt64Field(value: &self.priceOverrideID) }()
       default: break
       }
     }
@@ -1213,6 +1449,21 @@ nonisolated extension Billing_V1_CheckQuotaResponse: SwiftProtobuf.Message, Swif
     if self.costFen != 0 {
       try visitor.visitSingularInt64Field(value: self.costFen, fieldNumber: 6)
     }
+    if self.requiredFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.requiredFen, fieldNumber: 7)
+    }
+    if !self.unitPrice.isEmpty {
+      try visitor.visitSingularStringField(value: self.unitPrice, fieldNumber: 8)
+    }
+    if self.unitPriceMicroFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.unitPriceMicroFen, fieldNumber: 9)
+    }
+    if self.priceVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.priceVersion, fieldNumber: 10)
+    }
+    if self.priceOverrideID != 0 {
+      try visitor.visitSingularInt64Field(value: self.priceOverrideID, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1223,6 +1474,11 @@ nonisolated extension Billing_V1_CheckQuotaResponse: SwiftProtobuf.Message, Swif
     if lhs.freeRemaining != rhs.freeRemaining {return false}
     if lhs.balanceFen != rhs.balanceFen {return false}
     if lhs.costFen != rhs.costFen {return false}
+    if lhs.requiredFen != rhs.requiredFen {return false}
+    if lhs.unitPrice != rhs.unitPrice {return false}
+    if lhs.unitPriceMicroFen != rhs.unitPriceMicroFen {return false}
+    if lhs.priceVersion != rhs.priceVersion {return false}
+    if lhs.priceOverrideID != rhs.priceOverrideID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1285,7 +1541,7 @@ nonisolated extension Billing_V1_DeductQuotaRequest: SwiftProtobuf.Message, Swif
 
 nonisolated extension Billing_V1_DeductQuotaResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DeductQuotaResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}success\0\u{3}record_id\0\u{3}record_ids\0\u{3}free_count\0\u{3}paid_count\0\u{3}amount_fen\0\u{3}balance_fen\0\u{3}free_remaining\0\u{1}replayed\0\u{1}mode\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}success\0\u{3}record_id\0\u{3}record_ids\0\u{3}free_count\0\u{3}paid_count\0\u{3}amount_fen\0\u{3}balance_fen\0\u{3}free_remaining\0\u{1}replayed\0\u{1}mode\0\u{3}unit_price\0\u{3}unit_price_micro_fen\0\u{3}price_version\0\u{3}price_override_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1303,6 +1559,10 @@ nonisolated extension Billing_V1_DeductQuotaResponse: SwiftProtobuf.Message, Swi
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.freeRemaining) }()
       case 9: try { try decoder.decodeSingularBoolField(value: &self.replayed) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.mode) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.unitPrice) }()
+      case 12: try { try decoder.decodeSingularInt64Field(value: &self.unitPriceMicroFen) }()
+      case 13: try { try decoder.decodeSingularInt64Field(value: &self.priceVersion) }()
+      case 14: try { try decoder.decodeSingularInt64Field(value: &self.priceOverrideID) }()
       default: break
       }
     }
@@ -1339,6 +1599,18 @@ nonisolated extension Billing_V1_DeductQuotaResponse: SwiftProtobuf.Message, Swi
     if !self.mode.isEmpty {
       try visitor.visitSingularStringField(value: self.mode, fieldNumber: 10)
     }
+    if !self.unitPrice.isEmpty {
+      try visitor.visitSingularStringField(value: self.unitPrice, fieldNumber: 11)
+    }
+    if self.unitPriceMicroFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.unitPriceMicroFen, fieldNumber: 12)
+    }
+    if self.priceVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.priceVersion, fieldNumber: 13)
+    }
+    if self.priceOverrideID != 0 {
+      try visitor.visitSingularInt64Field(value: self.priceOverrideID, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1353,6 +1625,10 @@ nonisolated extension Billing_V1_DeductQuotaResponse: SwiftProtobuf.Message, Swi
     if lhs.freeRemaining != rhs.freeRemaining {return false}
     if lhs.replayed != rhs.replayed {return false}
     if lhs.mode != rhs.mode {return false}
+    if lhs.unitPrice != rhs.unitPrice {return false}
+    if lhs.unitPriceMicroFen != rhs.unitPriceMicroFen {return false}
+    if lhs.priceVersion != rhs.priceVersion {return false}
+    if lhs.priceOverrideID != rhs.priceOverrideID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1443,6 +1719,360 @@ nonisolated extension Billing_V1_RechargeCallbackResponse: SwiftProtobuf.Message
     if lhs.orderID != rhs.orderID {return false}
     if lhs.status != rhs.status {return false}
     if lhs.creditedFen != rhs.creditedFen {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Billing_V1_AddPriceVersionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AddPriceVersionRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}service_name\0\u{1}price\0\u{3}price_micro_fen\0\u{3}free_calls_per_month\0\u{3}effective_from\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.serviceName) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.price) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.priceMicroFen) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self._freeCallsPerMonth) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.effectiveFrom) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.serviceName.isEmpty {
+      try visitor.visitSingularStringField(value: self.serviceName, fieldNumber: 1)
+    }
+    if !self.price.isEmpty {
+      try visitor.visitSingularStringField(value: self.price, fieldNumber: 2)
+    }
+    if self.priceMicroFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.priceMicroFen, fieldNumber: 3)
+    }
+    try { if let v = self._freeCallsPerMonth {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 4)
+    } }()
+    if !self.effectiveFrom.isEmpty {
+      try visitor.visitSingularStringField(value: self.effectiveFrom, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Billing_V1_AddPriceVersionRequest, rhs: Billing_V1_AddPriceVersionRequest) -> Bool {
+    if lhs.serviceName != rhs.serviceName {return false}
+    if lhs.price != rhs.price {return false}
+    if lhs.priceMicroFen != rhs.priceMicroFen {return false}
+    if lhs._freeCallsPerMonth != rhs._freeCallsPerMonth {return false}
+    if lhs.effectiveFrom != rhs.effectiveFrom {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Billing_V1_PriceVersion: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PriceVersion"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}service_name\0\u{3}effective_from\0\u{1}price\0\u{3}price_micro_fen\0\u{3}free_calls_per_month\0\u{1}replayed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.serviceName) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.effectiveFrom) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.price) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.priceMicroFen) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.freeCallsPerMonth) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.replayed) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.id != 0 {
+      try visitor.visitSingularInt64Field(value: self.id, fieldNumber: 1)
+    }
+    if !self.serviceName.isEmpty {
+      try visitor.visitSingularStringField(value: self.serviceName, fieldNumber: 2)
+    }
+    if !self.effectiveFrom.isEmpty {
+      try visitor.visitSingularStringField(value: self.effectiveFrom, fieldNumber: 3)
+    }
+    if !self.price.isEmpty {
+      try visitor.visitSingularStringField(value: self.price, fieldNumber: 4)
+    }
+    if self.priceMicroFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.priceMicroFen, fieldNumber: 5)
+    }
+    if self.freeCallsPerMonth != 0 {
+      try visitor.visitSingularInt64Field(value: self.freeCallsPerMonth, fieldNumber: 6)
+    }
+    if self.replayed != false {
+      try visitor.visitSingularBoolField(value: self.replayed, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Billing_V1_PriceVersion, rhs: Billing_V1_PriceVersion) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.serviceName != rhs.serviceName {return false}
+    if lhs.effectiveFrom != rhs.effectiveFrom {return false}
+    if lhs.price != rhs.price {return false}
+    if lhs.priceMicroFen != rhs.priceMicroFen {return false}
+    if lhs.freeCallsPerMonth != rhs.freeCallsPerMonth {return false}
+    if lhs.replayed != rhs.replayed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Billing_V1_ListPriceVersionsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListPriceVersionsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}service_name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.serviceName) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.serviceName.isEmpty {
+      try visitor.visitSingularStringField(value: self.serviceName, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Billing_V1_ListPriceVersionsRequest, rhs: Billing_V1_ListPriceVersionsRequest) -> Bool {
+    if lhs.serviceName != rhs.serviceName {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Billing_V1_ListPriceVersionsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListPriceVersionsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}versions\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.versions) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.versions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.versions, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Billing_V1_ListPriceVersionsResponse, rhs: Billing_V1_ListPriceVersionsResponse) -> Bool {
+    if lhs.versions != rhs.versions {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Billing_V1_AddPriceOverrideRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AddPriceOverrideRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{3}service_name\0\u{1}price\0\u{3}price_micro_fen\0\u{1}from\0\u{1}to\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.serviceName) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.price) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.priceMicroFen) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.from) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.to) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 1)
+    }
+    if !self.serviceName.isEmpty {
+      try visitor.visitSingularStringField(value: self.serviceName, fieldNumber: 2)
+    }
+    if !self.price.isEmpty {
+      try visitor.visitSingularStringField(value: self.price, fieldNumber: 3)
+    }
+    if self.priceMicroFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.priceMicroFen, fieldNumber: 4)
+    }
+    if !self.from.isEmpty {
+      try visitor.visitSingularStringField(value: self.from, fieldNumber: 5)
+    }
+    if !self.to.isEmpty {
+      try visitor.visitSingularStringField(value: self.to, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Billing_V1_AddPriceOverrideRequest, rhs: Billing_V1_AddPriceOverrideRequest) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.serviceName != rhs.serviceName {return false}
+    if lhs.price != rhs.price {return false}
+    if lhs.priceMicroFen != rhs.priceMicroFen {return false}
+    if lhs.from != rhs.from {return false}
+    if lhs.to != rhs.to {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Billing_V1_PriceOverride: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PriceOverride"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}user_id\0\u{3}service_name\0\u{1}price\0\u{3}price_micro_fen\0\u{1}from\0\u{1}to\0\u{1}replayed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.serviceName) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.price) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.priceMicroFen) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.from) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.to) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.replayed) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.id != 0 {
+      try visitor.visitSingularInt64Field(value: self.id, fieldNumber: 1)
+    }
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 2)
+    }
+    if !self.serviceName.isEmpty {
+      try visitor.visitSingularStringField(value: self.serviceName, fieldNumber: 3)
+    }
+    if !self.price.isEmpty {
+      try visitor.visitSingularStringField(value: self.price, fieldNumber: 4)
+    }
+    if self.priceMicroFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.priceMicroFen, fieldNumber: 5)
+    }
+    if !self.from.isEmpty {
+      try visitor.visitSingularStringField(value: self.from, fieldNumber: 6)
+    }
+    if !self.to.isEmpty {
+      try visitor.visitSingularStringField(value: self.to, fieldNumber: 7)
+    }
+    if self.replayed != false {
+      try visitor.visitSingularBoolField(value: self.replayed, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Billing_V1_PriceOverride, rhs: Billing_V1_PriceOverride) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.userID != rhs.userID {return false}
+    if lhs.serviceName != rhs.serviceName {return false}
+    if lhs.price != rhs.price {return false}
+    if lhs.priceMicroFen != rhs.priceMicroFen {return false}
+    if lhs.from != rhs.from {return false}
+    if lhs.to != rhs.to {return false}
+    if lhs.replayed != rhs.replayed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Billing_V1_ListPriceOverridesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListPriceOverridesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Billing_V1_ListPriceOverridesRequest, rhs: Billing_V1_ListPriceOverridesRequest) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Billing_V1_ListPriceOverridesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListPriceOverridesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}overrides\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.overrides) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.overrides.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.overrides, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Billing_V1_ListPriceOverridesResponse, rhs: Billing_V1_ListPriceOverridesResponse) -> Bool {
+    if lhs.overrides != rhs.overrides {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,0 +1,68 @@
+import BillingCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The operators' API under /admin/v1/billing: its own bearer tokens (`auth.admin_tokens`)
+/// and the operator's name in `X-Operator` on every call.
+struct AdminRoutes: Sendable {
+    let pricing: PriceAdministration
+    let reader: RequestBodyReader
+    let adminTokens: [String]
+
+    func register(on router: Router<BasicRequestContext>) {
+        let group = router.group("admin/v1/billing").add(
+            middleware: InternalAuthMiddleware(tokens: adminTokens, realm: "admin"))
+        group.get("services/:name/prices") { request, context in
+            _ = try Self.operatorName(request)
+            let versions = try await self.pricing.versions(of: try Self.parameter(context, "name"))
+            return APIResponse.ok(.object([("versions", .array(versions.map { Views.priceVersion($0) }))]))
+        }
+        group.post("services/:name/prices") { request, context in
+            let operatorName = try Self.operatorName(request)
+            var request = request
+            let fields = try await self.reader.fields(&request)
+            guard let effectiveFrom = try fields.date("effective_from") else {
+                throw BillingError.invalidArgument(field: "effective_from", reason: "is required")
+            }
+            let stored = try await self.pricing.addVersion(
+                serviceName: try Self.parameter(context, "name"), price: try fields.unitPrice(),
+                freeCallsPerMonth: try fields.int64("free_calls_per_month"), effectiveFrom: effectiveFrom,
+                operatorName: operatorName)
+            return APIResponse.ok(Views.priceVersion(stored.value, replayed: stored.replayed))
+        }
+        group.get("users/:user_id/prices") { request, context in
+            _ = try Self.operatorName(request)
+            let overrides = try await self.pricing.overrides(of: try Self.parameter(context, "user_id"))
+            return APIResponse.ok(.object([("overrides", .array(overrides.map { Views.priceOverride($0) }))]))
+        }
+        group.post("users/:user_id/prices") { request, context in
+            let operatorName = try Self.operatorName(request)
+            var request = request
+            let fields = try await self.reader.fields(&request)
+            guard let from = try fields.date("from") else {
+                throw BillingError.invalidArgument(field: "from", reason: "is required")
+            }
+            let service = try fields.string("service") ?? fields.requiredString("service_name")
+            let stored = try await self.pricing.addOverride(
+                userId: try Self.parameter(context, "user_id"), serviceName: service, price: try fields.unitPrice(),
+                from: from, to: try fields.date("to"), operatorName: operatorName)
+            return APIResponse.ok(Views.priceOverride(stored.value, replayed: stored.replayed))
+        }
+    }
+
+    /// The operator named by `X-Operator`: required on every admin call.
+    static func operatorName(_ request: Request) throws(BillingError) -> String {
+        guard let name = request.headers[.operatorName], !name.isEmpty, name.utf8.count <= 128,
+            name.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f })
+        else { throw .operatorRequired }
+        return name
+    }
+
+    private static func parameter(_ context: BasicRequestContext, _ name: String) throws(BillingError) -> String {
+        guard let value = context.parameters.get(name), !value.isEmpty else {
+            throw .invalidArgument(field: name, reason: "is required")
+        }
+        return value
+    }
+}
