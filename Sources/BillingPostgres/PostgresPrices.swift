@@ -24,12 +24,15 @@ public struct PostgresPrices: PriceStore {
         -> Stored<PriceVersion>
     {
         let stored = stored
+        let version = NewPriceVersion(
+            serviceName: version.serviceName, effectiveFrom: StoredPrices.stored(version.effectiveFrom),
+            price: version.price, freeCallsPerMonth: version.freeCallsPerMonth, operatorName: version.operatorName)
         let result = try await pool.withConnection { connection in
             try connection.transaction { tx in
                 // One operator change of a service at a time: the allowance it inherits and the
                 // quota rows it rewrites are decided on a stable list of versions.
                 try tx.query("SELECT pg_advisory_xact_lock(hashtext('billing-price:' || $1))", [version.serviceName])
-                let book = try stored.book(on: tx)
+                let book = try stored.reload(on: tx)
                 let existing = try book.versions(of: version.serviceName)
                 if let same = existing.first(where: { $0.effectiveFrom == version.effectiveFrom }) {
                     guard same.price == version.price,
@@ -90,7 +93,11 @@ public struct PostgresPrices: PriceStore {
     }
 
     public func addOverride(_ override: NewPriceOverride) async throws(BillingError) -> Stored<PriceOverride> {
-        try await pool.withConnection { connection in
+        let override = NewPriceOverride(
+            userId: override.userId, serviceName: override.serviceName, price: override.price,
+            from: StoredPrices.stored(override.from), to: override.to.map(StoredPrices.stored),
+            operatorName: override.operatorName)
+        return try await pool.withConnection { connection in
             try connection.transaction { tx in
                 // The balance row is the user's lock (the lanes take it first too): overrides of
                 // one user are checked for overlap one at a time, and the version bump tells

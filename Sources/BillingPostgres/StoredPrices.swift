@@ -23,6 +23,19 @@ public final class StoredPrices: Sendable {
         return book
     }
 
+    /// The book as stored now, whatever the copy's age (operator changes decide on it).
+    func reload(on connection: PostgresConnection) throws -> PriceBook {
+        let book = try load(on: connection)
+        loaded.withLock { $0 = (book, .now) }
+        return book
+    }
+
+    /// An instant at the database's precision (whole microseconds), so an instant compares
+    /// equal to itself after a round trip through a `timestamptz`.
+    static func stored(_ instant: Date) -> Date {
+        PostgresText.date(microseconds: Int64(PostgresText.microseconds(instant)) ?? 0)
+    }
+
     /// The book when it is fresh enough to use without asking the database.
     func cached() -> PriceBook? {
         loaded.withLock { state in

@@ -140,6 +140,24 @@ struct AccountCacheTests {
         #expect(AccountCodec.decode(AccountCodec.encode(AccountState(balanceFen: .zero, quotas: [:], version: 0)))?.quotas == [:])
         #expect(AccountCodec.decode("") == nil)
         #expect(AccountCodec.decode("1|2|a:1:2|extra") == nil)
+        // The format before carries and overrides is a miss, so it is replaced, never misread.
+        #expect(AccountCodec.decode("1|2|a:1:2") == nil)
+        let priced = AccountState(
+            balanceFen: Fen(5), quotas: ["tokens": QuotaUsage(total: 3, used: 1)], version: 4,
+            carries: ["tokens": 999_999],
+            overrides: [
+                PriceOverride(
+                    id: 7, userId: "u1", serviceName: "tokens", price: try! UnitPrice(microFen: 1),
+                    from: Date(timeIntervalSince1970: 1_795_000_000.123456), to: nil),
+                PriceOverride(
+                    id: 8, userId: "u1", serviceName: "tokens", price: try! UnitPrice(microFen: 2),
+                    from: Date(timeIntervalSince1970: 1_796_000_000), to: Date(timeIntervalSince1970: 1_797_000_000)),
+            ])
+        let decoded = AccountCodec.decode(AccountCodec.encode(priced), userId: "u1")
+        #expect(decoded?.carries == priced.carries && decoded?.overrides.map(\.id) == [7, 8])
+        #expect(decoded?.overrides.map(\.to) == [nil, Date(timeIntervalSince1970: 1_797_000_000)])
+        #expect(decoded.map { abs($0.overrides[0].from.timeIntervalSince(priced.overrides[0].from)) < 0.000_001 } == true)
+        #expect(AccountCodec.decode("1|2||tokens:1000000|") == nil, "a carry of a whole fen is corrupt")
         #expect(AccountCodec.key(namespace: "billing", userId: "u1", period: period) == "billing:{u1}:account:2026-11")
     }
 }

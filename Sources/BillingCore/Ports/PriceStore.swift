@@ -28,6 +28,16 @@ public struct Stored<Value: Sendable & Hashable>: Sendable, Hashable {
 
 /// An operator's new catalog version, validated by `PriceAdministration`.
 public struct NewPriceVersion: Sendable, Hashable {
+    public init(
+        serviceName: String, effectiveFrom: Date, price: UnitPrice, freeCallsPerMonth: Int64?, operatorName: String
+    ) {
+        self.serviceName = serviceName
+        self.effectiveFrom = effectiveFrom
+        self.price = price
+        self.freeCallsPerMonth = freeCallsPerMonth
+        self.operatorName = operatorName
+    }
+
     public let serviceName: String
     public let effectiveFrom: Date
     public let price: UnitPrice
@@ -37,6 +47,17 @@ public struct NewPriceVersion: Sendable, Hashable {
 
 /// An operator's new per-user price, validated by `PriceAdministration`.
 public struct NewPriceOverride: Sendable, Hashable {
+    public init(
+        userId: String, serviceName: String, price: UnitPrice, from: Date, to: Date?, operatorName: String
+    ) {
+        self.userId = userId
+        self.serviceName = serviceName
+        self.price = price
+        self.from = from
+        self.to = to
+        self.operatorName = operatorName
+    }
+
     public let userId: String
     public let serviceName: String
     public let price: UnitPrice
