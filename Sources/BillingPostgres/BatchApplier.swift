@@ -134,7 +134,6 @@ struct BatchApplier: Sendable {
             .prepared(LaneStatement.ensureBalances.rawValue, [users]),
             .prepared(LaneStatement.lockBalances.rawValue, [users]),
             .prepared(LaneStatement.lockQuotas.rawValue, [period.text, users]),
-            .prepared(LaneStatement.readCarries.rawValue, [users]),
             .prepared(LaneStatement.readOverrides.rawValue, [users, PostgresText.microseconds(now)]),
             .prepared(LaneStatement.takeRecordIds.rawValue, [String(2 * requests.count)]),
             .prepared(LaneStatement.transactionId.rawValue, []),
@@ -154,22 +153,22 @@ struct BatchApplier: Sendable {
             let user = try row.string(0)
             snapshot.balances[user] = Fen(try row.int64(1))
             read.versions[user] = try row.int64(2)
+            for (service, carry) in try CarryText.decode(row.string(3)) {
+                snapshot.carries[ChargeKey(userId: user, serviceName: service)] = carry
+            }
         }
         for row in results[3].all {
             let key = QuotaKey(userId: try row.string(0), serviceName: try row.string(1), period: period)
             snapshot.quotas[key] = try QuotaRows.usage(total: row.int64(2), used: row.int64(3))
         }
         for row in results[4].all {
-            snapshot.carries[ChargeKey(userId: try row.string(0), serviceName: try row.string(1))] = try row.int64(2)
-        }
-        for row in results[5].all {
             let override = try StoredPrices.decodeOverride(row)
             snapshot.overrides[override.userId, default: []].append(override)
         }
-        read.recordIds = try results[6].all.map { try $0.int64(0) }
-        read.transactionId = try results[7].all.first?.int64(0) ?? 0
-        if results.count > 8 {
-            for row in results[8].all {
+        read.recordIds = try results[5].all.map { try $0.int64(0) }
+        read.transactionId = try results[6].all.first?.int64(0) ?? 0
+        if results.count > 7 {
+            for row in results[7].all {
                 let key = IdempotencyKey(userId: try row.string(0), requestId: try row.string(1))
                 let fingerprint = RequestFingerprint(
                     serviceName: try row.string(2), count: try row.int64(3), appId: row.optionalString(4))
@@ -199,6 +198,12 @@ struct BatchApplier: Sendable {
     ) -> [PipelineStep] {
         var steps: [PipelineStep] = []
         let balances = result.changedBalances.sorted()
+        // The carries of users whose carry moved, every service of theirs, as the balance row keeps them.
+        var carried: [String: [(service: String, microFen: Int64)]] = [:]
+        let carriesChanged = Set(result.changedCarries.map(\.userId))
+        for (key, carry) in result.snapshot.carries where carriesChanged.contains(key.userId) {
+            carried[key.userId, default: []].append((key.serviceName, carry))
+        }
         if !balances.isEmpty {
             steps.append(
                 .prepared(
@@ -206,6 +211,7 @@ struct BatchApplier: Sendable {
                     [
                         PostgresText.textArray(balances),
                         PostgresText.int64Array(balances.map { result.snapshot.balance(of: $0).value }),
+                        PostgresText.textArray(balances.map { user in carried[user].map(CarryText.encode) }),
                     ]))
         }
         let quotas = result.changedQuotas.sorted { ($0.userId, $0.serviceName) < ($1.userId, $1.serviceName) }
@@ -220,17 +226,6 @@ struct BatchApplier: Sendable {
             parameters.append(PostgresText.int64Array(usage.map { $0?.used ?? 0 }))
             steps.append(
                 .prepared((existed ? LaneStatement.updateQuotas : LaneStatement.insertQuotas).rawValue, parameters))
-        }
-        let carries = result.changedCarries.sorted { ($0.userId, $0.serviceName) < ($1.userId, $1.serviceName) }
-        if !carries.isEmpty {
-            steps.append(
-                .prepared(
-                    LaneStatement.writeCarries.rawValue,
-                    [
-                        PostgresText.textArray(carries.map(\.userId)),
-                        PostgresText.textArray(carries.map(\.serviceName)),
-                        PostgresText.int64Array(carries.map { result.snapshot.carry($0) }),
-                    ]))
         }
         let records = result.records
         if !records.isEmpty {

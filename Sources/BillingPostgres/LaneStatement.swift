@@ -4,9 +4,9 @@ import BillingCore
 /// first pipeline (begin, lock, read, take ids); each table's write is its own named
 /// statement in the second (write, commit): still two round trips a batch.
 enum LaneStatement: String, CaseIterable {
-    case ensureBalances, lockBalances, lockQuotas, readCarries, readOverrides, readIdempotency, takeRecordIds
+    case ensureBalances, lockBalances, lockQuotas, readOverrides, readIdempotency, takeRecordIds
     case transactionId, dropUntouched
-    case writeBalances, updateQuotas, insertQuotas, writeCarries, insertRecords, insertRequests
+    case writeBalances, updateQuotas, insertQuotas, insertRecords, insertRequests
 
     var sql: String {
         switch self {
@@ -19,7 +19,7 @@ enum LaneStatement: String, CaseIterable {
             """
         case .lockBalances:
             """
-            SELECT user_id, balance_fen, version FROM user_balance WHERE user_id = ANY($1::text[])
+            SELECT user_id, balance_fen, version, carries FROM user_balance WHERE user_id = ANY($1::text[])
             ORDER BY user_id FOR UPDATE
             """
         case .transactionId:
@@ -34,9 +34,6 @@ enum LaneStatement: String, CaseIterable {
             SELECT user_id, service_name, total, used FROM free_quota
             WHERE period = $1 AND user_id = ANY($2::text[]) ORDER BY user_id, service_name FOR UPDATE
             """
-        case .readCarries:
-            // Guarded by the balance rows locked just before: every writer of a carry holds them.
-            "SELECT user_id, service_name, carry_micro_fen FROM charge_carry WHERE user_id = ANY($1::text[])"
         case .readOverrides:
             // Overrides that have not ended by the batch's instant ($2, µs): the cache keeps
             // those that start later too, so a check after they begin prices right.
@@ -56,10 +53,12 @@ enum LaneStatement: String, CaseIterable {
         case .takeRecordIds:
             "SELECT nextval('billing_record_id_seq') FROM generate_series(1, $1::int) ORDER BY 1"
         case .writeBalances:
-            // $1 users, $2 new balances (fen).
+            // $1 users, $2 new balances (fen), $3 new carries (NULL: unchanged).
             """
-            UPDATE user_balance AS b SET balance_fen = v.balance_fen, version = b.version + 1, updated_at = now()
-            FROM unnest($1::text[], $2::bigint[]) AS v(user_id, balance_fen) WHERE b.user_id = v.user_id
+            UPDATE user_balance AS b SET balance_fen = v.balance_fen, carries = COALESCE(v.carries, b.carries),
+                version = b.version + 1, updated_at = now()
+            FROM unnest($1::text[], $2::bigint[], $3::text[]) AS v(user_id, balance_fen, carries)
+            WHERE b.user_id = v.user_id
             """
         case .updateQuotas:
             // Rows read and locked by this transaction: a plain (often HOT) update.
@@ -78,14 +77,6 @@ enum LaneStatement: String, CaseIterable {
             FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[]) AS v(user_id, service_name, total, used)
             ON CONFLICT (user_id, period, service_name)
             DO UPDATE SET used = EXCLUDED.used, version = free_quota.version + 1, updated_at = now()
-            """
-        case .writeCarries:
-            // $1 users, $2 services, $3 carries (µfen).
-            """
-            INSERT INTO charge_carry (user_id, service_name, carry_micro_fen)
-            SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
-            ON CONFLICT (user_id, service_name)
-            DO UPDATE SET carry_micro_fen = EXCLUDED.carry_micro_fen, updated_at = now()
             """
         case .insertRecords:
             // $1 period, $2 instant (µs since the epoch), $3… one array per column.

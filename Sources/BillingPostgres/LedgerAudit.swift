@@ -41,16 +41,19 @@ public struct LedgerAudit: Sendable {
     /// Records written before prices were stored had whole-fen prices: their exact cost is
     /// their amount.
     static let carrySQL = """
-        WITH paid AS (
+        WITH carried AS (
+            SELECT b.user_id, split_part(c.item, ':', 1) AS service_name, split_part(c.item, ':', 2)::bigint AS carry
+            FROM user_balance AS b, regexp_split_to_table(b.carries, ',') AS c(item) WHERE b.carries <> ''
+        ), paid AS (
             SELECT user_id, service_name, sum(amount_fen)::numeric * 1000000 AS charged,
                 sum(CASE WHEN price_micro_fen IS NULL THEN amount_fen::numeric * 1000000
                     ELSE count::numeric * price_micro_fen END) AS exact
             FROM billing_record WHERE type = 2 GROUP BY user_id, service_name
         )
         SELECT COALESCE(p.user_id, c.user_id), COALESCE(p.service_name, c.service_name),
-            COALESCE(p.charged, 0)::text, COALESCE(c.carry_micro_fen, 0), COALESCE(p.exact, 0)::text
-        FROM paid AS p FULL JOIN charge_carry AS c ON c.user_id = p.user_id AND c.service_name = p.service_name
-        WHERE COALESCE(p.charged, 0) + COALESCE(c.carry_micro_fen, 0) <> COALESCE(p.exact, 0)
+            COALESCE(p.charged, 0)::text, COALESCE(c.carry, 0), COALESCE(p.exact, 0)::text
+        FROM paid AS p FULL JOIN carried AS c ON c.user_id = p.user_id AND c.service_name = p.service_name
+        WHERE COALESCE(p.charged, 0) + COALESCE(c.carry, 0) <> COALESCE(p.exact, 0)
         ORDER BY 1, 2
         """
 

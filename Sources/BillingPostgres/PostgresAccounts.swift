@@ -17,12 +17,11 @@ public struct PostgresAccounts: AccountReader {
                     .sql("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
                     .sql(
                         """
-                        SELECT b.balance_fen, q.service_name, q.total, q.used, b.version
+                        SELECT b.balance_fen, q.service_name, q.total, q.used, b.version, b.carries
                         FROM (SELECT $1::text AS user_id) AS u
                         LEFT JOIN user_balance AS b ON b.user_id = u.user_id
                         LEFT JOIN free_quota AS q ON q.user_id = u.user_id AND q.period = $2
                         """, [userId, periodText]),
-                    .sql("SELECT service_name, carry_micro_fen FROM charge_carry WHERE user_id = $1", [userId]),
                     // Every override: which one covers an instant is decided at that instant.
                     .sql("SELECT \(StoredPrices.overrideColumns) FROM user_price WHERE user_id = $1", [userId]),
                     .sql("COMMIT"),
@@ -34,22 +33,16 @@ public struct PostgresAccounts: AccountReader {
             var balance = Fen.zero
             var version: Int64 = 0
             var quotas: [String: QuotaUsage] = [:]
+            var carries: [String: Int64] = [:]
             for row in results[1].all {
                 balance = Fen(try row.optionalInt64(0) ?? 0)
                 version = try row.optionalInt64(4) ?? 0
+                for (service, carry) in try CarryText.decode(row.optionalString(5) ?? "") { carries[service] = carry }
                 if let service = row.optionalString(1) {
                     quotas[service] = try QuotaRows.usage(total: row.int64(2), used: row.int64(3))
                 }
             }
-            var carries: [String: Int64] = [:]
-            for row in results[2].all {
-                let carry = try row.int64(1)
-                guard (0..<UnitPrice.microFenPerFen).contains(carry) else {
-                    throw BillingError.internalFailure("charge_carry outside 0 ..< 1000000")
-                }
-                if carry != 0 { carries[try row.string(0)] = carry }
-            }
-            let overrides = try results[3].all.map(StoredPrices.decodeOverride)
+            let overrides = try results[2].all.map(StoredPrices.decodeOverride)
             return AccountState(
                 balanceFen: balance, quotas: quotas, version: version, carries: carries, overrides: overrides)
         }

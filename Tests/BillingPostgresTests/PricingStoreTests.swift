@@ -207,13 +207,21 @@ struct PricingStoreTests {
             #expect(try await db.accounts.account(of: "u1", period: db.period).carry(of: "tokens") == 100_000)
             #expect(try await db.audit.run().isClean)
             try await db.pool.withConnection { connection in
-                _ = try connection.query("UPDATE charge_carry SET carry_micro_fen = carry_micro_fen + 1")
+                _ = try connection.query("UPDATE user_balance SET carries = 'tokens:100001' WHERE user_id = 'u1'")
             }
             let report = try await db.audit.run()
             #expect(report.carryDiscrepancies.map(\.userId) == ["u1"])
             #expect(report.carryDiscrepancies.first?.description.contains("2100000") == true)
+            // The column refuses a carry of a whole fen or more, or any other shape.
+            for bad in ["tokens:1000000", "tokens:-1", "tokens", "Tokens:1", "a:1,"] {
+                await #expect(throws: BillingError.self) {
+                    try await db.pool.withConnection { connection in
+                        _ = try connection.query("UPDATE user_balance SET carries = $1 WHERE user_id = 'u1'", [bad])
+                    }
+                }
+            }
             try await db.pool.withConnection { connection in
-                _ = try connection.query("UPDATE charge_carry SET carry_micro_fen = carry_micro_fen - 1")
+                _ = try connection.query("UPDATE user_balance SET carries = 'tokens:100000' WHERE user_id = 'u1'")
             }
         }
     }
