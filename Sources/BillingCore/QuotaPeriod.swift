@@ -121,4 +121,6 @@ public struct BillingCalendar: Sendable {
 
 extension QuotaPeriod {
     static let epoch = QuotaPeriod(unchecked: 1970, 1)
+    /// January 1970: a placeholder before a period is known.
+    public static let epochPeriod = epoch
 }

@@ -36,16 +36,24 @@ struct BatchApplier: Sendable {
 
     /// Two round trips: one pipeline that begins, locks and reads everything the batch
     /// needs (and takes enough record ids), one that writes and commits.
+    ///
+    /// The batch's instant is the database's `now()` in its transaction when `clock` is the
+    /// `SystemClock` (real time: every server agrees on it, whatever its own clock says);
+    /// any other clock (tests) is read here instead.
     func apply(_ requests: [DeductionRequest], on connection: PostgresConnection) throws -> Commit {
-        let now = clock.now()
-        let period = calendar.period(containing: now)
+        let fixedNow: Date? = clock is SystemClock ? nil : clock.now()
         let result: BatchResult
         let read: Snapshot
         let recordIds: [Int64]
         let existingQuotas: Dictionary<QuotaKey, QuotaUsage>.Keys
+        let now: Date
+        let period: QuotaPeriod
         do {
             let book = try prices.book(on: connection)
-            read = try readSnapshot(requests, period: period, at: now, on: connection)
+            read = try readSnapshot(
+                requests, fixed: fixedNow.map { ($0, calendar.period(containing: $0)) }, on: connection)
+            now = read.now
+            period = read.period
             recordIds = read.recordIds
             existingQuotas = read.snapshot.quotas.keys
             // Records get negative local numbers (-1, -2, …) first; `renumber` swaps in the
@@ -122,21 +130,28 @@ struct BatchApplier: Sendable {
         var recordIds: [Int64] = []
         var transactionId: Int64 = 0
         var backendPID: Int32 = 0
+        /// The batch's instant and period.
+        var now = Date(timeIntervalSince1970: 0)
+        var period = QuotaPeriod.epochPeriod
     }
 
+    /// `fixed` nil: the instant is the transaction's `now()` and the period is computed by
+    /// PostgreSQL in the configured zone, then checked against this server's calendar.
     private func readSnapshot(
-        _ requests: [DeductionRequest], period: QuotaPeriod, at now: Date, on connection: PostgresConnection
+        _ requests: [DeductionRequest], fixed: (now: Date, period: QuotaPeriod)?, on connection: PostgresConnection
     ) throws -> Snapshot {
+        let zone = calendar.timeZone.identifier
+        let fixedMicros = fixed.map { PostgresText.microseconds($0.now) }
         let users = PostgresText.textArray(Array(Set(requests.map(\.userId))).sorted())
         let keyed = requests.compactMap { request in request.requestId.map { (request.userId, $0) } }
         var steps: [PipelineStep] = [
             .sql("BEGIN"),
             .prepared(LaneStatement.ensureBalances.rawValue, [users]),
             .prepared(LaneStatement.lockBalances.rawValue, [users]),
-            .prepared(LaneStatement.lockQuotas.rawValue, [period.text, users]),
-            .prepared(LaneStatement.readOverrides.rawValue, [users, PostgresText.microseconds(now)]),
+            .prepared(LaneStatement.lockQuotas.rawValue, [fixed?.period.text, users, zone]),
+            .prepared(LaneStatement.readOverrides.rawValue, [users, fixedMicros]),
             .prepared(LaneStatement.takeRecordIds.rawValue, [String(2 * requests.count)]),
-            .prepared(LaneStatement.transactionId.rawValue, []),
+            .prepared(LaneStatement.transactionId.rawValue, [fixedMicros, zone]),
         ]
         if !keyed.isEmpty {
             steps.append(
@@ -147,6 +162,21 @@ struct BatchApplier: Sendable {
         let results = try connection.pipeline(steps)
 
         var read = Snapshot(backendPID: connection.backendPID)
+        let clockRow = try results[6].all.first
+        read.transactionId = try clockRow?.int64(0) ?? 0
+        if let fixed {
+            (read.now, read.period) = fixed
+        } else {
+            read.now = PostgresText.date(microseconds: try clockRow?.int64(1) ?? 0)
+            read.period = try QuotaPeriod(text: clockRow?.string(2) ?? "")
+            // PostgreSQL's zone rules and this server's must agree on the month, or quota rows
+            // of one period would be charged as another's.
+            guard calendar.period(containing: read.now) == read.period else {
+                throw BillingError.internalFailure(
+                    "PostgreSQL puts \(read.now) in \(read.period.text) in \(zone), this server in another month")
+            }
+        }
+        let period = read.period
         var snapshot = LedgerSnapshot()
         for row in results[1].all { read.created.insert(try row.string(0)) }
         for row in results[2].all {
@@ -166,7 +196,6 @@ struct BatchApplier: Sendable {
             snapshot.overrides[override.userId, default: []].append(override)
         }
         read.recordIds = try results[5].all.map { try $0.int64(0) }
-        read.transactionId = try results[6].all.first?.int64(0) ?? 0
         if results.count > 7 {
             for row in results[7].all {
                 let key = IdempotencyKey(userId: try row.string(0), requestId: try row.string(1))

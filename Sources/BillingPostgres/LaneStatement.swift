@@ -23,23 +23,31 @@ enum LaneStatement: String, CaseIterable {
             ORDER BY user_id FOR UPDATE
             """
         case .transactionId:
-            // Names the transaction, so a lost COMMIT answer can be settled by its fate.
-            "SELECT txid_current()"
+            // Names the transaction, so a lost COMMIT answer can be settled by its fate; and
+            // the batch's one instant (µs) and month in the zone ($2): $1 when a test fixes
+            // the time, else the transaction's now().
+            """
+            SELECT txid_current(), COALESCE($1::bigint, (extract(epoch FROM now()) * 1000000)::bigint),
+                to_char(COALESCE(to_timestamp($1::bigint / 1000000.0), now()) AT TIME ZONE $2, 'YYYY-MM')
+            """
         case .dropUntouched:
             // A rejected deduction of an unknown user leaves no account behind.
             "DELETE FROM user_balance WHERE user_id = ANY($1::text[]) AND balance_fen = 0"
         case .lockQuotas:
             // Every service's row of the batch's users: the cache gets whole accounts.
+            // $1 the period, or NULL: the month of the transaction's now() in the zone $3.
             """
             SELECT user_id, service_name, total, used FROM free_quota
-            WHERE period = $1 AND user_id = ANY($2::text[]) ORDER BY user_id, service_name FOR UPDATE
+            WHERE period = COALESCE($1::text, to_char(now() AT TIME ZONE $3, 'YYYY-MM')) AND user_id = ANY($2::text[])
+            ORDER BY user_id, service_name FOR UPDATE
             """
         case .readOverrides:
             // Overrides that have not ended by the batch's instant ($2, µs): the cache keeps
             // those that start later too, so a check after they begin prices right.
             """
             SELECT \(StoredPrices.overrideColumns) FROM user_price
-            WHERE user_id = ANY($1::text[]) AND (valid_to IS NULL OR valid_to > \(timestampParameter(2)))
+            WHERE user_id = ANY($1::text[])
+                AND (valid_to IS NULL OR valid_to > COALESCE(\(timestampParameter(2)), now()))
             """
         case .readIdempotency:
             """

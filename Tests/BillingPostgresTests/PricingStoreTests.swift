@@ -64,22 +64,18 @@ struct PricingStoreTests {
                 to: t0.addingTimeInterval(180), operatorName: "ops alice")
             for user in ["plain", "vip"] { try await db.fund(user, fen: 10_000) }
 
-            // Deductions from several callers while the clock moves across both boundaries.
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    for _ in 0..<48 {
-                        db.clock.advance(seconds: 5)
-                        try await Task.sleep(for: .milliseconds(15))
-                    }
-                }
-                for worker in 0..<8 {
-                    group.addTask {
-                        for step in 0..<80 {
-                            _ = try await db.deduct(worker % 2 == 0 ? "plain" : "vip", "tokens", count: Int64(1 + step % 7))
+            // Bursts of concurrent deductions (so the lanes batch them) while the clock moves
+            // 5 s at a time across both boundaries.
+            for step in 0..<48 {
+                db.clock.advance(seconds: 5)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for worker in 0..<16 {
+                        group.addTask {
+                            _ = try await db.deduct(worker % 2 == 0 ? "plain" : "vip", "tokens", count: Int64(1 + (step + worker) % 7))
                         }
                     }
+                    try await group.waitForAll()
                 }
-                try await group.waitForAll()
             }
             let rows = try await db.pool.withConnection { connection in
                 try connection.query(
@@ -223,6 +219,38 @@ struct PricingStoreTests {
             try await db.pool.withConnection { connection in
                 _ = try connection.query("UPDATE user_balance SET carries = 'tokens:100000' WHERE user_id = 'u1'")
             }
+        }
+    }
+
+    @Test("in real time a batch's instant is the database's now() in its transaction, not the server's clock")
+    func databaseTime() async throws {
+        try await TestLedger.with(catalog: Self.catalog) { db in
+            let lanes = DeductionLanes(
+                config: db.config, catalog: Self.catalog, calendar: .platformDefault, clock: SystemClock(),
+                settings: .init(laneCount: 1)
+            ).started()
+            try await db.fund("t1", fen: 100)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<40 {
+                    group.addTask {
+                        _ = try await lanes.deduct(
+                            DeductionRequest(userId: "t1", serviceName: "tokens", count: 3, requestId: "r\(index)"))
+                    }
+                }
+                try await group.waitForAll()
+            }
+            await lanes.shutdown()
+            // deduction_request.created_at defaults to now(): equal to the records' instant only
+            // when that instant is the transaction's own now().
+            let row = try await db.pool.withConnection { connection in
+                try connection.query(
+                    """
+                    SELECT count(*), count(*) FILTER (WHERE r.created_at <> d.created_at)
+                    FROM billing_record AS r JOIN deduction_request AS d
+                        ON d.user_id = r.user_id AND d.request_id = r.request_id
+                    """)[0]
+            }
+            #expect(try row.int64(0) == 40 && row.int64(1) == 0)
         }
     }
 }
