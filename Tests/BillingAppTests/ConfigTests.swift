@@ -135,11 +135,23 @@ struct ConfigTests {
             (["BILLING_AUTH_PAYMENT_TOKENS": "short"], "billing.auth.payment_tokens"),
             (["BILLING_AUTH_PAYMENT_TOKENS": "a-long-enough-token-123"], "billing.auth.payment_tokens"),
             (["BILLING_DATABASE_SCHEMA": "public -c fsync=off"], "billing.database.schema"),
+            (["BILLING_AUTH_ADMIN_TOKENS": "dev-admin-token"], "billing.auth.admin_tokens"),
+            (["BILLING_AUTH_ADMIN_TOKENS": "short"], "billing.auth.admin_tokens"),
+            (["BILLING_AUTH_ADMIN_TOKENS": "a-long-enough-token-123"], "billing.auth.admin_tokens"),
         ])
     func productionRefuses(extra: [String: String], key: String) async throws {
         await expectConfigurationError(key) {
             _ = try await load(Self.productionSecrets.merging(extra) { _, new in new }, file: nil)
         }
+    }
+
+    @Test("the production example file is valid with its secrets given, and prices passport at one fen")
+    func productionExample() async throws {
+        let config = try await load(
+            Self.productionSecrets.merging(["BILLING_AUTH_ADMIN_TOKENS": "an-operators-token-789"]) { _, new in new },
+            file: TestApp.root.appendingPathComponent("configs/config.production.example.yaml").path)
+        #expect(try config.catalog.entry(named: "passport").price == UnitPrice(fen: Fen(1)))
+        #expect(config.auth.adminTokens == ["an-operators-token-789"] && !config.auth.allowUserIdParam)
     }
 
     @Test("the cron reads only its own settings: in production it needs no token, secret or Redis")
