@@ -25,6 +25,10 @@ public enum BillingError: Error, Sendable, Hashable {
     case operatorRequired
     /// A user's price override whose window meets another one of the same service.
     case priceOverlap(String)
+    case holdNotFound(String)
+    case holdAlreadySettled(String)
+    case holdVoided(String)
+    case holdExpired(String)
     /// A broken invariant inside the service: never caused by input, always a bug or corruption.
     case internalFailure(String)
 
@@ -64,6 +68,10 @@ public enum BillingError: Error, Sendable, Hashable {
         case .overloaded: "OVERLOADED"
         case .operatorRequired: "OPERATOR_REQUIRED"
         case .priceOverlap: "PRICE_OVERLAP"
+        case .holdNotFound: "HOLD_NOT_FOUND"
+        case .holdAlreadySettled: "HOLD_ALREADY_SETTLED"
+        case .holdVoided: "HOLD_VOIDED"
+        case .holdExpired: "HOLD_EXPIRED"
         case .internalFailure: "INTERNAL"
         }
     }
@@ -76,8 +84,8 @@ public enum BillingError: Error, Sendable, Hashable {
             .invalidInput
         case .unauthenticated: .unauthenticated
         case .forbidden: .forbidden
-        case .notFound, .orderNotFound: .notFound
-        case .idempotencyConflict, .priceOverlap: .conflict
+        case .notFound, .orderNotFound, .holdNotFound: .notFound
+        case .idempotencyConflict, .priceOverlap, .holdAlreadySettled, .holdVoided, .holdExpired: .conflict
         case .insufficientBalance: .insufficientFunds
         case .unavailable, .overloaded: .unavailable
         case .paymentServiceUnavailable: .upstreamUnavailable
@@ -113,6 +121,10 @@ public enum BillingError: Error, Sendable, Hashable {
         case .overloaded(let why): why
         case .operatorRequired: "X-Operator: operator calls name the operator (1–128 printable ASCII characters)"
         case .priceOverlap(let why): why
+        case .holdNotFound(let id): "hold '\(id)' not found"
+        case .holdAlreadySettled(let id): "hold '\(id)' is already settled (with another count, or a void came after it)"
+        case .holdVoided(let id): "hold '\(id)' was voided"
+        case .holdExpired(let id): "hold '\(id)' expired; charge with a plain deduction"
         case .internalFailure: "internal error"
         }
     }

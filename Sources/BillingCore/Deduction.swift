@@ -107,12 +107,16 @@ public struct DeductionPlan: Sendable, Hashable {
 public struct QuotaUsage: Sendable, Hashable, Codable {
     public let total: Int64
     public let used: Int64
+    /// Free calls kept by pending holds created in this period.
+    public let held: Int64
 
-    /// Requires 0 ≤ used ≤ total (a broken invariant stops the process: it is corruption).
-    public init(total: Int64, used: Int64) {
-        precondition(total >= 0 && used >= 0 && used <= total, "0 <= used <= total")
+    /// Requires 0 ≤ used, 0 ≤ held, used + held ≤ total (a broken invariant stops the
+    /// process: it is corruption; stored rows are checked before they get here).
+    public init(total: Int64, used: Int64, held: Int64 = 0) {
+        precondition(total >= 0 && used >= 0 && held >= 0 && used <= total && held <= total - used, "0 <= used + held <= total")
         self.total = total
         self.used = used
+        self.held = held
     }
 
     /// A period's fresh allowance of a service.
@@ -125,11 +129,21 @@ public struct QuotaUsage: Sendable, Hashable, Codable {
         QuotaUsage(total: freeCalls, used: 0)
     }
 
-    /// Never negative even if an operator lowered `total` below `used` by hand.
-    public var remaining: Int64 { max(0, total - used) }
+    /// What a new charge or hold may use: neither used nor kept by a pending hold.
+    public var remaining: Int64 { max(0, total - used - held) }
 
     func spending(_ calls: Int64) -> QuotaUsage {
-        QuotaUsage(total: total, used: used + calls)
+        QuotaUsage(total: total, used: used + calls, held: held)
+    }
+
+    /// `calls` more kept by a hold (≤ remaining).
+    func holding(_ calls: Int64) -> QuotaUsage {
+        QuotaUsage(total: total, used: used, held: held + calls)
+    }
+
+    /// A hold's `held` calls given back, `used` of them consumed.
+    func releasing(_ heldCalls: Int64, using usedCalls: Int64) -> QuotaUsage {
+        QuotaUsage(total: total, used: used + usedCalls, held: held - heldCalls)
     }
 }
 

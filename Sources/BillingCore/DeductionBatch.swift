@@ -46,6 +46,10 @@ public struct LedgerSnapshot: Sendable, Hashable {
     public var carries: [ChargeKey: Int64]
     /// Each user's price overrides (any that might cover the batch's instant).
     public var overrides: [String: [PriceOverride]]
+    /// Fen kept by each user's pending holds (missing: none).
+    public var heldFen: [String: Fen] = [:]
+    /// The holds the batch's operations name, as stored (missing: no such hold).
+    public var holds: [HoldKey: Hold] = [:]
 
     /// The state a batch starts from; missing balances read as zero, missing quota rows as
     /// the catalog's fresh allowance, missing carries as zero.
@@ -76,20 +80,40 @@ public struct LedgerSnapshot: Sendable, Hashable {
 
     /// The carry of `key` in µfen; zero when unknown.
     public func carry(_ key: ChargeKey) -> Int64 { carries[key] ?? 0 }
+
+    /// Fen the user's pending holds keep.
+    public func held(by userId: String) -> Fen { heldFen[userId] ?? .zero }
+
+    /// What a new charge or hold may take: the balance less what pending holds keep.
+    public func available(to userId: String) -> Fen { Fen(balance(of: userId).value - held(by: userId).value) }
 }
 
 /// The effect of one batch: an outcome per request (in request order), the rows that
 /// changed and must be written back, and the new ledger records.
 public struct BatchResult: Sendable {
-    public var outcomes: [Result<DeductionReceipt, BillingError>] = []
+    /// One per operation, in order.
+    public var results: [Result<LedgerOutcome, BillingError>] = []
     public var snapshot: LedgerSnapshot
+    /// Users whose balance row changes (balance, held fen or carries): its version moves on.
     public var changedBalances: Set<String> = []
     public var changedQuotas: Set<QuotaKey> = []
     public var changedCarries: Set<ChargeKey> = []
+    /// Holds created by this batch, and holds whose state it changed.
+    public var newHolds: Set<HoldKey> = []
+    public var changedHolds: Set<HoldKey> = []
     public var records: [LedgerRecord] = []
     public var newIdempotencyEntries: [IdempotencyKey: IdempotencyEntry] = [:]
 
     init(snapshot: LedgerSnapshot) { self.snapshot = snapshot }
+
+    /// The deductions' receipts, for a batch of deductions only.
+    public var outcomes: [Result<DeductionReceipt, BillingError>] {
+        results.map { result in
+            result.flatMap { outcome in
+                outcome.receipt.map { .success($0) } ?? .failure(.internalFailure("not a deduction"))
+            }
+        }
+    }
 }
 
 /// The deduction algorithm of product.md, applied to a batch in arrival order.
@@ -115,24 +139,39 @@ public struct DeductionBatch: Sendable {
         self.init(prices: PriceBook(catalog: catalog), period: period, periodStart: appliedAt, appliedAt: appliedAt)
     }
 
-    /// `nextRecordId` is called once per written record, in order.
+    /// Deductions only. `nextRecordId` is called once per written record, in order.
     public func apply(
         _ requests: [DeductionRequest], to snapshot: LedgerSnapshot, nextRecordId: () -> Int64
     ) -> BatchResult {
+        apply(operations: requests.map(LedgerOperation.deduct), to: snapshot, nextRecordId: nextRecordId)
+    }
+
+    /// Every operation in order; a refused one changes nothing (except a settle that finds
+    /// its hold due, which expires it and answers HOLD_EXPIRED).
+    public func apply(
+        operations: [LedgerOperation], to snapshot: LedgerSnapshot, nextRecordId: () -> Int64
+    ) -> BatchResult {
         var result = BatchResult(snapshot: snapshot)
-        result.outcomes.reserveCapacity(requests.count)
-        for request in requests {
-            do {
-                let receipt = try apply(request, to: &result, nextRecordId: nextRecordId)
-                result.outcomes.append(.success(receipt))
+        result.results.reserveCapacity(operations.count)
+        for operation in operations {
+            do throws(BillingError) {
+                let outcome: LedgerOutcome
+                switch operation {
+                case .deduct(let request): outcome = .deducted(try deduct(request, to: &result, nextRecordId: nextRecordId))
+                case .authorize(let request): outcome = .held(try authorize(request, to: &result))
+                case .settle(let settlement): outcome = try settle(settlement, to: &result, nextRecordId: nextRecordId)
+                case .void(let key): outcome = .released(try void(key, to: &result))
+                case .expire(let key): outcome = .released(try expire(key, to: &result))
+                }
+                result.results.append(.success(outcome))
             } catch {
-                result.outcomes.append(.failure(error))
+                result.results.append(.failure(error))
             }
         }
         return result
     }
 
-    private func apply(
+    private func deduct(
         _ request: DeductionRequest, to result: inout BatchResult, nextRecordId: () -> Int64
     ) throws(BillingError) -> DeductionReceipt {
         let idempotencyKey = request.requestId.map { IdempotencyKey(userId: request.userId, requestId: $0) }
@@ -150,11 +189,12 @@ public struct DeductionBatch: Sendable {
         let chargeKey = ChargeKey(userId: request.userId, serviceName: request.serviceName)
         let quota = result.snapshot.quota(quotaKey, freeCalls: terms.freeCallsPerMonth)
         let balance = result.snapshot.balance(of: request.userId)
+        let available = result.snapshot.available(to: request.userId)
         let carry = result.snapshot.carry(chargeKey)
         let plan = try DeductionPlan(
             count: request.count, freeRemaining: quota.remaining, price: terms.price.price, carryMicroFen: carry)
-        guard plan.isAffordable(with: balance) else {
-            throw .insufficientBalance(requiredFen: plan.requiredFen.value, availableFen: balance.value)
+        guard plan.isAffordable(with: available) else {
+            throw .insufficientBalance(requiredFen: plan.requiredFen.value, availableFen: available.value)
         }
 
         // Nothing below can fail: the state changes only once the request is accepted.
@@ -185,7 +225,8 @@ public struct DeductionBatch: Sendable {
 
         let receipt = DeductionReceipt(
             recordIds: recordIds, freeCount: plan.freeCount, paidCount: plan.paidCount, costFen: plan.costFen,
-            balanceAfterFen: newBalance, freeRemainingAfter: newQuota.remaining, replayed: false, price: price)
+            balanceAfterFen: newBalance, freeRemainingAfter: newQuota.remaining, replayed: false, price: price,
+            availableAfterFen: Fen(available.value - plan.costFen.value))
         if let idempotencyKey {
             let entry = IdempotencyEntry(fingerprint: request.fingerprint, receipt: receipt)
             result.snapshot.idempotency[idempotencyKey] = entry
@@ -194,7 +235,7 @@ public struct DeductionBatch: Sendable {
         return receipt
     }
 
-    private func makeRecord(
+    func makeRecord(
         _ request: DeductionRequest, type: RecordType, count: Int64, amount: Fen, price: AppliedPrice, id: Int64
     ) -> LedgerRecord {
         LedgerRecord(

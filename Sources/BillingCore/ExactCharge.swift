@@ -29,4 +29,7 @@ public struct ExactCharge: Sendable, Hashable {
         carryAfterMicroFen = Int64(remainder)
         requiredFen = Fen(Int64(roundedUp))
     }
+
+    /// What the charge takes and leaves, as a pair.
+    var settled: (fen: Fen, carryAfter: Int64) { (fen, carryAfterMicroFen) }
 }

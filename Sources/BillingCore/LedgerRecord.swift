@@ -36,10 +36,13 @@ public struct LedgerRecord: Sendable, Hashable, Codable {
     public let createdAt: Date
     /// The price the record was charged at (nil on records written before prices were stored).
     public let price: AppliedPrice?
+    /// The hold whose settle wrote the record.
+    public let holdId: String?
 
     public init(
         id: Int64, userId: String, serviceName: String, appId: String?, type: RecordType, count: Int64,
-        amountFen: Fen, requestId: String?, period: QuotaPeriod, createdAt: Date, price: AppliedPrice? = nil
+        amountFen: Fen, requestId: String?, period: QuotaPeriod, createdAt: Date, price: AppliedPrice? = nil,
+        holdId: String? = nil
     ) {
         self.id = id
         self.userId = userId
@@ -52,6 +55,7 @@ public struct LedgerRecord: Sendable, Hashable, Codable {
         self.period = period
         self.createdAt = createdAt
         self.price = price
+        self.holdId = holdId
     }
 }
 
@@ -67,10 +71,13 @@ public struct DeductionReceipt: Sendable, Hashable, Codable {
     public let replayed: Bool
     /// The price charged (nil when replaying a deduction stored before prices were).
     public let price: AppliedPrice?
+    /// The balance less what pending holds keep, right after (nil on answers stored before
+    /// holds existed).
+    public let availableAfterFen: Fen?
 
     public init(
         recordIds: [Int64], freeCount: Int64, paidCount: Int64, costFen: Fen, balanceAfterFen: Fen,
-        freeRemainingAfter: Int64, replayed: Bool, price: AppliedPrice? = nil
+        freeRemainingAfter: Int64, replayed: Bool, price: AppliedPrice? = nil, availableAfterFen: Fen? = nil
     ) {
         self.recordIds = recordIds
         self.freeCount = freeCount
@@ -80,6 +87,7 @@ public struct DeductionReceipt: Sendable, Hashable, Codable {
         self.freeRemainingAfter = freeRemainingAfter
         self.replayed = replayed
         self.price = price
+        self.availableAfterFen = availableAfterFen
     }
 
     public var mode: PaymentMode {
@@ -91,7 +99,8 @@ public struct DeductionReceipt: Sendable, Hashable, Codable {
     public func markedAsReplay() -> DeductionReceipt {
         DeductionReceipt(
             recordIds: recordIds, freeCount: freeCount, paidCount: paidCount, costFen: costFen,
-            balanceAfterFen: balanceAfterFen, freeRemainingAfter: freeRemainingAfter, replayed: true, price: price)
+            balanceAfterFen: balanceAfterFen, freeRemainingAfter: freeRemainingAfter, replayed: true, price: price,
+            availableAfterFen: availableAfterFen)
     }
 }
 
