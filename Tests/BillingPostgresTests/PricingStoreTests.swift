@@ -22,7 +22,7 @@ struct PricingStoreTests {
             var counts: [Int64] = []
             var left: Int64 = 1_000_000
             while left > 0 {
-                let count = min(left, Int64.random(in: 1...99, using: &random))
+                let count = min(left, Int64.random(in: 1...999, using: &random))
                 counts.append(count)
                 left -= count
             }
