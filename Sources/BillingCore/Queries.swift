@@ -12,12 +12,15 @@ public struct AccountState: Sendable, Hashable, Codable {
     public let carries: [String: Int64]
     /// The user's price overrides that have not ended.
     public let overrides: [PriceOverride]
+    /// Fen kept by pending holds.
+    public let heldFen: Fen
 
     /// `version` orders cached copies: a higher one is newer.
     public init(
         balanceFen: Fen, quotas: [String: QuotaUsage], version: Int64 = 0, carries: [String: Int64] = [:],
-        overrides: [PriceOverride] = []
+        overrides: [PriceOverride] = [], heldFen: Fen = .zero
     ) {
+        self.heldFen = heldFen
         self.balanceFen = balanceFen
         self.quotas = quotas
         self.version = version
@@ -34,6 +37,9 @@ public struct AccountState: Sendable, Hashable, Codable {
     public func quota(of serviceName: String, freeCalls: Int64) -> QuotaUsage {
         quotas[serviceName] ?? .unused(freeCalls)
     }
+
+    /// The balance less what pending holds keep.
+    public var availableFen: Fen { Fen(balanceFen.value - heldFen.value) }
 
     /// The service's carry in µfen.
     public func carry(of serviceName: String) -> Int64 { carries[serviceName] ?? 0 }

@@ -61,10 +61,11 @@ public struct BillingJobs: Sendable {
         let report = try await LedgerAudit(pool: pool).run()
         guard !report.isClean else { return JobReport(.done, "ledger consistent") }
         let shown = (report.balanceDiscrepancies.prefix(20).map(\.description)
-            + report.carryDiscrepancies.prefix(20).map(\.description)).joined(separator: "; ")
+            + report.carryDiscrepancies.prefix(20).map(\.description) + report.heldDiscrepancies.prefix(20))
+            .joined(separator: "; ")
         return JobReport(
             .attention,
-            "\(report.balanceDiscrepancies.count) balance discrepancies, \(report.carryDiscrepancies.count) carry discrepancies, \(report.overusedQuotaRows) overused quota rows: \(shown)"
+            "\(report.balanceDiscrepancies.count) balance discrepancies, \(report.carryDiscrepancies.count) carry discrepancies, \(report.heldDiscrepancies.count) held discrepancies, \(report.overusedQuotaRows) overused quota rows: \(shown)"
         )
     }
 }

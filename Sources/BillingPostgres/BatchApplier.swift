@@ -12,7 +12,7 @@ struct BatchApplier: Sendable {
     /// A committed batch: every request's outcome, and the accounts it changed as they now
     /// stand (for the cache).
     struct Commit {
-        var outcomes: [Result<DeductionReceipt, BillingError>]
+        var outcomes: [Result<LedgerOutcome, BillingError>]
         var period: QuotaPeriod
         var accounts: [String: AccountState]
     }
@@ -40,7 +40,7 @@ struct BatchApplier: Sendable {
     /// The batch's instant is the database's `now()` in its transaction when `clock` is the
     /// `SystemClock` (real time: every server agrees on it, whatever its own clock says);
     /// any other clock (tests) is read here instead.
-    func apply(_ requests: [DeductionRequest], on connection: PostgresConnection) throws -> Commit {
+    func apply(_ requests: [LedgerOperation], on connection: PostgresConnection) throws -> Commit {
         let fixedNow: Date? = clock is SystemClock ? nil : clock.now()
         let result: BatchResult
         let read: Snapshot
@@ -61,7 +61,7 @@ struct BatchApplier: Sendable {
             var localId: Int64 = 0
             let batch = DeductionBatch(
                 prices: book, period: period, periodStart: calendar.bounds(of: period).lowerBound, appliedAt: now)
-            result = batch.apply(requests, to: read.snapshot) {
+            result = batch.apply(operations: requests, to: read.snapshot) {
                 localId -= 1
                 return localId
             }
@@ -69,12 +69,12 @@ struct BatchApplier: Sendable {
             if connection.isOpen { _ = try? connection.query("ROLLBACK") }
             throw Failure.notCommitted(error, retryable: Self.isRetryable(error))
         }
-        let outcomes = result.outcomes.map { outcome in outcome.map { Self.renumber($0, ids: recordIds) } }
+        let outcomes = result.results.map { outcome in outcome.map { Self.renumber($0, ids: recordIds) } }
         // Every changed balance row is updated once, so its version moves on by exactly one.
         var accounts: [String: AccountState] = [:]
         for user in result.changedBalances {
             let version = read.versions[user, default: 0].addingReportingOverflow(1).partialValue
-            accounts[user] = Self.account(user, in: result.snapshot, version: version)
+            accounts[user] = Self.account(user, in: result.snapshot, period: period, version: version)
         }
         let commit = Commit(outcomes: outcomes, period: period, accounts: accounts)
         var steps: [PipelineStep] = []
@@ -106,14 +106,18 @@ struct BatchApplier: Sendable {
 
     /// A user's account after the batch: balance, every quota row of the period, carries
     /// and overrides.
-    private static func account(_ user: String, in snapshot: LedgerSnapshot, version: Int64) -> AccountState {
+    private static func account(_ user: String, in snapshot: LedgerSnapshot, period: QuotaPeriod, version: Int64)
+        -> AccountState
+    {
         var quotas: [String: QuotaUsage] = [:]
-        for (key, usage) in snapshot.quotas where key.userId == user { quotas[key.serviceName] = usage }
+        for (key, usage) in snapshot.quotas where key.userId == user && key.period == period {
+            quotas[key.serviceName] = usage
+        }
         var carries: [String: Int64] = [:]
         for (key, carry) in snapshot.carries where key.userId == user && carry != 0 { carries[key.serviceName] = carry }
         return AccountState(
             balanceFen: snapshot.balance(of: user), quotas: quotas, version: version, carries: carries,
-            overrides: snapshot.overrides[user] ?? [])
+            overrides: snapshot.overrides[user] ?? [], heldFen: snapshot.held(by: user))
     }
 
     private static func isRetryable(_ error: any Error) -> Bool {
@@ -138,31 +142,58 @@ struct BatchApplier: Sendable {
     /// `fixed` nil: the instant is the transaction's `now()` and the period is computed by
     /// PostgreSQL in the configured zone, then checked against this server's calendar.
     private func readSnapshot(
-        _ requests: [DeductionRequest], fixed: (now: Date, period: QuotaPeriod)?, on connection: PostgresConnection
+        _ operations: [LedgerOperation], fixed: (now: Date, period: QuotaPeriod)?, on connection: PostgresConnection
     ) throws -> Snapshot {
         let zone = calendar.timeZone.identifier
         let fixedMicros = fixed.map { PostgresText.microseconds($0.now) }
-        let users = PostgresText.textArray(Array(Set(requests.map(\.userId))).sorted())
-        let keyed = requests.compactMap { request in request.requestId.map { (request.userId, $0) } }
-        var steps: [PipelineStep] = [
-            .sql("BEGIN"),
-            .prepared(LaneStatement.ensureBalances.rawValue, [users]),
-            .prepared(LaneStatement.lockBalances.rawValue, [users]),
-            .prepared(LaneStatement.lockQuotas.rawValue, [fixed?.period.text, users, zone]),
-            .prepared(LaneStatement.readOverrides.rawValue, [users, fixedMicros]),
-            .prepared(LaneStatement.takeRecordIds.rawValue, [String(2 * requests.count)]),
-            .prepared(LaneStatement.transactionId.rawValue, [fixedMicros, zone]),
-        ]
+        let users = PostgresText.textArray(Array(Set(operations.map(\.userId))).sorted())
+        let keyed = operations.compactMap { operation -> (String, String)? in
+            guard case .deduct(let request) = operation, let id = request.requestId else { return nil }
+            return (request.userId, id)
+        }
+        let holdKeys = Array(Set(operations.compactMap(\.holdKey))).sorted { ($0.userId, $0.holdId) < ($1.userId, $1.holdId) }
+        // Steps are tagged, since the hold and idempotency reads are sent only when needed.
+        enum Read { case begin, ensure, balances, quotas, holdQuotas, holds, overrides, ids, clock, idempotency }
+        var tags: [Read] = []
+        var steps: [PipelineStep] = []
+        func add(_ tag: Read, _ step: PipelineStep) {
+            tags.append(tag)
+            steps.append(step)
+        }
+        add(.begin, .sql("BEGIN"))
+        add(.ensure, .prepared(LaneStatement.ensureBalances.rawValue, [users]))
+        add(.balances, .prepared(LaneStatement.lockBalances.rawValue, [users]))
+        add(.quotas, .prepared(LaneStatement.lockQuotas.rawValue, [fixed?.period.text, users, zone]))
+        if !holdKeys.isEmpty {
+            let holdParameters = [
+                PostgresText.textArray(holdKeys.map(\.userId)), PostgresText.textArray(holdKeys.map(\.holdId)),
+            ]
+            add(.holdQuotas, .prepared(LaneStatement.lockHoldQuotas.rawValue, holdParameters))
+            add(.holds, .prepared(LaneStatement.lockHolds.rawValue, holdParameters))
+        }
+        add(.overrides, .prepared(LaneStatement.readOverrides.rawValue, [users, fixedMicros]))
+        // The most records each operation writes: a deduction two, a settle four (held and overrun).
+        let idsNeeded = operations.reduce(0) { count, operation in
+            switch operation {
+            case .deduct: count + 2
+            case .settle: count + 4
+            default: count
+            }
+        }
+        add(.ids, .prepared(LaneStatement.takeRecordIds.rawValue, [String(idsNeeded)]))
+        add(.clock, .prepared(LaneStatement.transactionId.rawValue, [fixedMicros, zone]))
         if !keyed.isEmpty {
-            steps.append(
+            add(
+                .idempotency,
                 .prepared(
                     LaneStatement.readIdempotency.rawValue,
                     [PostgresText.textArray(keyed.map(\.0)), PostgresText.textArray(keyed.map(\.1))]))
         }
         let results = try connection.pipeline(steps)
+        func rows(_ tag: Read) -> [PostgresRow] { tags.firstIndex(of: tag).map { results[$0].all } ?? [] }
 
         var read = Snapshot(backendPID: connection.backendPID)
-        let clockRow = try results[6].all.first
+        let clockRow = rows(.clock).first
         read.transactionId = try clockRow?.int64(0) ?? 0
         if let fixed {
             (read.now, read.period) = fixed
@@ -178,36 +209,46 @@ struct BatchApplier: Sendable {
         }
         let period = read.period
         var snapshot = LedgerSnapshot()
-        for row in results[1].all { read.created.insert(try row.string(0)) }
-        for row in results[2].all {
+        for row in rows(.ensure) { read.created.insert(try row.string(0)) }
+        for row in rows(.balances) {
             let user = try row.string(0)
             snapshot.balances[user] = Fen(try row.int64(1))
             read.versions[user] = try row.int64(2)
             for (service, carry) in try CarryText.decode(row.string(3)) {
                 snapshot.carries[ChargeKey(userId: user, serviceName: service)] = carry
             }
+            let held = try row.int64(4)
+            if held != 0 { snapshot.heldFen[user] = Fen(held) }
         }
-        for row in results[3].all {
+        for row in rows(.quotas) {
             let key = QuotaKey(userId: try row.string(0), serviceName: try row.string(1), period: period)
-            snapshot.quotas[key] = try QuotaRows.usage(total: row.int64(2), used: row.int64(3))
+            snapshot.quotas[key] = try QuotaRows.usage(total: row.int64(2), used: row.int64(3), held: row.int64(4))
         }
-        for row in results[4].all {
+        for row in rows(.holdQuotas) {
+            let key = QuotaKey(
+                userId: try row.string(0), serviceName: try row.string(1), period: try QuotaPeriod(text: row.string(5)))
+            snapshot.quotas[key] = try QuotaRows.usage(total: row.int64(2), used: row.int64(3), held: row.int64(4))
+        }
+        for row in rows(.holds) {
+            let hold = try HoldRows.decode(row)
+            snapshot.holds[hold.key] = hold
+        }
+        for row in rows(.overrides) {
             let override = try StoredPrices.decodeOverride(row)
             snapshot.overrides[override.userId, default: []].append(override)
         }
-        read.recordIds = try results[5].all.map { try $0.int64(0) }
-        if results.count > 7 {
-            for row in results[7].all {
-                let key = IdempotencyKey(userId: try row.string(0), requestId: try row.string(1))
-                let fingerprint = RequestFingerprint(
-                    serviceName: try row.string(2), count: try row.int64(3), appId: row.optionalString(4))
-                let receipt = DeductionReceipt(
-                    recordIds: try PostgresText.parseInt64Array(row.string(5)), freeCount: try row.int64(6),
-                    paidCount: try row.int64(7), costFen: Fen(try row.int64(8)), balanceAfterFen: Fen(try row.int64(9)),
-                    freeRemainingAfter: try row.int64(10), replayed: false,
-                    price: try Self.appliedPrice(row, price: 11, version: 12, override: 13))
-                snapshot.idempotency[key] = IdempotencyEntry(fingerprint: fingerprint, receipt: receipt)
-            }
+        read.recordIds = try rows(.ids).map { try $0.int64(0) }
+        for row in rows(.idempotency) {
+            let key = IdempotencyKey(userId: try row.string(0), requestId: try row.string(1))
+            let fingerprint = RequestFingerprint(
+                serviceName: try row.string(2), count: try row.int64(3), appId: row.optionalString(4))
+            let receipt = DeductionReceipt(
+                recordIds: try PostgresText.parseInt64Array(row.string(5)), freeCount: try row.int64(6),
+                paidCount: try row.int64(7), costFen: Fen(try row.int64(8)), balanceAfterFen: Fen(try row.int64(9)),
+                freeRemainingAfter: try row.int64(10), replayed: false,
+                price: try Self.appliedPrice(row, price: 11, version: 12, override: 13),
+                availableAfterFen: try row.optionalInt64(14).map(Fen.init))
+            snapshot.idempotency[key] = IdempotencyEntry(fingerprint: fingerprint, receipt: receipt)
         }
         read.snapshot = snapshot
         return read
@@ -241,20 +282,42 @@ struct BatchApplier: Sendable {
                         PostgresText.textArray(balances),
                         PostgresText.int64Array(balances.map { result.snapshot.balance(of: $0).value }),
                         PostgresText.textArray(balances.map { user in carried[user].map(CarryText.encode) }),
+                        PostgresText.int64Array(balances.map { result.snapshot.held(by: $0).value }),
                     ]))
         }
-        let quotas = result.changedQuotas.sorted { ($0.userId, $0.serviceName) < ($1.userId, $1.serviceName) }
+        let quotas = result.changedQuotas.sorted {
+            ($0.userId, $0.period.text, $0.serviceName) < ($1.userId, $1.period.text, $1.serviceName)
+        }
         for existed in [true, false] {
             let chosen = quotas.filter { existingQuotas.contains($0) == existed }
             guard !chosen.isEmpty else { continue }
             let usage = chosen.map { result.snapshot.quotas[$0] }
             var parameters = [
-                period.text, PostgresText.textArray(chosen.map(\.userId)), PostgresText.textArray(chosen.map(\.serviceName)),
+                PostgresText.textArray(chosen.map(\.period.text)), PostgresText.textArray(chosen.map(\.userId)),
+                PostgresText.textArray(chosen.map(\.serviceName)),
             ]
             if !existed { parameters.append(PostgresText.int64Array(usage.map { $0?.total ?? 0 })) }
             parameters.append(PostgresText.int64Array(usage.map { $0?.used ?? 0 }))
+            parameters.append(PostgresText.int64Array(usage.map { $0?.held ?? 0 }))
             steps.append(
                 .prepared((existed ? LaneStatement.updateQuotas : LaneStatement.insertQuotas).rawValue, parameters))
+        }
+        // New holds, then ended ones (a settle's answer with its real record ids).
+        let newHolds = result.newHolds.sorted { ($0.userId, $0.holdId) < ($1.userId, $1.holdId) }
+            .compactMap { result.snapshot.holds[$0] }
+        if !newHolds.isEmpty {
+            steps.append(.prepared(LaneStatement.insertHolds.rawValue, HoldRows.insertParameters(newHolds)))
+        }
+        let endedHolds = result.changedHolds.subtracting(result.newHolds)
+            .sorted { ($0.userId, $0.holdId) < ($1.userId, $1.holdId) }
+            .compactMap { result.snapshot.holds[$0] }
+            .map { hold in
+                var hold = hold
+                hold.settleReceipt = hold.settleReceipt.map { Self.renumber($0, ids: recordIds) }
+                return hold
+            }
+        if !endedHolds.isEmpty {
+            steps.append(.prepared(LaneStatement.updateHolds.rawValue, HoldRows.updateParameters(endedHolds)))
         }
         let records = result.records
         if !records.isEmpty {
@@ -262,7 +325,7 @@ struct BatchApplier: Sendable {
                 .prepared(
                     LaneStatement.insertRecords.rawValue,
                     [
-                        period.text, PostgresText.microseconds(now),
+                        PostgresText.microseconds(now),
                         PostgresText.int64Array(records.map { Self.realId($0.id, ids: recordIds) }),
                         PostgresText.textArray(records.map(\.userId)),
                         PostgresText.textArray(records.map(\.serviceName)),
@@ -271,9 +334,11 @@ struct BatchApplier: Sendable {
                         PostgresText.int64Array(records.map(\.count)),
                         PostgresText.int64Array(records.map(\.amountFen.value)),
                         PostgresText.textArray(records.map(\.requestId)),
+                        PostgresText.textArray(records.map(\.period.text)),
                         PostgresText.int64Array(records.map { $0.price?.price.microFen }),
                         PostgresText.int64Array(records.map { $0.price?.versionId }),
                         PostgresText.int64Array(records.map { $0.price?.overrideId }),
+                        PostgresText.textArray(records.map(\.holdId)),
                     ]))
         }
         let entries = result.newIdempotencyEntries.sorted {
@@ -299,6 +364,7 @@ struct BatchApplier: Sendable {
                         PostgresText.int64Array(receipts.map { $0.price?.price.microFen }),
                         PostgresText.int64Array(receipts.map { $0.price?.versionId }),
                         PostgresText.int64Array(receipts.map { $0.price?.overrideId }),
+                        PostgresText.int64Array(receipts.map { $0.availableAfterFen?.value }),
                     ]))
         }
         return steps
@@ -308,12 +374,24 @@ struct BatchApplier: Sendable {
         id < 0 ? ids[Int(-id - 1)] : id
     }
 
+    /// An outcome with real record ids in its receipts.
+    private static func renumber(_ outcome: LedgerOutcome, ids: [Int64]) -> LedgerOutcome {
+        switch outcome {
+        case .deducted(let receipt): return .deducted(renumber(receipt, ids: ids))
+        case .settled(let receipt, var hold):
+            hold.settleReceipt = hold.settleReceipt.map { renumber($0, ids: ids) }
+            return .settled(renumber(receipt, ids: ids), hold)
+        case .held, .released: return outcome
+        }
+    }
+
     /// Replaces local record numbers with the real ids. A receipt replayed from storage
     /// already carries real ids; one replayed within this batch carries local ones.
     private static func renumber(_ receipt: DeductionReceipt, ids: [Int64]) -> DeductionReceipt {
         DeductionReceipt(
             recordIds: receipt.recordIds.map { realId($0, ids: ids) }, freeCount: receipt.freeCount,
             paidCount: receipt.paidCount, costFen: receipt.costFen, balanceAfterFen: receipt.balanceAfterFen,
-            freeRemainingAfter: receipt.freeRemainingAfter, replayed: receipt.replayed, price: receipt.price)
+            freeRemainingAfter: receipt.freeRemainingAfter, replayed: receipt.replayed, price: receipt.price,
+            availableAfterFen: receipt.availableAfterFen)
     }
 }

@@ -7,7 +7,7 @@ import Foundation
 /// lanes never contend for rows. Each lane owns one connection and one thread, takes
 /// whatever is queued (up to `maxBatchCount`), applies it in one transaction with
 /// BillingCore's `DeductionBatch`, and answers every waiter only after COMMIT.
-public final class DeductionLanes: DeductionLedger, ThreadOwningService {
+public final class DeductionLanes: DeductionLedger, HoldLedger, ThreadOwningService {
     public struct Settings: Sendable {
         public var laneCount: Int
         public var maxBatchCount: Int
@@ -61,7 +61,15 @@ public final class DeductionLanes: DeductionLedger, ThreadOwningService {
     }
 
     public func deduct(_ request: DeductionRequest) async throws(BillingError) -> DeductionReceipt {
-        try await lanes[Self.laneIndex(of: request.userId, laneCount: lanes.count)].submit(request)
+        guard case .deducted(let receipt) = try await perform(.deduct(request)) else {
+            throw .internalFailure("a deduction answered with something else")
+        }
+        return receipt
+    }
+
+    /// Any ledger operation (holds included), in its user's lane, answered after COMMIT.
+    public func perform(_ operation: LedgerOperation) async throws(BillingError) -> LedgerOutcome {
+        try await lanes[Self.laneIndex(of: operation.userId, laneCount: lanes.count)].submit(operation)
     }
 
     /// Stops taking deductions, lets every queued one be committed and answered, then
@@ -105,8 +113,8 @@ public protocol LaneCommitListener: Sendable {
 /// One lane: a queue of waiting deductions and the thread that commits them in batches.
 final class DeductionLane: Sendable {
     struct Pending {
-        let request: DeductionRequest
-        let continuation: CheckedContinuation<Result<DeductionReceipt, BillingError>, Never>
+        let request: LedgerOperation
+        let continuation: CheckedContinuation<Result<LedgerOutcome, BillingError>, Never>
     }
 
     let index: Int
@@ -130,7 +138,7 @@ final class DeductionLane: Sendable {
         self.listener = listener
     }
 
-    func submit(_ request: DeductionRequest) async throws(BillingError) -> DeductionReceipt {
+    func submit(_ request: LedgerOperation) async throws(BillingError) -> LedgerOutcome {
         let result = await withCheckedContinuation { continuation in
             if let refusal = queue.push(Pending(request: request, continuation: continuation)) {
                 let error: BillingError =
@@ -173,7 +181,7 @@ final class DeductionLane: Sendable {
     /// A batch's outcomes, the accounts it left, and the accounts whose state it could not
     /// tell (a commit of unknown fate: user → the version they would have now).
     private struct LaneCommit {
-        var outcomes: [Result<DeductionReceipt, BillingError>]
+        var outcomes: [Result<LedgerOutcome, BillingError>]
         var period: QuotaPeriod?
         var accounts: [String: AccountState] = [:]
         var unknown: [String: Int64] = [:]
@@ -191,7 +199,7 @@ final class DeductionLane: Sendable {
         }
     }
 
-    private func commit(_ requests: [DeductionRequest], connection: inout PostgresConnection?) -> LaneCommit {
+    private func commit(_ requests: [LedgerOperation], connection: inout PostgresConnection?) -> LaneCommit {
         var lastError = BillingError.unavailable("database unavailable")
         var unknown: BatchApplier.Commit?
         attempts: for attempt in 1...2 {
@@ -217,7 +225,7 @@ final class DeductionLane: Sendable {
     }
 
     /// One transaction per user of the batch, each tried once; outcomes back in request order.
-    private func commitPerUser(_ requests: [DeductionRequest], connection: inout PostgresConnection?) -> LaneCommit {
+    private func commitPerUser(_ requests: [LedgerOperation], connection: inout PostgresConnection?) -> LaneCommit {
         var groups: [String: [Int]] = [:]
         for (position, request) in requests.enumerated() { groups[request.userId, default: []].append(position) }
         var merged = LaneCommit(failing: requests.count, with: .unavailable("database unavailable"), unknown: nil)
@@ -251,7 +259,7 @@ final class DeductionLane: Sendable {
         case fail(BillingError, fateUnknown: BatchApplier.Commit? = nil)
     }
 
-    private func attemptOnce(_ requests: [DeductionRequest], connection: inout PostgresConnection?) -> Attempt {
+    private func attemptOnce(_ requests: [LedgerOperation], connection: inout PostgresConnection?) -> Attempt {
         do {
             if connection?.isAlive != true {
                 connection?.close()

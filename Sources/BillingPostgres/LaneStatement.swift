@@ -2,11 +2,12 @@ import BillingCore
 
 /// The lane transaction's statements, prepared once per lane connection. Reads go in the
 /// first pipeline (begin, lock, read, take ids); each table's write is its own named
-/// statement in the second (write, commit): still two round trips a batch.
+/// statement in the second (write, commit): still two round trips a batch. Statements
+/// about holds are sent only by batches with hold operations.
 enum LaneStatement: String, CaseIterable {
-    case ensureBalances, lockBalances, lockQuotas, readOverrides, readIdempotency, takeRecordIds
-    case transactionId, dropUntouched
-    case writeBalances, updateQuotas, insertQuotas, insertRecords, insertRequests
+    case ensureBalances, lockBalances, lockQuotas, lockHoldQuotas, lockHolds, readOverrides, readIdempotency
+    case takeRecordIds, transactionId, dropUntouched
+    case writeBalances, updateQuotas, insertQuotas, insertHolds, updateHolds, insertRecords, insertRequests
 
     var sql: String {
         switch self {
@@ -19,8 +20,8 @@ enum LaneStatement: String, CaseIterable {
             """
         case .lockBalances:
             """
-            SELECT user_id, balance_fen, version, carries FROM user_balance WHERE user_id = ANY($1::text[])
-            ORDER BY user_id FOR UPDATE
+            SELECT user_id, balance_fen, version, carries, held_fen FROM user_balance
+            WHERE user_id = ANY($1::text[]) ORDER BY user_id FOR UPDATE
             """
         case .transactionId:
             // Names the transaction, so a lost COMMIT answer can be settled by its fate; and
@@ -32,14 +33,30 @@ enum LaneStatement: String, CaseIterable {
             """
         case .dropUntouched:
             // A rejected deduction of an unknown user leaves no account behind.
-            "DELETE FROM user_balance WHERE user_id = ANY($1::text[]) AND balance_fen = 0"
+            "DELETE FROM user_balance WHERE user_id = ANY($1::text[]) AND balance_fen = 0 AND held_fen = 0"
         case .lockQuotas:
             // Every service's row of the batch's users: the cache gets whole accounts.
             // $1 the period, or NULL: the month of the transaction's now() in the zone $3.
             """
-            SELECT user_id, service_name, total, used FROM free_quota
+            SELECT user_id, service_name, total, used, held FROM free_quota
             WHERE period = COALESCE($1::text, to_char(now() AT TIME ZONE $3, 'YYYY-MM')) AND user_id = ANY($2::text[])
             ORDER BY user_id, service_name FOR UPDATE
+            """
+        case .lockHoldQuotas:
+            // The rows of the periods the named holds ($1 users, $2 hold ids) were created in:
+            // a settle after midnight on the 1st charges the old period's held free units.
+            """
+            SELECT q.user_id, q.service_name, q.total, q.used, q.held, q.period FROM free_quota AS q
+            JOIN hold AS h ON h.user_id = q.user_id AND h.service_name = q.service_name AND h.period = q.period
+            JOIN unnest($1::text[], $2::text[]) AS k(user_id, hold_id) ON h.user_id = k.user_id AND h.hold_id = k.hold_id
+            ORDER BY q.user_id, q.period, q.service_name FOR UPDATE OF q
+            """
+        case .lockHolds:
+            // $1 users, $2 hold ids.
+            """
+            SELECT \(HoldRows.columns) FROM hold AS h
+            JOIN unnest($1::text[], $2::text[]) AS k(user_id, hold_id) ON h.user_id = k.user_id AND h.hold_id = k.hold_id
+            ORDER BY h.user_id, h.hold_id FOR UPDATE OF h
             """
         case .readOverrides:
             // Overrides that have not ended by the batch's instant ($2, µs): the cache keeps
@@ -53,7 +70,7 @@ enum LaneStatement: String, CaseIterable {
             """
             SELECT d.user_id, d.request_id, d.service_name, d.count, d.app_id, d.record_ids, d.free_count,
                 d.paid_count, d.cost_fen, d.balance_after_fen, d.free_remaining_after, d.price_micro_fen,
-                d.price_version, d.price_override
+                d.price_version, d.price_override, d.available_after_fen
             FROM deduction_request AS d
             JOIN unnest($1::text[], $2::text[]) AS k(user_id, request_id)
                 ON d.user_id = k.user_id AND d.request_id = k.request_id
@@ -61,58 +78,89 @@ enum LaneStatement: String, CaseIterable {
         case .takeRecordIds:
             "SELECT nextval('billing_record_id_seq') FROM generate_series(1, $1::int) ORDER BY 1"
         case .writeBalances:
-            // $1 users, $2 new balances (fen), $3 new carries (NULL: unchanged).
+            // $1 users, $2 new balances (fen), $3 new carries (NULL: unchanged), $4 held fen.
             """
             UPDATE user_balance AS b SET balance_fen = v.balance_fen, carries = COALESCE(v.carries, b.carries),
-                version = b.version + 1, updated_at = now()
-            FROM unnest($1::text[], $2::bigint[], $3::text[]) AS v(user_id, balance_fen, carries)
+                held_fen = v.held_fen, version = b.version + 1, updated_at = now()
+            FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[]) AS v(user_id, balance_fen, carries, held_fen)
             WHERE b.user_id = v.user_id
             """
         case .updateQuotas:
             // Rows read and locked by this transaction: a plain (often HOT) update.
-            // $1 period, $2 users, $3 services, $4 used.
+            // $1 periods, $2 users, $3 services, $4 used, $5 held.
             """
-            UPDATE free_quota AS q SET used = v.used, version = q.version + 1, updated_at = now()
-            FROM unnest($2::text[], $3::text[], $4::bigint[]) AS v(user_id, service_name, used)
-            WHERE q.user_id = v.user_id AND q.period = $1 AND q.service_name = v.service_name
+            UPDATE free_quota AS q SET used = v.used, held = v.held, version = q.version + 1, updated_at = now()
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
+                AS v(period, user_id, service_name, used, held)
+            WHERE q.user_id = v.user_id AND q.period = v.period AND q.service_name = v.service_name
             """
         case .insertQuotas:
             // Lazily created rows; should the cron have created one meanwhile, it has used = 0.
-            // $1 period, $2 users, $3 services, $4 totals, $5 used.
+            // $1 periods, $2 users, $3 services, $4 totals, $5 used, $6 held.
             """
-            INSERT INTO free_quota (user_id, period, service_name, total, used)
-            SELECT v.user_id, $1, v.service_name, v.total, v.used
-            FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[]) AS v(user_id, service_name, total, used)
+            INSERT INTO free_quota (user_id, period, service_name, total, used, held)
+            SELECT v.user_id, v.period, v.service_name, v.total, v.used, v.held
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+                AS v(period, user_id, service_name, total, used, held)
             ON CONFLICT (user_id, period, service_name)
-            DO UPDATE SET used = EXCLUDED.used, version = free_quota.version + 1, updated_at = now()
+            DO UPDATE SET used = EXCLUDED.used, held = EXCLUDED.held, version = free_quota.version + 1,
+                updated_at = now()
+            """
+        case .insertHolds:
+            // One array per column of a new hold (HoldRows.insertParameters).
+            """
+            INSERT INTO hold (user_id, hold_id, service_name, app_id, count, ttl_seconds, period, free_held, paid_held,
+                held_fen, price_micro_fen, price_version, price_override, status, created_at, expires_at)
+            SELECT v.user_id, v.hold_id, v.service_name, v.app_id, v.count, v.ttl_seconds, v.period, v.free_held,
+                v.paid_held, v.held_fen, v.price_micro_fen, v.price_version, v.price_override, 'pending',
+                to_timestamp(v.created_at / 1000000.0), to_timestamp(v.expires_at / 1000000.0)
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[],
+                $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[],
+                $15::bigint[])
+                AS v(user_id, hold_id, service_name, app_id, count, ttl_seconds, period, free_held, paid_held,
+                    held_fen, price_micro_fen, price_version, price_override, created_at, expires_at)
+            """
+        case .updateHolds:
+            // A hold's end: status, instant, and a settle's count and answer (HoldRows.updateParameters).
+            """
+            UPDATE hold AS h SET status = v.status, resolved_at = to_timestamp(v.resolved_at / 1000000.0),
+                settled_count = v.settled_count, settle_record_ids = v.record_ids::bigint[],
+                settle_free_count = v.free_count, settle_paid_count = v.paid_count, settle_cost_fen = v.cost_fen,
+                settle_balance_after_fen = v.balance_after_fen, settle_free_remaining_after = v.free_remaining_after,
+                settle_available_after_fen = v.available_after_fen
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::bigint[],
+                $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[])
+                AS v(user_id, hold_id, status, resolved_at, settled_count, record_ids, free_count, paid_count,
+                    cost_fen, balance_after_fen, free_remaining_after, available_after_fen)
+            WHERE h.user_id = v.user_id AND h.hold_id = v.hold_id AND h.status = 'pending'
             """
         case .insertRecords:
-            // $1 period, $2 instant (µs since the epoch), $3… one array per column.
+            // $1 instant (µs since the epoch), $2… one array per column.
             """
             INSERT INTO billing_record (id, user_id, service_name, app_id, type, count, amount_fen, request_id,
-                period, created_at, price_micro_fen, price_version, price_override)
-            SELECT v.id, v.user_id, v.service_name, v.app_id, v.type, v.count, v.amount_fen, v.request_id, $1,
-                to_timestamp($2::bigint / 1000000.0), v.price_micro_fen, v.price_version, v.price_override
-            FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::smallint[], $8::bigint[],
-                $9::bigint[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[])
-                AS v(id, user_id, service_name, app_id, type, count, amount_fen, request_id, price_micro_fen,
-                    price_version, price_override)
+                period, created_at, price_micro_fen, price_version, price_override, hold_id)
+            SELECT v.id, v.user_id, v.service_name, v.app_id, v.type, v.count, v.amount_fen, v.request_id, v.period,
+                to_timestamp($1::bigint / 1000000.0), v.price_micro_fen, v.price_version, v.price_override, v.hold_id
+            FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::bigint[],
+                $8::bigint[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[])
+                AS v(id, user_id, service_name, app_id, type, count, amount_fen, request_id, period, price_micro_fen,
+                    price_version, price_override, hold_id)
             """
         case .insertRequests:
             // One array per column of deduction_request.
             """
             INSERT INTO deduction_request (user_id, request_id, service_name, count, app_id, record_ids,
                 free_count, paid_count, cost_fen, balance_after_fen, free_remaining_after, price_micro_fen,
-                price_version, price_override)
+                price_version, price_override, available_after_fen)
             SELECT v.user_id, v.request_id, v.service_name, v.count, v.app_id, v.record_ids::bigint[],
                 v.free_count, v.paid_count, v.cost_fen, v.balance_after_fen, v.free_remaining_after,
-                v.price_micro_fen, v.price_version, v.price_override
+                v.price_micro_fen, v.price_version, v.price_override, v.available_after_fen
             FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
                 $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
-                $13::bigint[], $14::bigint[])
+                $13::bigint[], $14::bigint[], $15::bigint[])
                 AS v(user_id, request_id, service_name, count, app_id, record_ids, free_count, paid_count,
                     cost_fen, balance_after_fen, free_remaining_after, price_micro_fen, price_version,
-                    price_override)
+                    price_override, available_after_fen)
             """
         }
     }

@@ -2,7 +2,8 @@ import BillingCore
 
 /// Checks the ledger's invariants from the stored rows: for every user, balance =
 /// successful recharges − balance charges; for every (user, service),
-/// `Σ fen × 10⁶ + carry = Σ units × price` exactly; and no quota row with used > total.
+/// `Σ fen × 10⁶ + carry = Σ units × price` exactly; what pending holds keep equals what
+/// the balance and quota rows say they keep; and no quota row with used > total.
 /// Used by the tests after every integration test and by the cron's reconciliation job.
 public struct LedgerAudit: Sendable {
     public struct Discrepancy: Sendable, Hashable, CustomStringConvertible {
@@ -34,9 +35,37 @@ public struct LedgerAudit: Sendable {
         public let balanceDiscrepancies: [Discrepancy]
         public let carryDiscrepancies: [CarryDiscrepancy]
         public let overusedQuotaRows: Int64
+        /// Balance or quota rows whose held amounts differ from the sums of their pending holds.
+        public let heldDiscrepancies: [String]
 
-        public var isClean: Bool { balanceDiscrepancies.isEmpty && carryDiscrepancies.isEmpty && overusedQuotaRows == 0 }
+        public var isClean: Bool {
+            balanceDiscrepancies.isEmpty && carryDiscrepancies.isEmpty && overusedQuotaRows == 0
+                && heldDiscrepancies.isEmpty
+        }
     }
+
+    /// What pending holds keep must be exactly what the balance and quota rows say they keep.
+    static let heldSQL = """
+        WITH pending AS (
+            SELECT user_id, sum(held_fen)::bigint AS fen FROM hold WHERE status = 'pending' GROUP BY user_id
+        ), pending_free AS (
+            SELECT user_id, period, service_name, sum(free_held)::bigint AS held FROM hold
+            WHERE status = 'pending' GROUP BY user_id, period, service_name
+        )
+        SELECT 'user ' || COALESCE(b.user_id, p.user_id) || ': held_fen ' || COALESCE(b.held_fen, 0)
+            || ', pending holds keep ' || COALESCE(p.fen, 0)
+        FROM (SELECT user_id, held_fen FROM user_balance WHERE held_fen <> 0) AS b
+        FULL JOIN pending AS p ON p.user_id = b.user_id
+        WHERE COALESCE(b.held_fen, 0) <> COALESCE(p.fen, 0)
+        UNION ALL
+        SELECT 'user ' || COALESCE(q.user_id, f.user_id) || ' ' || COALESCE(q.service_name, f.service_name) || ' '
+            || COALESCE(q.period, f.period) || ': held ' || COALESCE(q.held, 0) || ', pending holds keep '
+            || COALESCE(f.held, 0)
+        FROM (SELECT user_id, period, service_name, held FROM free_quota WHERE held <> 0) AS q
+        FULL JOIN pending_free AS f
+            ON f.user_id = q.user_id AND f.period = q.period AND f.service_name = q.service_name
+        WHERE COALESCE(q.held, 0) <> COALESCE(f.held, 0)
+        """
 
     /// Records written before prices were stored had whole-fen prices: their exact cost is
     /// their amount.
@@ -93,7 +122,10 @@ public struct LedgerAudit: Sendable {
             }
             let overused = try connection.query("SELECT count(*) FROM free_quota WHERE used > total OR used < 0")[0]
                 .int64(0)
-            return Report(balanceDiscrepancies: discrepancies, carryDiscrepancies: carries, overusedQuotaRows: overused)
+            let held = try connection.query(Self.heldSQL).all.map { try $0.string(0) }
+            return Report(
+                balanceDiscrepancies: discrepancies, carryDiscrepancies: carries, overusedQuotaRows: overused,
+                heldDiscrepancies: held)
         }
     }
 }

@@ -17,7 +17,7 @@ public struct PostgresAccounts: AccountReader {
                     .sql("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
                     .sql(
                         """
-                        SELECT b.balance_fen, q.service_name, q.total, q.used, b.version, b.carries
+                        SELECT b.balance_fen, q.service_name, q.total, q.used, b.version, b.carries, b.held_fen, q.held
                         FROM (SELECT $1::text AS user_id) AS u
                         LEFT JOIN user_balance AS b ON b.user_id = u.user_id
                         LEFT JOIN free_quota AS q ON q.user_id = u.user_id AND q.period = $2
@@ -34,17 +34,20 @@ public struct PostgresAccounts: AccountReader {
             var version: Int64 = 0
             var quotas: [String: QuotaUsage] = [:]
             var carries: [String: Int64] = [:]
+            var held = Fen.zero
             for row in results[1].all {
                 balance = Fen(try row.optionalInt64(0) ?? 0)
                 version = try row.optionalInt64(4) ?? 0
+                held = Fen(try row.optionalInt64(6) ?? 0)
                 for (service, carry) in try CarryText.decode(row.optionalString(5) ?? "") { carries[service] = carry }
                 if let service = row.optionalString(1) {
-                    quotas[service] = try QuotaRows.usage(total: row.int64(2), used: row.int64(3))
+                    quotas[service] = try QuotaRows.usage(total: row.int64(2), used: row.int64(3), held: row.int64(7))
                 }
             }
             let overrides = try results[2].all.map(StoredPrices.decodeOverride)
             return AccountState(
-                balanceFen: balance, quotas: quotas, version: version, carries: carries, overrides: overrides)
+                balanceFen: balance, quotas: quotas, version: version, carries: carries, overrides: overrides,
+                heldFen: held)
         }
     }
 }

@@ -27,7 +27,7 @@ public struct PostgresLedgerQueries: LedgerQueries {
         return try await pool.withConnection { connection in
             let select = """
                 SELECT id, user_id, service_name, app_id, type, count, amount_fen, request_id, period,
-                    \(microsecondsColumn("created_at")), price_micro_fen, price_version, price_override
+                    \(microsecondsColumn("created_at")), price_micro_fen, price_version, price_override, hold_id
                 FROM billing_record WHERE \(Self.filters)
                 """
             switch page {
@@ -88,6 +88,7 @@ public struct PostgresLedgerQueries: LedgerQueries {
             id: try row.int64(0), userId: try row.string(1), serviceName: try row.string(2), appId: row.optionalString(3),
             type: type, count: try row.int64(5), amountFen: Fen(try row.int64(6)), requestId: row.optionalString(7),
             period: try QuotaPeriod(text: row.string(8)), createdAt: PostgresText.date(microseconds: try row.int64(9)),
-            price: try BatchApplier.appliedPrice(row, price: 10, version: 11, override: 12))
+            price: try BatchApplier.appliedPrice(row, price: 10, version: 11, override: 12),
+            holdId: row.optionalString(13))
     }
 }

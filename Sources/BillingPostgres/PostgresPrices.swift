@@ -63,9 +63,10 @@ public struct PostgresPrices: PriceStore {
                 if !periods.isEmpty {
                     try tx.query(
                         """
-                        UPDATE free_quota SET total = GREATEST($3::bigint, used), version = version + 1,
+                        UPDATE free_quota SET total = GREATEST($3::bigint, used + held), version = version + 1,
                             updated_at = now()
-                        WHERE service_name = $1 AND period = ANY($2::text[]) AND total <> GREATEST($3::bigint, used)
+                        WHERE service_name = $1 AND period = ANY($2::text[])
+                            AND total <> GREATEST($3::bigint, used + held)
                         """, [added.serviceName, PostgresText.textArray(periods.map(\.text)), String(free)])
                 }
                 return Stored(added, replayed: false)

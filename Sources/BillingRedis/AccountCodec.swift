@@ -2,41 +2,40 @@ import Foundation
 import BillingCore
 
 /// The cached form of an account:
-/// `<version>|<balance fen>|<service>:<used>:<total>,…|<service>:<carry µfen>,…|<override>,…`
+/// `<version>|<balance fen>|<held fen>|<service>:<used>:<total>:<held>,…|<service>:<carry µfen>,…|<override>,…`
 /// with each override `<id>:<service>:<price µfen>:<from µs>:<to µs or empty>`. Anything
 /// that does not parse exactly (a value written by hand, an older format) reads as a miss.
 enum AccountCodec {
     static func encode(_ state: AccountState) -> String {
         let quotas = state.quotas.keys.sorted().compactMap { name in
-            state.quotas[name].map { "\(name):\($0.used):\($0.total)" }
+            state.quotas[name].map { "\(name):\($0.used):\($0.total):\($0.held)" }
         }
         let carries = state.carries.keys.sorted().compactMap { name in state.carries[name].map { "\(name):\($0)" } }
         let overrides = state.overrides.map { override in
             "\(override.id):\(override.serviceName):\(override.price.microFen):\(micros(override.from)):"
                 + (override.to.map { String(micros($0)) } ?? "")
         }
-        return "\(state.version)|\(state.balanceFen.value)|\(quotas.joined(separator: ","))|"
+        return "\(state.version)|\(state.balanceFen.value)|\(state.heldFen.value)|\(quotas.joined(separator: ","))|"
             + "\(carries.joined(separator: ","))|\(overrides.joined(separator: ","))"
     }
 
     /// `userId` names the owner of the overrides read back.
     static func decode(_ text: String, userId: String = "") -> AccountState? {
         let parts = text.split(separator: "|", omittingEmptySubsequences: false)
-        guard parts.count == 5, let version = Int64(parts[0]), version >= 0, let balance = Int64(parts[1]),
-            balance >= 0
+        guard parts.count == 6, let version = Int64(parts[0]), version >= 0, let balance = Int64(parts[1]),
+            balance >= 0, let held = Int64(parts[2]), held >= 0, held <= balance
         else { return nil }
         var quotas: [String: QuotaUsage] = [:]
-        if !parts[2].isEmpty {
-            for entry in parts[2].split(separator: ",", omittingEmptySubsequences: false) {
-                let fields = entry.split(separator: ":", omittingEmptySubsequences: false)
-                guard fields.count == 3, !fields[0].isEmpty, let used = Int64(fields[1]), let total = Int64(fields[2]),
-                    used >= 0, total >= 0, used <= total
-                else { return nil }
-                quotas[String(fields[0])] = QuotaUsage(total: total, used: used)
-            }
+        for entry in items(parts[3]) {
+            let fields = entry.split(separator: ":", omittingEmptySubsequences: false)
+            guard fields.count == 4, !fields[0].isEmpty, let used = Int64(fields[1]), let total = Int64(fields[2]),
+                let heldCalls = Int64(fields[3]), used >= 0, total >= 0, heldCalls >= 0, used <= total,
+                heldCalls <= total - used
+            else { return nil }
+            quotas[String(fields[0])] = QuotaUsage(total: total, used: used, held: heldCalls)
         }
         var carries: [String: Int64] = [:]
-        for entry in items(parts[3]) {
+        for entry in items(parts[4]) {
             let fields = entry.split(separator: ":", omittingEmptySubsequences: false)
             guard fields.count == 2, !fields[0].isEmpty, let carry = Int64(fields[1]),
                 (0..<UnitPrice.microFenPerFen).contains(carry)
@@ -44,7 +43,7 @@ enum AccountCodec {
             carries[String(fields[0])] = carry
         }
         var overrides: [PriceOverride] = []
-        for entry in items(parts[4]) {
+        for entry in items(parts[5]) {
             let fields = entry.split(separator: ":", omittingEmptySubsequences: false)
             guard fields.count == 5, let id = Int64(fields[0]), !fields[1].isEmpty, let microFen = Int64(fields[2]),
                 let price = try? UnitPrice(microFen: microFen), let from = date(fields[3])
@@ -55,7 +54,8 @@ enum AccountCodec {
                 PriceOverride(id: id, userId: userId, serviceName: String(fields[1]), price: price, from: from, to: to))
         }
         return AccountState(
-            balanceFen: Fen(balance), quotas: quotas, version: version, carries: carries, overrides: overrides)
+            balanceFen: Fen(balance), quotas: quotas, version: version, carries: carries, overrides: overrides,
+            heldFen: Fen(held))
     }
 
     private static func items(_ part: Substring) -> [Substring] {

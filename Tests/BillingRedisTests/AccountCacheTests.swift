@@ -142,6 +142,7 @@ struct AccountCacheTests {
         #expect(AccountCodec.decode("1|2|a:1:2|extra") == nil)
         // The format before carries and overrides is a miss, so it is replaced, never misread.
         #expect(AccountCodec.decode("1|2|a:1:2") == nil)
+        #expect(AccountCodec.decode("1|2|a:1:2||") == nil, "the format before holds")
         let priced = AccountState(
             balanceFen: Fen(5), quotas: ["tokens": QuotaUsage(total: 3, used: 1)], version: 4,
             carries: ["tokens": 999_999],
@@ -157,7 +158,11 @@ struct AccountCacheTests {
         #expect(decoded?.carries == priced.carries && decoded?.overrides.map(\.id) == [7, 8])
         #expect(decoded?.overrides.map(\.to) == [nil, Date(timeIntervalSince1970: 1_797_000_000)])
         #expect(decoded.map { abs($0.overrides[0].from.timeIntervalSince(priced.overrides[0].from)) < 0.000_001 } == true)
-        #expect(AccountCodec.decode("1|2||tokens:1000000|") == nil, "a carry of a whole fen is corrupt")
+        #expect(AccountCodec.decode("1|2|0||tokens:1000000|") == nil, "a carry of a whole fen is corrupt")
+        #expect(AccountCodec.decode("1|2|3|||") == nil, "more held than the balance is corrupt")
+        let holding = AccountState(
+            balanceFen: Fen(9), quotas: ["s": QuotaUsage(total: 10, used: 2, held: 3)], version: 2, heldFen: Fen(4))
+        #expect(AccountCodec.decode(AccountCodec.encode(holding)) == holding)
         #expect(AccountCodec.key(namespace: "billing", userId: "u1", period: period) == "billing:{u1}:account:2026-11")
     }
 }
