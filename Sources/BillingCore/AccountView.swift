@@ -18,7 +18,19 @@ public struct QuotaView: Sendable, Hashable {
 public struct AccountView: Sendable, Hashable {
     public let userId: String
     public let balanceFen: Fen
+    /// Fen kept by pending holds, and the balance less that.
+    public let heldFen: Fen
+    public let availableFen: Fen
     public let currency: String
     /// Every catalog service, in catalog order.
     public let quotas: [QuotaView]
+
+    public init(userId: String, balanceFen: Fen, heldFen: Fen = .zero, currency: String, quotas: [QuotaView]) {
+        self.userId = userId
+        self.balanceFen = balanceFen
+        self.heldFen = heldFen
+        self.availableFen = Fen(balanceFen.value - heldFen.value)
+        self.currency = currency
+        self.quotas = quotas
+    }
 }

@@ -16,6 +16,8 @@ public struct BillingService: Sendable {
     private let queries: any LedgerQueries
     private let observer: (any UseCaseObserver)?
     private let prices: any PriceSource
+    private let holds: (any HoldLedger)?
+    private let holdQueries: (any HoldQueries)?
 
     /// The use cases over the given ports. `cache` may be nil: every read then goes to
     /// `accounts`. `observer` (metrics) hears how every deduction, recharge and callback ended.
@@ -25,9 +27,11 @@ public struct BillingService: Sendable {
         catalog: ServiceCatalog, calendar: BillingCalendar, clock: any BillingClock, ledger: any DeductionLedger,
         accounts: any AccountReader, cache: (any AccountCache)?, orders: any RechargeOrderStore,
         payments: any PaymentGateway, queries: any LedgerQueries, observer: (any UseCaseObserver)? = nil,
-        prices: (any PriceSource)? = nil
+        prices: (any PriceSource)? = nil, holds: (any HoldLedger)? = nil, holdQueries: (any HoldQueries)? = nil
     ) {
         self.prices = prices ?? FixedPrices(PriceBook(catalog: catalog))
+        self.holds = holds
+        self.holdQueries = holdQueries
         self.catalog = catalog
         self.calendar = calendar
         self.clock = clock
@@ -75,7 +79,8 @@ public struct BillingService: Sendable {
                     serviceName: entry.name, usage: state.quota(of: entry.name, freeCalls: terms.freeCallsPerMonth),
                     period: period, price: terms.price))
         }
-        return AccountView(userId: userId, balanceFen: state.balanceFen, currency: "CNY", quotas: quotas)
+        return AccountView(
+            userId: userId, balanceFen: state.balanceFen, heldFen: state.heldFen, currency: "CNY", quotas: quotas)
     }
 
     /// What `deduct` would do now, changing nothing: the same price, carry and allowance.
@@ -92,7 +97,7 @@ public struct BillingService: Sendable {
         return try CheckAnswer(
             count: request.count, price: terms.price,
             quota: state.quota(of: request.serviceName, freeCalls: terms.freeCallsPerMonth),
-            balance: state.balanceFen, carryMicroFen: state.carry(of: request.serviceName))
+            balance: state.balanceFen, carryMicroFen: state.carry(of: request.serviceName), held: state.heldFen)
     }
 
     /// Charges `request` (free quota first, then balance) and returns the receipt once the
@@ -104,6 +109,53 @@ public struct BillingService: Sendable {
             // Rejected before it takes a place in a lane.
             _ = try catalog.entry(named: request.serviceName)
             return try await ledger.deduct(request)
+        }
+    }
+
+    // MARK: Holds
+
+    /// Keeps `count` calls' worth of free quota and money for `ttlSeconds` (402 when not
+    /// available, nothing kept). The same hold id replays; with other parameters it conflicts.
+    public func authorizeHold(_ request: HoldRequest) async throws(BillingError) -> HoldAnswer {
+        _ = try catalog.entry(named: request.serviceName)
+        let outcome = try await performHold("authorize", .authorize(request))
+        guard case .held(let answer) = outcome else { throw .internalFailure("authorize answered \(outcome)") }
+        return answer
+    }
+
+    /// Charges `count` units of the hold (0 allowed; more is an overrun) and ends it.
+    public func settleHold(_ settlement: HoldSettlement) async throws(BillingError) -> (DeductionReceipt, Hold) {
+        let outcome = try await performHold("settle", .settle(settlement))
+        guard case .settled(let receipt, let hold) = outcome else { throw .internalFailure("settle answered \(outcome)") }
+        return (receipt, hold)
+    }
+
+    /// Gives back everything the hold keeps (idempotent; an expired hold answers as such).
+    public func voidHold(userId: String, holdId: String) async throws(BillingError) -> Hold {
+        let key = HoldKey(
+            userId: try Self.validUser(userId),
+            holdId: try Limits.validateIdentifier(holdId, field: "hold_id", maxLength: Limits.maxRequestIdLength))
+        let outcome = try await performHold("void", .void(key))
+        guard case .released(let hold) = outcome else { throw .internalFailure("void answered \(outcome)") }
+        return hold
+    }
+
+    /// The user's pending holds.
+    public func pendingHolds(userId: String) async throws(BillingError) -> [Hold] {
+        let userId = try Self.validUser(userId)
+        guard let holdQueries else { throw .unavailable("holds are not enabled") }
+        return try await holdQueries.pendingHolds(of: userId)
+    }
+
+    private func performHold(_ name: String, _ operation: LedgerOperation) async throws(BillingError) -> LedgerOutcome {
+        guard let holds else { throw .unavailable("holds are not enabled") }
+        do {
+            let outcome = try await holds.perform(operation)
+            observer?.holdOperation(name, .success(outcome))
+            return outcome
+        } catch {
+            observer?.holdOperation(name, .failure(error))
+            throw error
         }
     }
 

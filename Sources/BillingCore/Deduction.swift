@@ -153,6 +153,8 @@ public struct CheckAnswer: Sendable, Hashable {
     public let mode: PaymentMode
     public let freeRemaining: Int64
     public let balanceFen: Fen
+    /// The balance less what pending holds keep: what the deduction may use.
+    public let availableFen: Fen
     /// What the deduction would take from the balance.
     public let costFen: Fen
     /// What must be available for it (the exact cost rounded up).
@@ -160,15 +162,17 @@ public struct CheckAnswer: Sendable, Hashable {
     public let price: AppliedPrice
 
     /// The answer a deduction of `count` calls would get against this quota, balance and carry.
-    public init(count: Int64, price: AppliedPrice, quota: QuotaUsage, balance: Fen, carryMicroFen: Int64 = 0)
-        throws(BillingError)
-    {
+    public init(
+        count: Int64, price: AppliedPrice, quota: QuotaUsage, balance: Fen, carryMicroFen: Int64 = 0, held: Fen = .zero
+    ) throws(BillingError) {
         let plan = try DeductionPlan(
             count: count, freeRemaining: quota.remaining, price: price.price, carryMicroFen: carryMicroFen)
-        mode = plan.mode(balance: balance)
+        let available = Fen(balance.value - held.value)
+        mode = plan.mode(balance: available)
         allowed = mode != .denied
         freeRemaining = quota.remaining
         balanceFen = balance
+        availableFen = available
         costFen = plan.costFen
         requiredFen = plan.requiredFen
         self.price = price

@@ -23,6 +23,7 @@ public enum BillingApplication {
         public let metrics: BillingMetrics
         /// Nil when gRPC is disabled; its `listeningAddress` tells the port when 0 was asked.
         public let grpcServer: GRPCServer<HTTP2ServerTransport.Posix>?
+        public let sweeper: HoldExpirySweeper
     }
 
     public static func build(
@@ -63,7 +64,9 @@ public enum BillingApplication {
         let service = BillingService(
             catalog: config.catalog, calendar: config.calendar, clock: clock, ledger: ledger, accounts: accounts,
             cache: cache, orders: orders, payments: payments, queries: PostgresLedgerQueries(pool: pool), observer: metrics,
-            prices: prices)
+            prices: prices, holds: lanes, holdQueries: PostgresHolds(pool: pool))
+        let sweeper = HoldExpirySweeper(
+            holds: PostgresHolds(pool: pool), ledger: lanes, clock: clock, metrics: metrics, logger: logger)
         let pricing = PriceAdministration(
             store: prices, catalog: config.catalog, calendar: config.calendar, clock: clock, accounts: accounts,
             cache: cache)
@@ -87,7 +90,7 @@ public enum BillingApplication {
             : nil
         let parts = Parts(
             pool: pool, lanes: lanes, cache: cache, service: service, pricing: pricing, metrics: metrics,
-            grpcServer: grpcServer)
+            grpcServer: grpcServer, sweeper: sweeper)
 
         let router = try makeRouter(
             config: config, parts: parts, clock: clock,
@@ -99,7 +102,7 @@ public enum BillingApplication {
             // requests finish), gRPC, the Payment Service client, the lanes (they commit and
             // answer what is queued, writing the cache), Redis, then the database pool.
             services: [pool as any Service] + (redisPool.map { [$0 as any Service] } ?? []) + [
-                lanes, GRPCClientService(client: payments.client),
+                lanes, sweeper, GRPCClientService(client: payments.client),
             ] + (grpcServer.map { [GRPCServerService(server: $0)] } ?? []),
             logger: logger)
         return (app, parts)

@@ -44,7 +44,8 @@ enum Views {
 
     static func account(_ account: AccountView) -> JSONValue {
         .object(
-            [("userId", .string(account.userId))] + money("balance", account.balanceFen) + [
+            [("userId", .string(account.userId))] + money("balance", account.balanceFen) + money("held", account.heldFen)
+                + money("available", account.availableFen) + [
                 ("currency", .string(account.currency)),
                 (
                     "quotas",
@@ -55,6 +56,8 @@ enum Views {
                                 ("totalQuota", .int(quota.usage.total)),
                                 ("usedQuota", .int(quota.usage.used)),
                                 ("remainingQuota", .int(quota.usage.remaining)),
+                                ("heldQuota", .int(quota.usage.held)),
+                                ("freeAvailable", .int(quota.usage.remaining)),
                                 ("resetMonth", .string(quota.period.text)),
                             ] + price(quota.price))
                         })
@@ -69,7 +72,9 @@ enum Views {
                 ("reason", .string(answer.reason)),
                 ("mode", .string(answer.mode.rawValue)),
                 ("freeRemaining", .int(answer.freeRemaining)),
+                ("freeAvailable", .int(answer.freeRemaining)),
             ] + money("balance", answer.balanceFen) + [
+                ("availableFen", .int(answer.availableFen.value)),
                 ("costFen", .int(answer.costFen.value)), ("requiredFen", .int(answer.requiredFen.value)),
             ] + price(answer.price))
     }
@@ -87,8 +92,38 @@ enum Views {
                 ("balanceFen", .int(receipt.balanceAfterFen.value)),
                 ("balance", .number(receipt.balanceAfterFen.yuanText)),
                 ("freeRemaining", .int(receipt.freeRemainingAfter)),
+                ("freeAvailable", .int(receipt.freeRemainingAfter)),
                 ("replayed", .bool(receipt.replayed)),
-            ] + price(receipt.price))
+            ] + (receipt.availableAfterFen.map { [("availableFen", .int($0.value))] } ?? []) + price(receipt.price))
+    }
+
+    /// A hold as it stands.
+    static func holdFields(_ hold: Hold) -> [(String, JSONValue)] {
+        [
+            ("holdId", .string(hold.holdId)), ("status", .string(hold.status.rawValue)),
+            ("serviceName", .string(hold.serviceName)), ("appId", .optional(hold.appId)), ("count", .int(hold.count)),
+            ("freeHeld", .int(hold.freeHeld)), ("paidHeld", .int(hold.paidHeld)),
+        ] + money("held", hold.heldFen) + [
+            ("period", .string(hold.period.text)), ("createdAt", timestamp(hold.createdAt)),
+            ("expiresAt", timestamp(hold.expiresAt)), ("resolvedAt", timestamp(hold.resolvedAt)),
+            ("settledCount", hold.settledCount.map { .int($0) } ?? .null),
+        ] + price(hold.price)
+    }
+
+    static func hold(_ hold: Hold) -> JSONValue { .object(holdFields(hold)) }
+
+    static func held(_ answer: HoldAnswer) -> JSONValue {
+        .object(
+            holdFields(answer.hold) + [
+                ("balanceFen", .int(answer.balanceFen.value)), ("availableFen", .int(answer.availableFen.value)),
+                ("replayed", .bool(answer.replayed)),
+            ])
+    }
+
+    /// A settle's answer: the deduct fields, plus the hold id and its status.
+    static func settled(_ receipt: DeductionReceipt, _ hold: Hold) -> JSONValue {
+        guard case .object(let fields) = deduction(receipt) else { return deduction(receipt) }
+        return .object(fields + [("holdId", .string(hold.holdId)), ("status", .string(hold.status.rawValue))])
     }
 
     static func rechargeStarted(_ order: RechargeOrder) -> JSONValue {

@@ -69,6 +69,24 @@ public final class BillingMetrics: Sendable {
         ).increment()
     }
 
+    /// A hold expired by the sweeper, `lag` seconds after its expiresAt.
+    func holdExpired(lag: Double) {
+        registry.makeValueHistogram(
+            descriptor: Self.named("billing_hold_expiry_lag_seconds", "Seconds from a hold's expiresAt to its expiry"),
+            buckets: [0.25, 0.5, 1, 2, 3, 4, 5, 7.5, 10, 30, 60]
+        ).record(max(0, lag))
+        registry.makeCounter(
+            descriptor: Self.named("billing_holds_total", "Hold operations by operation and outcome"),
+            labels: [("operation", "expire"), ("outcome", "expired")]
+        ).increment()
+    }
+
+    /// Fen kept by every pending hold, as the sweeper last read it.
+    func heldFen(_ fen: Int64) {
+        registry.makeGauge(descriptor: Self.named("billing_held_fen", "Fen kept by pending holds"))
+            .set(Double(fen))
+    }
+
     public func exposition() -> String {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
@@ -129,6 +147,21 @@ extension BillingMetrics: UseCaseObserver {
         case .success: recharge(outcome: "created")
         case .failure(let error): recharge(outcome: error.code.lowercased())
         }
+    }
+
+    public func holdOperation(_ name: String, _ outcome: Result<LedgerOutcome, BillingError>) {
+        let result: String
+        switch outcome {
+        case .success(.held(let answer)): result = answer.replayed ? "replay" : "held"
+        case .success(.settled(let receipt, _)): result = receipt.replayed ? "replay" : "settled"
+        case .success(.released(let hold)): result = hold.status.rawValue
+        case .success(.deducted): result = "deducted"
+        case .failure(let error): result = error.code.lowercased()
+        }
+        registry.makeCounter(
+            descriptor: Self.named("billing_holds_total", "Hold operations by operation and outcome"),
+            labels: [("operation", name), ("outcome", result)]
+        ).increment()
     }
 
     public func settled(_ outcome: Result<Settlement, BillingError>) {

@@ -33,6 +33,32 @@ struct InternalRoutes: Sendable {
                 count: try Self.count(fields), appId: fields.string("app_id"), requestId: fields.string("request_id"))
             return APIResponse.ok(Views.deduction(try await self.service.deduct(deduction)))
         }
+        guarded.post("holds") { request, _ in
+            var request = request
+            let fields = try await self.reader.fields(&request)
+            let hold = try HoldRequest(
+                userId: fields.requiredString("user_id"), serviceName: fields.requiredString("service_name"),
+                count: try Self.count(fields), holdId: fields.requiredString("hold_id"),
+                ttlSeconds: try fields.int64("ttl_seconds"), appId: fields.string("app_id"))
+            return APIResponse.ok(Views.held(try await self.service.authorizeHold(hold)))
+        }
+        guarded.post("holds/:hold_id/settle") { request, context in
+            var request = request
+            let fields = try await self.reader.fields(&request)
+            guard let count = try fields.int64("count") else {
+                throw BillingError.invalidArgument(field: "count", reason: "is required")
+            }
+            let settlement = try HoldSettlement(
+                userId: fields.requiredString("user_id"), holdId: try Self.holdId(context), count: count)
+            let (receipt, hold) = try await self.service.settleHold(settlement)
+            return APIResponse.ok(Views.settled(receipt, hold))
+        }
+        guarded.post("holds/:hold_id/void") { request, context in
+            var request = request
+            let fields = try await self.reader.fields(&request)
+            let hold = try await self.service.voidHold(userId: fields.requiredString("user_id"), holdId: Self.holdId(context))
+            return APIResponse.ok(Views.hold(hold))
+        }
         // Authenticated by its signature, or else by one of the Payment Service's bearer
         // tokens (never a gateway token: the gateway must not be able to credit wallets).
         router.group("internal/v1/billing").post("callback") { request, _ in
@@ -59,6 +85,13 @@ struct InternalRoutes: Sendable {
                     ("creditedFen", .int(settlement.creditedFen.value)),
                 ]))
         }
+    }
+
+    static func holdId(_ context: BasicRequestContext) throws(BillingError) -> String {
+        guard let id = context.parameters.get("hold_id"), !id.isEmpty else {
+            throw .invalidArgument(field: "hold_id", reason: "is required")
+        }
+        return id
     }
 
     static func count(_ fields: RequestFields) throws(BillingError) -> Int64 {

@@ -15,6 +15,11 @@ struct ManagementRoutes: Sendable {
             let (user, _) = try await self.user(request)
             return APIResponse.ok(Views.account(try await self.service.account(userId: user)))
         }
+        group.get("holds") { request, _ in
+            let (user, _) = try await self.user(request)
+            let holds = try await self.service.pendingHolds(userId: user)
+            return APIResponse.ok(.object([("holds", .array(holds.map(Views.hold)))]))
+        }
         group.post("recharge") { request, _ in
             let (user, fields) = try await self.user(request)
             let outcome = try await self.recharge(request, user: user, fields: fields)

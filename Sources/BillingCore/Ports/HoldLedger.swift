@@ -3,3 +3,9 @@
 public protocol HoldLedger: Sendable {
     func perform(_ operation: LedgerOperation) async throws(BillingError) -> LedgerOutcome
 }
+
+/// Reads of holds for the console.
+public protocol HoldQueries: Sendable {
+    /// The user's pending holds, oldest first.
+    func pendingHolds(of userId: String) async throws(BillingError) -> [Hold]
+}

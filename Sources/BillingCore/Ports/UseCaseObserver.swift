@@ -8,4 +8,10 @@ public protocol UseCaseObserver: Sendable {
     func rechargeStarted(_ outcome: Result<RechargeOrder, BillingError>)
     /// A payment callback settled (crediting or not) or refused.
     func settled(_ outcome: Result<Settlement, BillingError>)
+    /// A hold operation ("authorize", "settle", "void") answered or refused.
+    func holdOperation(_ name: String, _ outcome: Result<LedgerOutcome, BillingError>)
+}
+
+extension UseCaseObserver {
+    public func holdOperation(_ name: String, _ outcome: Result<LedgerOutcome, BillingError>) {}
 }
