@@ -10,7 +10,9 @@ extension BillingError: RPCErrorConvertible {
         case .unauthenticated: .unauthenticated
         case .forbidden: .permissionDenied
         case .notFound: .notFound
-        case .conflict: .alreadyExists
+        // A reused request id keeps api.md's ALREADY_EXISTS; the ledger features' 409s
+        // (a hold's state, overlapping prices) are FAILED_PRECONDITION.
+        case .conflict: code == "IDEMPOTENCY_CONFLICT" ? .alreadyExists : .failedPrecondition
         case .insufficientFunds: .failedPrecondition
         case .unavailable, .upstreamUnavailable: .unavailable
         case .internalFailure: .internalError

@@ -40,6 +40,13 @@ struct ConsoleGRPCService: Billing_V1_BillingService.ServiceProtocol {
             })
     }
 
+    func listHolds(request: ServerRequest<Billing_V1_ListHoldsRequest>, context: ServerContext) async throws
+        -> ServerResponse<Billing_V1_ListHoldsResponse>
+    {
+        let holds = try await service.pendingHolds(userId: user(request.metadata, request.message.userID))
+        return ServerResponse(message: .with { $0.holds = holds.map(HoldMessages.hold) })
+    }
+
     func recharge(request: ServerRequest<Billing_V1_RechargeRequest>, context: ServerContext) async throws
         -> ServerResponse<Billing_V1_RechargeResponse>
     {

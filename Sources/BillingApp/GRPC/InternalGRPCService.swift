@@ -40,25 +40,33 @@ struct InternalGRPCService: Billing_V1_BillingInternalService.SimpleServiceProto
             userId: request.userID, serviceName: request.serviceName, count: request.count,
             appId: request.appID.isEmpty ? nil : request.appID,
             requestId: request.requestID.isEmpty ? nil : request.requestID)
-        let receipt = try await service.deduct(deduction)
+        return HoldMessages.charge(try await service.deduct(deduction))
+    }
+
+    func authorizeHold(request: Billing_V1_AuthorizeHoldRequest, context: ServerContext) async throws
+        -> Billing_V1_HoldResponse
+    {
+        let hold = try HoldRequest(
+            userId: request.userID, serviceName: request.serviceName, count: request.count, holdId: request.holdID,
+            ttlSeconds: request.ttlSeconds == 0 ? nil : request.ttlSeconds,
+            appId: request.appID.isEmpty ? nil : request.appID)
+        return HoldMessages.held(try await service.authorizeHold(hold))
+    }
+
+    func settleHold(request: Billing_V1_SettleHoldRequest, context: ServerContext) async throws
+        -> Billing_V1_SettleHoldResponse
+    {
+        let (receipt, hold) = try await service.settleHold(
+            try HoldSettlement(userId: request.userID, holdId: request.holdID, count: request.count))
         return .with {
-            $0.success = true
-            $0.recordID = receipt.recordIds.first ?? 0
-            $0.recordIds = receipt.recordIds
-            $0.freeCount = receipt.freeCount
-            $0.paidCount = receipt.paidCount
-            $0.amountFen = receipt.costFen.value
-            $0.balanceFen = receipt.balanceAfterFen.value
-            $0.freeRemaining = receipt.freeRemainingAfter
-            $0.replayed = receipt.replayed
-            $0.mode = receipt.mode.rawValue
-            if let price = receipt.price {
-                $0.unitPrice = price.price.yuanText
-                $0.unitPriceMicroFen = price.price.microFen
-                $0.priceVersion = price.versionId
-                $0.priceOverrideID = price.overrideId ?? 0
-            }
+            $0.charge = HoldMessages.charge(receipt)
+            $0.hold = HoldMessages.hold(hold)
         }
+    }
+
+    func voidHold(request: Billing_V1_VoidHoldRequest, context: ServerContext) async throws -> Billing_V1_HoldResponse {
+        let hold = try await service.voidHold(userId: request.userID, holdId: request.holdID)
+        return .with { $0.hold = HoldMessages.hold(hold) }
     }
 
     func rechargeCallback(request: Billing_V1_RechargeCallbackRequest, context: ServerContext) async throws

@@ -22,11 +22,13 @@ public struct HoldExpirySweeper: Service {
         self.logger = logger
     }
 
+    /// Sweeps until graceful shutdown; a pass in flight finishes (its expiries go through
+    /// the lanes, which stop after it).
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await sweepOnce()
-                try await Task.sleep(for: interval)
+                try? await Task.sleep(for: interval)
             }
         }
     }

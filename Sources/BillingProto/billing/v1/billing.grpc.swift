@@ -1,4 +1,4 @@
-// proto-sha256: c474496a3458f98f37ed4eb54ff21292723bb118a57585b5d749e99f75202b95
+// proto-sha256: 0a8dfa61f97d2990766759017d1b866d59a05d4f50574c4f8870063fde28340a
 /// The Billing Service's gRPC API: the same use cases as the HTTP API. Money is integer
 /// fen (int64 *_fen); yuan appears only as display strings with two decimals.
 
@@ -102,6 +102,19 @@ public enum Billing_V1_BillingService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ListHolds" metadata.
+        public enum ListHolds: Sendable {
+            /// Request type for "ListHolds".
+            public typealias Input = Billing_V1_ListHoldsRequest
+            /// Response type for "ListHolds".
+            public typealias Output = Billing_V1_ListHoldsResponse
+            /// Descriptor for "ListHolds".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "billing.v1.BillingService"),
+                method: "ListHolds",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "billing.v1.BillingService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             GetAccount.descriptor,
@@ -109,7 +122,8 @@ public enum Billing_V1_BillingService: Sendable {
             ListRecords.descriptor,
             GetStatsToday.descriptor,
             GetStatsMonth.descriptor,
-            GetStatsSummary.descriptor
+            GetStatsSummary.descriptor,
+            ListHolds.descriptor
         ]
     }
 }
@@ -224,6 +238,20 @@ extension Billing_V1_BillingService {
             request: GRPCCore.StreamingServerRequest<Billing_V1_GetStatsSummaryRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_StatsSummaryResponse>
+
+        /// Handle the "ListHolds" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Billing_V1_ListHoldsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Billing_V1_ListHoldsResponse` messages.
+        func listHolds(
+            request: GRPCCore.StreamingServerRequest<Billing_V1_ListHoldsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_ListHoldsResponse>
     }
 
     /// Service protocol for the "billing.v1.BillingService" service.
@@ -322,6 +350,20 @@ extension Billing_V1_BillingService {
             request: GRPCCore.ServerRequest<Billing_V1_GetStatsSummaryRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Billing_V1_StatsSummaryResponse>
+
+        /// Handle the "ListHolds" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_ListHoldsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Billing_V1_ListHoldsResponse` message.
+        func listHolds(
+            request: GRPCCore.ServerRequest<Billing_V1_ListHoldsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Billing_V1_ListHoldsResponse>
     }
 
     /// Simple service protocol for the "billing.v1.BillingService" service.
@@ -418,6 +460,20 @@ extension Billing_V1_BillingService {
             request: Billing_V1_GetStatsSummaryRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Billing_V1_StatsSummaryResponse
+
+        /// Handle the "ListHolds" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Billing_V1_ListHoldsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Billing_V1_ListHoldsResponse` to respond with.
+        func listHolds(
+            request: Billing_V1_ListHoldsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Billing_V1_ListHoldsResponse
     }
 }
 
@@ -491,6 +547,17 @@ extension Billing_V1_BillingService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Billing_V1_BillingService.Method.ListHolds.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_ListHoldsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_ListHoldsResponse>(),
+            handler: { request, context in
+                try await self.listHolds(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -557,6 +624,17 @@ extension Billing_V1_BillingService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_StatsSummaryResponse> {
         let response = try await self.getStatsSummary(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listHolds(
+        request: GRPCCore.StreamingServerRequest<Billing_V1_ListHoldsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_ListHoldsResponse> {
+        let response = try await self.listHolds(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -638,6 +716,19 @@ extension Billing_V1_BillingService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Billing_V1_StatsSummaryResponse> {
         return GRPCCore.ServerResponse<Billing_V1_StatsSummaryResponse>(
             message: try await self.getStatsSummary(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listHolds(
+        request: GRPCCore.ServerRequest<Billing_V1_ListHoldsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Billing_V1_ListHoldsResponse> {
+        return GRPCCore.ServerResponse<Billing_V1_ListHoldsResponse>(
+            message: try await self.listHolds(
                 request: request.message,
                 context: context
             ),
@@ -772,6 +863,25 @@ extension Billing_V1_BillingService {
             deserializer: some GRPCCore.MessageDeserializer<Billing_V1_StatsSummaryResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_StatsSummaryResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListHolds" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_ListHoldsRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_ListHoldsRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_ListHoldsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listHolds<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_ListHoldsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_ListHoldsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_ListHoldsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_ListHoldsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -975,6 +1085,36 @@ extension Billing_V1_BillingService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ListHolds" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_ListHoldsRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_ListHoldsRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_ListHoldsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listHolds<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_ListHoldsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_ListHoldsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_ListHoldsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_ListHoldsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Billing_V1_BillingService.Method.ListHolds.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1126,6 +1266,31 @@ extension Billing_V1_BillingService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_GetStatsSummaryRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_StatsSummaryResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListHolds" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Billing_V1_ListHoldsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listHolds<Result>(
+        request: GRPCCore.ClientRequest<Billing_V1_ListHoldsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_ListHoldsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listHolds(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_ListHoldsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_ListHoldsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1303,6 +1468,35 @@ extension Billing_V1_BillingService.ClientProtocol {
             metadata: metadata
         )
         return try await self.getStatsSummary(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListHolds" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listHolds<Result>(
+        _ message: Billing_V1_ListHoldsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_ListHoldsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Billing_V1_ListHoldsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listHolds(
             request: request,
             options: options,
             onResponse: handleResponse
@@ -2265,6 +2459,45 @@ public enum Billing_V1_BillingInternalService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "AuthorizeHold" metadata.
+        public enum AuthorizeHold: Sendable {
+            /// Request type for "AuthorizeHold".
+            public typealias Input = Billing_V1_AuthorizeHoldRequest
+            /// Response type for "AuthorizeHold".
+            public typealias Output = Billing_V1_HoldResponse
+            /// Descriptor for "AuthorizeHold".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "billing.v1.BillingInternalService"),
+                method: "AuthorizeHold",
+                type: .unary
+            )
+        }
+        /// Namespace for "SettleHold" metadata.
+        public enum SettleHold: Sendable {
+            /// Request type for "SettleHold".
+            public typealias Input = Billing_V1_SettleHoldRequest
+            /// Response type for "SettleHold".
+            public typealias Output = Billing_V1_SettleHoldResponse
+            /// Descriptor for "SettleHold".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "billing.v1.BillingInternalService"),
+                method: "SettleHold",
+                type: .unary
+            )
+        }
+        /// Namespace for "VoidHold" metadata.
+        public enum VoidHold: Sendable {
+            /// Request type for "VoidHold".
+            public typealias Input = Billing_V1_VoidHoldRequest
+            /// Response type for "VoidHold".
+            public typealias Output = Billing_V1_HoldResponse
+            /// Descriptor for "VoidHold".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "billing.v1.BillingInternalService"),
+                method: "VoidHold",
+                type: .unary
+            )
+        }
         /// Namespace for "Ping" metadata.
         public enum Ping: Sendable {
             /// Request type for "Ping".
@@ -2283,6 +2516,9 @@ public enum Billing_V1_BillingInternalService: Sendable {
             CheckQuota.descriptor,
             DeductQuota.descriptor,
             RechargeCallback.descriptor,
+            AuthorizeHold.descriptor,
+            SettleHold.descriptor,
+            VoidHold.descriptor,
             Ping.descriptor
         ]
     }
@@ -2355,6 +2591,52 @@ extension Billing_V1_BillingInternalService {
             request: GRPCCore.StreamingServerRequest<Billing_V1_RechargeCallbackRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_RechargeCallbackResponse>
+
+        /// Handle the "AuthorizeHold" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Holds for long or streaming calls: keep funds, then charge what was used.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Billing_V1_AuthorizeHoldRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Billing_V1_HoldResponse` messages.
+        func authorizeHold(
+            request: GRPCCore.StreamingServerRequest<Billing_V1_AuthorizeHoldRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_HoldResponse>
+
+        /// Handle the "SettleHold" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Billing_V1_SettleHoldRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Billing_V1_SettleHoldResponse` messages.
+        func settleHold(
+            request: GRPCCore.StreamingServerRequest<Billing_V1_SettleHoldRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_SettleHoldResponse>
+
+        /// Handle the "VoidHold" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Billing_V1_VoidHoldRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Billing_V1_HoldResponse` messages.
+        func voidHold(
+            request: GRPCCore.StreamingServerRequest<Billing_V1_VoidHoldRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_HoldResponse>
 
         /// Handle the "Ping" method.
         ///
@@ -2429,6 +2711,52 @@ extension Billing_V1_BillingInternalService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Billing_V1_RechargeCallbackResponse>
 
+        /// Handle the "AuthorizeHold" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Holds for long or streaming calls: keep funds, then charge what was used.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_AuthorizeHoldRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Billing_V1_HoldResponse` message.
+        func authorizeHold(
+            request: GRPCCore.ServerRequest<Billing_V1_AuthorizeHoldRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Billing_V1_HoldResponse>
+
+        /// Handle the "SettleHold" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_SettleHoldRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Billing_V1_SettleHoldResponse` message.
+        func settleHold(
+            request: GRPCCore.ServerRequest<Billing_V1_SettleHoldRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Billing_V1_SettleHoldResponse>
+
+        /// Handle the "VoidHold" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_VoidHoldRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Billing_V1_HoldResponse` message.
+        func voidHold(
+            request: GRPCCore.ServerRequest<Billing_V1_VoidHoldRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Billing_V1_HoldResponse>
+
         /// Handle the "Ping" method.
         ///
         /// > Source IDL Documentation:
@@ -2500,6 +2828,52 @@ extension Billing_V1_BillingInternalService {
             context: GRPCCore.ServerContext
         ) async throws -> Billing_V1_RechargeCallbackResponse
 
+        /// Handle the "AuthorizeHold" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Holds for long or streaming calls: keep funds, then charge what was used.
+        ///
+        /// - Parameters:
+        ///   - request: A `Billing_V1_AuthorizeHoldRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Billing_V1_HoldResponse` to respond with.
+        func authorizeHold(
+            request: Billing_V1_AuthorizeHoldRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Billing_V1_HoldResponse
+
+        /// Handle the "SettleHold" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Billing_V1_SettleHoldRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Billing_V1_SettleHoldResponse` to respond with.
+        func settleHold(
+            request: Billing_V1_SettleHoldRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Billing_V1_SettleHoldResponse
+
+        /// Handle the "VoidHold" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Billing_V1_VoidHoldRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Billing_V1_HoldResponse` to respond with.
+        func voidHold(
+            request: Billing_V1_VoidHoldRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Billing_V1_HoldResponse
+
         /// Handle the "Ping" method.
         ///
         /// > Source IDL Documentation:
@@ -2558,6 +2932,39 @@ extension Billing_V1_BillingInternalService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Billing_V1_BillingInternalService.Method.AuthorizeHold.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_AuthorizeHoldRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_HoldResponse>(),
+            handler: { request, context in
+                try await self.authorizeHold(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Billing_V1_BillingInternalService.Method.SettleHold.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_SettleHoldRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_SettleHoldResponse>(),
+            handler: { request, context in
+                try await self.settleHold(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Billing_V1_BillingInternalService.Method.VoidHold.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_VoidHoldRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_HoldResponse>(),
+            handler: { request, context in
+                try await self.voidHold(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Billing_V1_BillingInternalService.Method.Ping.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_PingRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_PingResponse>(),
@@ -2601,6 +3008,39 @@ extension Billing_V1_BillingInternalService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_RechargeCallbackResponse> {
         let response = try await self.rechargeCallback(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func authorizeHold(
+        request: GRPCCore.StreamingServerRequest<Billing_V1_AuthorizeHoldRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_HoldResponse> {
+        let response = try await self.authorizeHold(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func settleHold(
+        request: GRPCCore.StreamingServerRequest<Billing_V1_SettleHoldRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_SettleHoldResponse> {
+        let response = try await self.settleHold(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func voidHold(
+        request: GRPCCore.StreamingServerRequest<Billing_V1_VoidHoldRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_HoldResponse> {
+        let response = try await self.voidHold(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -2654,6 +3094,45 @@ extension Billing_V1_BillingInternalService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Billing_V1_RechargeCallbackResponse> {
         return GRPCCore.ServerResponse<Billing_V1_RechargeCallbackResponse>(
             message: try await self.rechargeCallback(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func authorizeHold(
+        request: GRPCCore.ServerRequest<Billing_V1_AuthorizeHoldRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Billing_V1_HoldResponse> {
+        return GRPCCore.ServerResponse<Billing_V1_HoldResponse>(
+            message: try await self.authorizeHold(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func settleHold(
+        request: GRPCCore.ServerRequest<Billing_V1_SettleHoldRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Billing_V1_SettleHoldResponse> {
+        return GRPCCore.ServerResponse<Billing_V1_SettleHoldResponse>(
+            message: try await self.settleHold(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func voidHold(
+        request: GRPCCore.ServerRequest<Billing_V1_VoidHoldRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Billing_V1_HoldResponse> {
+        return GRPCCore.ServerResponse<Billing_V1_HoldResponse>(
+            message: try await self.voidHold(
                 request: request.message,
                 context: context
             ),
@@ -2743,6 +3222,67 @@ extension Billing_V1_BillingInternalService {
             deserializer: some GRPCCore.MessageDeserializer<Billing_V1_RechargeCallbackResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_RechargeCallbackResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "AuthorizeHold" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Holds for long or streaming calls: keep funds, then charge what was used.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_AuthorizeHoldRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_AuthorizeHoldRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_HoldResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func authorizeHold<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_AuthorizeHoldRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_AuthorizeHoldRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_HoldResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_HoldResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SettleHold" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_SettleHoldRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_SettleHoldRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_SettleHoldResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func settleHold<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_SettleHoldRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_SettleHoldRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_SettleHoldResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_SettleHoldResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "VoidHold" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_VoidHoldRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_VoidHoldRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_HoldResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func voidHold<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_VoidHoldRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_VoidHoldRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_HoldResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_HoldResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "Ping" method.
@@ -2879,6 +3419,100 @@ extension Billing_V1_BillingInternalService {
             )
         }
 
+        /// Call the "AuthorizeHold" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Holds for long or streaming calls: keep funds, then charge what was used.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_AuthorizeHoldRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_AuthorizeHoldRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_HoldResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func authorizeHold<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_AuthorizeHoldRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_AuthorizeHoldRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_HoldResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_HoldResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Billing_V1_BillingInternalService.Method.AuthorizeHold.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "SettleHold" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_SettleHoldRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_SettleHoldRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_SettleHoldResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func settleHold<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_SettleHoldRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_SettleHoldRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_SettleHoldResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_SettleHoldResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Billing_V1_BillingInternalService.Method.SettleHold.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "VoidHold" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_VoidHoldRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_VoidHoldRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_HoldResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func voidHold<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_VoidHoldRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_VoidHoldRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_HoldResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_HoldResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Billing_V1_BillingInternalService.Method.VoidHold.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "Ping" method.
         ///
         /// > Source IDL Documentation:
@@ -2988,6 +3622,85 @@ extension Billing_V1_BillingInternalService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_RechargeCallbackRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_RechargeCallbackResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AuthorizeHold" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Holds for long or streaming calls: keep funds, then charge what was used.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Billing_V1_AuthorizeHoldRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func authorizeHold<Result>(
+        request: GRPCCore.ClientRequest<Billing_V1_AuthorizeHoldRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_HoldResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.authorizeHold(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_AuthorizeHoldRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_HoldResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SettleHold" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Billing_V1_SettleHoldRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func settleHold<Result>(
+        request: GRPCCore.ClientRequest<Billing_V1_SettleHoldRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_SettleHoldResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.settleHold(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_SettleHoldRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_SettleHoldResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "VoidHold" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Billing_V1_VoidHoldRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func voidHold<Result>(
+        request: GRPCCore.ClientRequest<Billing_V1_VoidHoldRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_HoldResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.voidHold(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_VoidHoldRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_HoldResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3107,6 +3820,97 @@ extension Billing_V1_BillingInternalService.ClientProtocol {
             metadata: metadata
         )
         return try await self.rechargeCallback(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AuthorizeHold" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Holds for long or streaming calls: keep funds, then charge what was used.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func authorizeHold<Result>(
+        _ message: Billing_V1_AuthorizeHoldRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_HoldResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Billing_V1_AuthorizeHoldRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.authorizeHold(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SettleHold" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func settleHold<Result>(
+        _ message: Billing_V1_SettleHoldRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_SettleHoldResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Billing_V1_SettleHoldRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.settleHold(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "VoidHold" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func voidHold<Result>(
+        _ message: Billing_V1_VoidHoldRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_HoldResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Billing_V1_VoidHoldRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.voidHold(
             request: request,
             options: options,
             onResponse: handleResponse

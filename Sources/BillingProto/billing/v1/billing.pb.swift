@@ -1,4 +1,4 @@
-// proto-sha256: c474496a3458f98f37ed4eb54ff21292723bb118a57585b5d749e99f75202b95
+// proto-sha256: 0a8dfa61f97d2990766759017d1b866d59a05d4f50574c4f8870063fde28340a
 // DO NOT EDIT.
 // swift-format-ignore-file
 // swiftlint:disable all
@@ -431,6 +431,8 @@ public nonisolated struct Billing_V1_DeductQuotaResponse: Sendable {
 
   public var priceOverrideID: Int64 = 0
 
+  public var availableFen: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -621,6 +623,189 @@ public nonisolated struct Billing_V1_ListPriceOverridesResponse: Sendable {
   // methods supported on all messages.
 
   public var overrides: [Billing_V1_PriceOverride] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Billing_V1_AuthorizeHoldRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: String = String()
+
+  public var serviceName: String = String()
+
+  public var count: Int64 = 0
+
+  public var holdID: String = String()
+
+  /// 1…3600; 0 means the default (300).
+  public var ttlSeconds: Int64 = 0
+
+  public var appID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Billing_V1_Hold: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var holdID: String = String()
+
+  /// pending, settled, voided or expired.
+  public var status: String = String()
+
+  public var serviceName: String = String()
+
+  public var count: Int64 = 0
+
+  public var freeHeld: Int64 = 0
+
+  public var paidHeld: Int64 = 0
+
+  public var heldFen: Int64 = 0
+
+  public var period: String = String()
+
+  public var createdAt: String = String()
+
+  public var expiresAt: String = String()
+
+  public var resolvedAt: String = String()
+
+  public var unitPrice: String = String()
+
+  public var unitPriceMicroFen: Int64 = 0
+
+  public var priceVersion: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Billing_V1_HoldResponse: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var hold: Billing_V1_Hold {
+    get {_storage._hold ?? Billing_V1_Hold()}
+    set {_uniqueStorage()._hold = newValue}
+  }
+  /// Returns true if `hold` has been explicitly set.
+  public var hasHold: Bool {_storage._hold != nil}
+  /// Clears the value of `hold`. Subsequent reads from it will return its default value.
+  public mutating func clearHold() {_uniqueStorage()._hold = nil}
+
+  public var balanceFen: Int64 {
+    get {_storage._balanceFen}
+    set {_uniqueStorage()._balanceFen = newValue}
+  }
+
+  public var availableFen: Int64 {
+    get {_storage._availableFen}
+    set {_uniqueStorage()._availableFen = newValue}
+  }
+
+  public var replayed: Bool {
+    get {_storage._replayed}
+    set {_uniqueStorage()._replayed = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Billing_V1_SettleHoldRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: String = String()
+
+  public var holdID: String = String()
+
+  public var count: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Billing_V1_SettleHoldResponse: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The deduct fields, and the hold as it now stands.
+  public var charge: Billing_V1_DeductQuotaResponse {
+    get {_storage._charge ?? Billing_V1_DeductQuotaResponse()}
+    set {_uniqueStorage()._charge = newValue}
+  }
+  /// Returns true if `charge` has been explicitly set.
+  public var hasCharge: Bool {_storage._charge != nil}
+  /// Clears the value of `charge`. Subsequent reads from it will return its default value.
+  public mutating func clearCharge() {_uniqueStorage()._charge = nil}
+
+  public var hold: Billing_V1_Hold {
+    get {_storage._hold ?? Billing_V1_Hold()}
+    set {_uniqueStorage()._hold = newValue}
+  }
+  /// Returns true if `hold` has been explicitly set.
+  public var hasHold: Bool {_storage._hold != nil}
+  /// Clears the value of `hold`. Subsequent reads from it will return its default value.
+  public mutating func clearHold() {_uniqueStorage()._hold = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Billing_V1_VoidHoldRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: String = String()
+
+  public var holdID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Billing_V1_ListHoldsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Billing_V1_ListHoldsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var holds: [Billing_V1_Hold] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1541,7 +1726,7 @@ nonisolated extension Billing_V1_DeductQuotaRequest: SwiftProtobuf.Message, Swif
 
 nonisolated extension Billing_V1_DeductQuotaResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DeductQuotaResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}success\0\u{3}record_id\0\u{3}record_ids\0\u{3}free_count\0\u{3}paid_count\0\u{3}amount_fen\0\u{3}balance_fen\0\u{3}free_remaining\0\u{1}replayed\0\u{1}mode\0\u{3}unit_price\0\u{3}unit_price_micro_fen\0\u{3}price_version\0\u{3}price_override_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}success\0\u{3}record_id\0\u{3}record_ids\0\u{3}free_count\0\u{3}paid_count\0\u{3}amount_fen\0\u{3}balance_fen\0\u{3}free_remaining\0\u{1}replayed\0\u{1}mode\0\u{3}unit_price\0\u{3}unit_price_micro_fen\0\u{3}price_version\0\u{3}price_override_id\0\u{3}available_fen\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1563,6 +1748,7 @@ nonisolated extension Billing_V1_DeductQuotaResponse: SwiftProtobuf.Message, Swi
       case 12: try { try decoder.decodeSingularInt64Field(value: &self.unitPriceMicroFen) }()
       case 13: try { try decoder.decodeSingularInt64Field(value: &self.priceVersion) }()
       case 14: try { try decoder.decodeSingularInt64Field(value: &self.priceOverrideID) }()
+      case 15: try { try decoder.decodeSingularInt64Field(value: &self.availableFen) }()
       default: break
       }
     }
@@ -1611,6 +1797,9 @@ nonisolated extension Billing_V1_DeductQuotaResponse: SwiftProtobuf.Message, Swi
     if self.priceOverrideID != 0 {
       try visitor.visitSingularInt64Field(value: self.priceOverrideID, fieldNumber: 14)
     }
+    if self.availableFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.availableFen, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1629,6 +1818,7 @@ nonisolated extension Billing_V1_DeductQuotaResponse: SwiftProtobuf.Message, Swi
     if lhs.unitPriceMicroFen != rhs.unitPriceMicroFen {return false}
     if lhs.priceVersion != rhs.priceVersion {return false}
     if lhs.priceOverrideID != rhs.priceOverrideID {return false}
+    if lhs.availableFen != rhs.availableFen {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2073,6 +2263,459 @@ nonisolated extension Billing_V1_ListPriceOverridesResponse: SwiftProtobuf.Messa
 
   public static func ==(lhs: Billing_V1_ListPriceOverridesResponse, rhs: Billing_V1_ListPriceOverridesResponse) -> Bool {
     if lhs.overrides != rhs.overrides {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Billing_V1_AuthorizeHoldRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AuthorizeHoldRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{3}service_name\0\u{1}count\0\u{3}hold_id\0\u{3}ttl_seconds\0\u{3}app_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.serviceName) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.count) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.holdID) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.ttlSeconds) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.appID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 1)
+    }
+    if !self.serviceName.isEmpty {
+      try visitor.visitSingularStringField(value: self.serviceName, fieldNumber: 2)
+    }
+    if self.count != 0 {
+      try visitor.visitSingularInt64Field(value: self.count, fieldNumber: 3)
+    }
+    if !self.holdID.isEmpty {
+      try visitor.visitSingularStringField(value: self.holdID, fieldNumber: 4)
+    }
+    if self.ttlSeconds != 0 {
+      try visitor.visitSingularInt64Field(value: self.ttlSeconds, fieldNumber: 5)
+    }
+    if !self.appID.isEmpty {
+      try visitor.visitSingularStringField(value: self.appID, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Billing_V1_AuthorizeHoldRequest, rhs: Billing_V1_AuthorizeHoldRequest) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.serviceName != rhs.serviceName {return false}
+    if lhs.count != rhs.count {return false}
+    if lhs.holdID != rhs.holdID {return false}
+    if lhs.ttlSeconds != rhs.ttlSeconds {return false}
+    if lhs.appID != rhs.appID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Billing_V1_Hold: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Hold"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}hold_id\0\u{1}status\0\u{3}service_name\0\u{1}count\0\u{3}free_held\0\u{3}paid_held\0\u{3}held_fen\0\u{1}period\0\u{3}created_at\0\u{3}expires_at\0\u{3}resolved_at\0\u{3}unit_price\0\u{3}unit_price_micro_fen\0\u{3}price_version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.holdID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.status) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.serviceName) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.count) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.freeHeld) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.paidHeld) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.heldFen) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.period) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.createdAt) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.expiresAt) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.resolvedAt) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.unitPrice) }()
+      case 13: try { try decoder.decodeSingularInt64Field(value: &self.unitPriceMicroFen) }()
+      case 14: try { try decoder.decodeSingularInt64Field(value: &self.priceVersion) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.holdID.isEmpty {
+      try visitor.visitSingularStringField(value: self.holdID, fieldNumber: 1)
+    }
+    if !self.status.isEmpty {
+      try visitor.visitSingularStringField(value: self.status, fieldNumber: 2)
+    }
+    if !self.serviceName.isEmpty {
+      try visitor.visitSingularStringField(value: self.serviceName, fieldNumber: 3)
+    }
+    if self.count != 0 {
+      try visitor.visitSingularInt64Field(value: self.count, fieldNumber: 4)
+    }
+    if self.freeHeld != 0 {
+      try visitor.visitSingularInt64Field(value: self.freeHeld, fieldNumber: 5)
+    }
+    if self.paidHeld != 0 {
+      try visitor.visitSingularInt64Field(value: self.paidHeld, fieldNumber: 6)
+    }
+    if self.heldFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.heldFen, fieldNumber: 7)
+    }
+    if !self.period.isEmpty {
+      try visitor.visitSingularStringField(value: self.period, fieldNumber: 8)
+    }
+    if !self.createdAt.isEmpty {
+      try visitor.visitSingularStringField(value: self.createdAt, fieldNumber: 9)
+    }
+    if !self.expiresAt.isEmpty {
+      try visitor.visitSingularStringField(value: self.expiresAt, fieldNumber: 10)
+    }
+    if !self.resolvedAt.isEmpty {
+      try visitor.visitSingularStringField(value: self.resolvedAt, fieldNumber: 11)
+    }
+    if !self.unitPrice.isEmpty {
+      try visitor.visitSingularStringField(value: self.unitPrice, fieldNumber: 12)
+    }
+    if self.unitPriceMicroFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.unitPriceMicroFen, fieldNumber: 13)
+    }
+    if self.priceVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.priceVersion, fieldNumber: 14)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Billing_V1_Hold, rhs: Billing_V1_Hold) -> Bool {
+    if lhs.holdID != rhs.holdID {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.serviceName != rhs.serviceName {return false}
+    if lhs.count != rhs.count {return false}
+    if lhs.freeHeld != rhs.freeHeld {return false}
+    if lhs.paidHeld != rhs.paidHeld {return false}
+    if lhs.heldFen != rhs.heldFen {return false}
+    if lhs.period != rhs.period {return false}
+    if lhs.createdAt != rhs.createdAt {return false}
+    if lhs.expiresAt != rhs.expiresAt {return false}
+    if lhs.resolvedAt != rhs.resolvedAt {return false}
+    if lhs.unitPrice != rhs.unitPrice {return false}
+    if lhs.unitPriceMicroFen != rhs.unitPriceMicroFen {return false}
+    if lhs.priceVersion != rhs.priceVersion {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Billing_V1_HoldResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HoldResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hold\0\u{3}balance_fen\0\u{3}available_fen\0\u{1}replayed\0")
+
+  fileprivate class _StorageClass {
+    var _hold: Billing_V1_Hold? = nil
+    var _balanceFen: Int64 = 0
+    var _availableFen: Int64 = 0
+    var _replayed: Bool = false
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _hold = source._hold
+      _balanceFen = source._balanceFen
+      _availableFen = source._availableFen
+      _replayed = source._replayed
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._hold) }()
+        case 2: try { try decoder.decodeSingularInt64Field(value: &_storage._balanceFen) }()
+        case 3: try { try decoder.decodeSingularInt64Field(value: &_storage._availableFen) }()
+        case 4: try { try decoder.decodeSingularBoolField(value: &_storage._replayed) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._hold {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      if _storage._balanceFen != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._balanceFen, fieldNumber: 2)
+      }
+      if _storage._availableFen != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._availableFen, fieldNumber: 3)
+      }
+      if _storage._replayed != false {
+        try visitor.visitSingularBoolField(value: _storage._replayed, fieldNumber: 4)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Billing_V1_HoldResponse, rhs: Billing_V1_HoldResponse) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._hold != rhs_storage._hold {return false}
+        if _storage._balanceFen != rhs_storage._balanceFen {return false}
+        if _storage._availableFen != rhs_storage._availableFen {return false}
+        if _storage._replayed != rhs_storage._replayed {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Billing_V1_SettleHoldRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SettleHoldRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{3}hold_id\0\u{1}count\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.holdID) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.count) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 1)
+    }
+    if !self.holdID.isEmpty {
+      try visitor.visitSingularStringField(value: self.holdID, fieldNumber: 2)
+    }
+    if self.count != 0 {
+      try visitor.visitSingularInt64Field(value: self.count, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Billing_V1_SettleHoldRequest, rhs: Billing_V1_SettleHoldRequest) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.holdID != rhs.holdID {return false}
+    if lhs.count != rhs.count {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Billing_V1_SettleHoldResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SettleHoldResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}charge\0\u{1}hold\0")
+
+  fileprivate class _StorageClass {
+    var _charge: Billing_V1_DeductQuotaResponse? = nil
+    var _hold: Billing_V1_Hold? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _charge = source._charge
+      _hold = source._hold
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._charge) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._hold) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._charge {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      try { if let v = _storage._hold {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Billing_V1_SettleHoldResponse, rhs: Billing_V1_SettleHoldResponse) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._charge != rhs_storage._charge {return false}
+        if _storage._hold != rhs_storage._hold {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Billing_V1_VoidHoldRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VoidHoldRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{3}hold_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.holdID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 1)
+    }
+    if !self.holdID.isEmpty {
+      try visitor.visitSingularStringField(value: self.holdID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Billing_V1_VoidHoldRequest, rhs: Billing_V1_VoidHoldRequest) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.holdID != rhs.holdID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Billing_V1_ListHoldsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListHoldsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Billing_V1_ListHoldsRequest, rhs: Billing_V1_ListHoldsRequest) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Billing_V1_ListHoldsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListHoldsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}holds\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.holds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.holds.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.holds, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Billing_V1_ListHoldsResponse, rhs: Billing_V1_ListHoldsResponse) -> Bool {
+    if lhs.holds != rhs.holds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
