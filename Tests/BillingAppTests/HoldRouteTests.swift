@@ -122,6 +122,9 @@ struct HoldRouteTests {
                 #expect(held.hold.status == "pending" && held.hold.heldFen == 20 && held.availableFen == 80)
                 let listed = try await console.listHolds(.with { $0.userID = "hg" })
                 #expect(listed.holds.map(\.holdID) == ["g1"])
+                let account = try await console.getAccount(.with { $0.userID = "hg" })
+                #expect(account.balanceFen == 100 && account.heldFen == 20 && account.availableFen == 80)
+                #expect(account.quotas.first { $0.serviceName == "payment" }?.heldQuota == 1_000)
                 let settled = try await gateway.settleHold(
                     .with {
                         $0.userID = "hg"

@@ -76,6 +76,22 @@ struct LaneBenchmark {
             print("| \(name) | all | lanes at 0.3 fen ÷ lanes at 1 fen | | | | **\(String(format: "%.2f×", subFenTotal / lanesTotal))** |")
             print("| \(name) | all | lane batch sizes: \(batches.summary) | | | | |")
         }
+
+        print("\n| scenario | round | design | authorize+settle pairs/s | p50 ms | p99 ms | ratio |")
+        print("|---|---:|---|---:|---:|---:|---:|")
+        for (name, userCount) in [("10,000 users", users), ("one hot user", 1)] {
+            var perCallTotal = 0.0
+            var lanesTotal = 0.0
+            for round in 1...rounds {
+                let perCall = try await HoldPairs.perCall(config: config, userCount: userCount)
+                let grouped = try await HoldPairs.lanes(config: config, userCount: userCount)
+                perCallTotal += perCall.rate
+                lanesTotal += grouped.rate
+                print(perCall.row(name, round, "two per-call transactions", baseline: perCall.rate))
+                print(grouped.row(name, round, "lanes (group commit)", baseline: perCall.rate))
+            }
+            print("| \(name) | all | lanes ÷ per-call, summed over rounds | | | | **\(String(format: "%.1f×", lanesTotal / perCallTotal))** |")
+        }
     }
 
     /// The lanes charging `service` for `seconds`.

@@ -24,12 +24,15 @@ struct ConsoleGRPCService: Billing_V1_BillingService.ServiceProtocol {
                 $0.balanceFen = account.balanceFen.value
                 $0.balance = account.balanceFen.yuanText
                 $0.currency = account.currency
+                $0.heldFen = account.heldFen.value
+                $0.availableFen = account.availableFen.value
                 $0.quotas = account.quotas.map { quota in
                     .with {
                         $0.serviceName = quota.serviceName
                         $0.totalQuota = quota.usage.total
                         $0.usedQuota = quota.usage.used
                         $0.remainingQuota = quota.usage.remaining
+                        $0.heldQuota = quota.usage.held
                         $0.resetMonth = quota.period.text
                         $0.unitPrice = quota.price.price.yuanText
                         $0.unitPriceMicroFen = quota.price.price.microFen

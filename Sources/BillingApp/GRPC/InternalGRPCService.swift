@@ -20,6 +20,7 @@ struct InternalGRPCService: Billing_V1_BillingInternalService.SimpleServiceProto
             $0.balanceFen = answer.balanceFen.value
             $0.costFen = answer.costFen.value
             $0.requiredFen = answer.requiredFen.value
+            $0.availableFen = answer.availableFen.value
             $0.unitPrice = answer.price.price.yuanText
             $0.unitPriceMicroFen = answer.price.price.microFen
             $0.priceVersion = answer.price.versionId

@@ -1,4 +1,4 @@
-// proto-sha256: 0a8dfa61f97d2990766759017d1b866d59a05d4f50574c4f8870063fde28340a
+// proto-sha256: 11490b9ce736d1e474ab1c46538b91bff41d0f1ceef7b2643a3cbc47864a51f8
 /// The Billing Service's gRPC API: the same use cases as the HTTP API. Money is integer
 /// fen (int64 *_fen); yuan appears only as display strings with two decimals.
 

@@ -1,4 +1,4 @@
-// proto-sha256: 0a8dfa61f97d2990766759017d1b866d59a05d4f50574c4f8870063fde28340a
+// proto-sha256: 11490b9ce736d1e474ab1c46538b91bff41d0f1ceef7b2643a3cbc47864a51f8
 // DO NOT EDIT.
 // swift-format-ignore-file
 // swiftlint:disable all
@@ -68,6 +68,9 @@ public nonisolated struct Billing_V1_Quota: Sendable {
 
   public var priceOverrideID: Int64 = 0
 
+  /// Free calls kept by pending holds of this period (remaining_quota already excludes them).
+  public var heldQuota: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -99,6 +102,11 @@ public nonisolated struct Billing_V1_GetAccountResponse: Sendable {
   public var currency: String = String()
 
   public var quotas: [Billing_V1_Quota] = []
+
+  /// Fen kept by pending holds, and the balance less that.
+  public var heldFen: Int64 = 0
+
+  public var availableFen: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -368,6 +376,8 @@ public nonisolated struct Billing_V1_CheckQuotaResponse: Sendable {
   public var priceVersion: Int64 = 0
 
   public var priceOverrideID: Int64 = 0
+
+  public var availableFen: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -856,7 +866,7 @@ nonisolated extension Billing_V1_PingResponse: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Billing_V1_Quota: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Quota"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}service_name\0\u{3}total_quota\0\u{3}used_quota\0\u{3}remaining_quota\0\u{3}reset_month\0\u{3}unit_price\0\u{3}unit_price_micro_fen\0\u{3}price_version\0\u{3}price_override_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}service_name\0\u{3}total_quota\0\u{3}used_quota\0\u{3}remaining_quota\0\u{3}reset_month\0\u{3}unit_price\0\u{3}unit_price_micro_fen\0\u{3}price_version\0\u{3}price_override_id\0\u{3}held_quota\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -873,6 +883,7 @@ nonisolated extension Billing_V1_Quota: SwiftProtobuf.Message, SwiftProtobuf._Me
       case 7: try { try decoder.decodeSingularInt64Field(value: &self.unitPriceMicroFen) }()
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.priceVersion) }()
       case 9: try { try decoder.decodeSingularInt64Field(value: &self.priceOverrideID) }()
+      case 10: try { try decoder.decodeSingularInt64Field(value: &self.heldQuota) }()
       default: break
       }
     }
@@ -906,6 +917,9 @@ nonisolated extension Billing_V1_Quota: SwiftProtobuf.Message, SwiftProtobuf._Me
     if self.priceOverrideID != 0 {
       try visitor.visitSingularInt64Field(value: self.priceOverrideID, fieldNumber: 9)
     }
+    if self.heldQuota != 0 {
+      try visitor.visitSingularInt64Field(value: self.heldQuota, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -919,6 +933,7 @@ nonisolated extension Billing_V1_Quota: SwiftProtobuf.Message, SwiftProtobuf._Me
     if lhs.unitPriceMicroFen != rhs.unitPriceMicroFen {return false}
     if lhs.priceVersion != rhs.priceVersion {return false}
     if lhs.priceOverrideID != rhs.priceOverrideID {return false}
+    if lhs.heldQuota != rhs.heldQuota {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -956,7 +971,7 @@ nonisolated extension Billing_V1_GetAccountRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Billing_V1_GetAccountResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetAccountResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{3}balance_fen\0\u{1}balance\0\u{1}currency\0\u{1}quotas\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{3}balance_fen\0\u{1}balance\0\u{1}currency\0\u{1}quotas\0\u{3}held_fen\0\u{3}available_fen\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -969,6 +984,8 @@ nonisolated extension Billing_V1_GetAccountResponse: SwiftProtobuf.Message, Swif
       case 3: try { try decoder.decodeSingularStringField(value: &self.balance) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.currency) }()
       case 5: try { try decoder.decodeRepeatedMessageField(value: &self.quotas) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.heldFen) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.availableFen) }()
       default: break
       }
     }
@@ -990,6 +1007,12 @@ nonisolated extension Billing_V1_GetAccountResponse: SwiftProtobuf.Message, Swif
     if !self.quotas.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.quotas, fieldNumber: 5)
     }
+    if self.heldFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.heldFen, fieldNumber: 6)
+    }
+    if self.availableFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.availableFen, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -999,6 +1022,8 @@ nonisolated extension Billing_V1_GetAccountResponse: SwiftProtobuf.Message, Swif
     if lhs.balance != rhs.balance {return false}
     if lhs.currency != rhs.currency {return false}
     if lhs.quotas != rhs.quotas {return false}
+    if lhs.heldFen != rhs.heldFen {return false}
+    if lhs.availableFen != rhs.availableFen {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1591,7 +1616,7 @@ nonisolated extension Billing_V1_CheckQuotaRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Billing_V1_CheckQuotaResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CheckQuotaResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}allowed\0\u{1}reason\0\u{1}mode\0\u{3}free_remaining\0\u{3}balance_fen\0\u{3}cost_fen\0\u{3}required_fen\0\u{3}unit_price\0\u{3}unit_price_micro_fen\0\u{3}price_version\0\u{3}price_override_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}allowed\0\u{1}reason\0\u{1}mode\0\u{3}free_remaining\0\u{3}balance_fen\0\u{3}cost_fen\0\u{3}required_fen\0\u{3}unit_price\0\u{3}unit_price_micro_fen\0\u{3}price_version\0\u{3}price_override_id\0\u{3}available_fen\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1610,6 +1635,7 @@ nonisolated extension Billing_V1_CheckQuotaResponse: SwiftProtobuf.Message, Swif
       case 9: try { try decoder.decodeSingularInt64Field(value: &self.unitPriceMicroFen) }()
       case 10: try { try decoder.decodeSingularInt64Field(value: &self.priceVersion) }()
       case 11: try { try decoder.decodeSingularInt64Field(value: &self.priceOverrideID) }()
+      case 12: try { try decoder.decodeSingularInt64Field(value: &self.availableFen) }()
       default: break
       }
     }
@@ -1649,6 +1675,9 @@ nonisolated extension Billing_V1_CheckQuotaResponse: SwiftProtobuf.Message, Swif
     if self.priceOverrideID != 0 {
       try visitor.visitSingularInt64Field(value: self.priceOverrideID, fieldNumber: 11)
     }
+    if self.availableFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.availableFen, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1664,6 +1693,7 @@ nonisolated extension Billing_V1_CheckQuotaResponse: SwiftProtobuf.Message, Swif
     if lhs.unitPriceMicroFen != rhs.unitPriceMicroFen {return false}
     if lhs.priceVersion != rhs.priceVersion {return false}
     if lhs.priceOverrideID != rhs.priceOverrideID {return false}
+    if lhs.availableFen != rhs.availableFen {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
