@@ -76,6 +76,12 @@ struct HoldRouteTests {
             let voidAfter = try await app.internal("holds/s1/void", #"{"user_id": "hh"}"#)
             #expect(voidAfter.status == 409 && voidAfter.errorCode == "HOLD_ALREADY_SETTLED")
             #expect(try await account(app, "hh") == (.int(70), .int(70)))
+            let records = try await app.send(.get, "/api/v1/billing/records?user_id=hh")
+            guard case .array(let list)? = records.data?["records"] else {
+                Issue.record("no records: \(records.text)")
+                return
+            }
+            #expect(list.count == 2 && list.allSatisfy { $0["holdId"] == .string("s1") })
 
             _ = try await hold(app, #"{"user_id": "hh", "service_name": "payment", "count": 3, "hold_id": "v1"}"#)
             let voided = try await app.internal("holds/v1/void", #"{"user_id": "hh"}"#)

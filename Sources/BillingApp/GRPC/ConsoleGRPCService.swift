@@ -99,6 +99,7 @@ struct ConsoleGRPCService: Billing_V1_BillingService.ServiceProtocol {
                         $0.count = record.count
                         $0.requestID = record.requestId ?? ""
                         $0.createdAt = RFC3339.format(record.createdAt)
+                        $0.holdID = record.holdId ?? ""
                         if let price = record.price {
                             $0.unitPrice = price.price.yuanText
                             $0.unitPriceMicroFen = price.price.microFen

@@ -159,6 +159,7 @@ enum Views {
                 ("requestId", .optional(record.requestId)),
                 ("period", .string(record.period.text)),
                 ("createdAt", timestamp(record.createdAt)),
+                ("holdId", .optional(record.holdId)),
             ] + price(record.price))
     }
 

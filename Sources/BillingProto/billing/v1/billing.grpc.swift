@@ -1,4 +1,4 @@
-// proto-sha256: 11490b9ce736d1e474ab1c46538b91bff41d0f1ceef7b2643a3cbc47864a51f8
+// proto-sha256: 309d10e01df43ebdec26c1b1f5f48e3e031c75ceb31862198c1bf1ec1abc3942
 /// The Billing Service's gRPC API: the same use cases as the HTTP API. Money is integer
 /// fen (int64 *_fen); yuan appears only as display strings with two decimals.
 

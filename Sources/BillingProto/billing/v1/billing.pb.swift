@@ -1,4 +1,4 @@
-// proto-sha256: 11490b9ce736d1e474ab1c46538b91bff41d0f1ceef7b2643a3cbc47864a51f8
+// proto-sha256: 309d10e01df43ebdec26c1b1f5f48e3e031c75ceb31862198c1bf1ec1abc3942
 // DO NOT EDIT.
 // swift-format-ignore-file
 // swiftlint:disable all
@@ -212,6 +212,9 @@ public nonisolated struct Billing_V1_Record: Sendable {
   public var priceVersion: Int64 = 0
 
   public var priceOverrideID: Int64 = 0
+
+  /// The hold whose settle wrote the record (empty otherwise).
+  public var holdID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1196,7 +1199,7 @@ nonisolated extension Billing_V1_ListRecordsRequest: SwiftProtobuf.Message, Swif
 
 nonisolated extension Billing_V1_Record: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Record"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}service_name\0\u{3}app_id\0\u{1}type\0\u{3}type_name\0\u{3}amount_fen\0\u{1}amount\0\u{1}count\0\u{3}request_id\0\u{3}created_at\0\u{3}unit_price\0\u{3}unit_price_micro_fen\0\u{3}price_version\0\u{3}price_override_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}service_name\0\u{3}app_id\0\u{1}type\0\u{3}type_name\0\u{3}amount_fen\0\u{1}amount\0\u{1}count\0\u{3}request_id\0\u{3}created_at\0\u{3}unit_price\0\u{3}unit_price_micro_fen\0\u{3}price_version\0\u{3}price_override_id\0\u{3}hold_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1218,6 +1221,7 @@ nonisolated extension Billing_V1_Record: SwiftProtobuf.Message, SwiftProtobuf._M
       case 12: try { try decoder.decodeSingularInt64Field(value: &self.unitPriceMicroFen) }()
       case 13: try { try decoder.decodeSingularInt64Field(value: &self.priceVersion) }()
       case 14: try { try decoder.decodeSingularInt64Field(value: &self.priceOverrideID) }()
+      case 15: try { try decoder.decodeSingularStringField(value: &self.holdID) }()
       default: break
       }
     }
@@ -1266,6 +1270,9 @@ nonisolated extension Billing_V1_Record: SwiftProtobuf.Message, SwiftProtobuf._M
     if self.priceOverrideID != 0 {
       try visitor.visitSingularInt64Field(value: self.priceOverrideID, fieldNumber: 14)
     }
+    if !self.holdID.isEmpty {
+      try visitor.visitSingularStringField(value: self.holdID, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1284,6 +1291,7 @@ nonisolated extension Billing_V1_Record: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.unitPriceMicroFen != rhs.unitPriceMicroFen {return false}
     if lhs.priceVersion != rhs.priceVersion {return false}
     if lhs.priceOverrideID != rhs.priceOverrideID {return false}
+    if lhs.holdID != rhs.holdID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
