@@ -26,6 +26,8 @@ public enum BillingError: Error, Sendable, Hashable {
     /// A user's price override whose window meets another one of the same service.
     case priceOverlap(String)
     case holdNotFound(String)
+    case deductionNotFound(String)
+    case refundExceedsCharge(String)
     case holdAlreadySettled(String)
     case holdVoided(String)
     case holdExpired(String)
@@ -69,6 +71,8 @@ public enum BillingError: Error, Sendable, Hashable {
         case .operatorRequired: "OPERATOR_REQUIRED"
         case .priceOverlap: "PRICE_OVERLAP"
         case .holdNotFound: "HOLD_NOT_FOUND"
+        case .deductionNotFound: "DEDUCTION_NOT_FOUND"
+        case .refundExceedsCharge: "REFUND_EXCEEDS_CHARGE"
         case .holdAlreadySettled: "HOLD_ALREADY_SETTLED"
         case .holdVoided: "HOLD_VOIDED"
         case .holdExpired: "HOLD_EXPIRED"
@@ -84,8 +88,10 @@ public enum BillingError: Error, Sendable, Hashable {
             .invalidInput
         case .unauthenticated: .unauthenticated
         case .forbidden: .forbidden
-        case .notFound, .orderNotFound, .holdNotFound: .notFound
-        case .idempotencyConflict, .priceOverlap, .holdAlreadySettled, .holdVoided, .holdExpired: .conflict
+        case .notFound, .orderNotFound, .holdNotFound, .deductionNotFound: .notFound
+        case .idempotencyConflict, .priceOverlap, .holdAlreadySettled, .holdVoided, .holdExpired,
+            .refundExceedsCharge:
+            .conflict
         case .insufficientBalance: .insufficientFunds
         case .unavailable, .overloaded: .unavailable
         case .paymentServiceUnavailable: .upstreamUnavailable
@@ -122,6 +128,8 @@ public enum BillingError: Error, Sendable, Hashable {
         case .operatorRequired: "X-Operator: operator calls name the operator (1–128 printable ASCII characters)"
         case .priceOverlap(let why): why
         case .holdNotFound(let id): "hold '\(id)' not found"
+        case .deductionNotFound(let id): "no applied deduction with request_id '\(id)'"
+        case .refundExceedsCharge(let why): why
         case .holdAlreadySettled(let id): "hold '\(id)' is already settled (with another count, or a void came after it)"
         case .holdVoided(let id): "hold '\(id)' was voided"
         case .holdExpired(let id): "hold '\(id)' expired; charge with a plain deduction"

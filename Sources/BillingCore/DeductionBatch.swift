@@ -50,6 +50,13 @@ public struct LedgerSnapshot: Sendable, Hashable {
     public var heldFen: [String: Fen] = [:]
     /// The holds the batch's operations name, as stored (missing: no such hold).
     public var holds: [HoldKey: Hold] = [:]
+    /// The consumption records of each refund target the batch names (missing: no such target).
+    public var refundTargets: [RefundTargetKey: [LedgerRecord]] = [:]
+    /// Units already refunded of each of those targets.
+    public var refunded: [RefundTargetKey: RefundedUnits] = [:]
+    /// Refunds and adjustments already applied under the ids the batch names.
+    public var refunds: [OperationKey: StoredRefund] = [:]
+    public var adjustments: [OperationKey: StoredAdjustment] = [:]
 
     /// The state a batch starts from; missing balances read as zero, missing quota rows as
     /// the catalog's fresh allowance, missing carries as zero.
@@ -101,6 +108,9 @@ public struct BatchResult: Sendable {
     /// Holds created by this batch, and holds whose state it changed.
     public var newHolds: Set<HoldKey> = []
     public var changedHolds: Set<HoldKey> = []
+    /// Refunds and adjustments this batch applied.
+    public var newRefunds: [OperationKey] = []
+    public var newAdjustments: [OperationKey] = []
     public var records: [LedgerRecord] = []
     public var newIdempotencyEntries: [IdempotencyKey: IdempotencyEntry] = [:]
 
@@ -162,6 +172,8 @@ public struct DeductionBatch: Sendable {
                 case .settle(let settlement): outcome = try settle(settlement, to: &result, nextRecordId: nextRecordId)
                 case .void(let key): outcome = .released(try void(key, to: &result))
                 case .expire(let key): outcome = .released(try expire(key, to: &result))
+                case .refund(let request): outcome = .refunded(try refund(request, to: &result, nextRecordId: nextRecordId))
+                case .adjust(let request): outcome = .adjusted(try adjust(request, to: &result, nextRecordId: nextRecordId))
                 }
                 result.results.append(.success(outcome))
             } catch {

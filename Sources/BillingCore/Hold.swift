@@ -142,6 +142,8 @@ public enum LedgerOperation: Sendable, Hashable {
     case void(HoldKey)
     /// The sweeper's: expire the hold if it is still pending and due; otherwise nothing.
     case expire(HoldKey)
+    case refund(RefundRequest)
+    case adjust(AdjustmentRequest)
 
     public var userId: String {
         switch self {
@@ -149,13 +151,16 @@ public enum LedgerOperation: Sendable, Hashable {
         case .authorize(let request): request.userId
         case .settle(let settlement): settlement.userId
         case .void(let key), .expire(let key): key.userId
+        case .refund(let request): request.userId
+        case .adjust(let request): request.userId
         }
     }
 
     /// The hold the operation names, if any.
     public var holdKey: HoldKey? {
         switch self {
-        case .deduct: nil
+        case .deduct, .adjust: nil
+        case .refund(let request): if case .hold(let id) = request.target { HoldKey(userId: request.userId, holdId: id) } else { nil }
         case .authorize(let request): request.key
         case .settle(let settlement): settlement.key
         case .void(let key), .expire(let key): key
@@ -171,6 +176,8 @@ public enum LedgerOutcome: Sendable, Hashable {
     case settled(DeductionReceipt, Hold)
     /// A void's or an expiry's hold as it now stands (voided, expired, or unchanged).
     case released(Hold)
+    case refunded(RefundReceipt)
+    case adjusted(AdjustmentReceipt)
 
     /// The deduction receipt, for batches of deductions only.
     public var receipt: DeductionReceipt? {

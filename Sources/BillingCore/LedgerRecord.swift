@@ -4,21 +4,30 @@ import Foundation
 public enum RecordType: Int, Sendable, Hashable, Codable, CaseIterable {
     case free = 1
     case balance = 2
+    /// Paid units given back: `amountFen` is the fen returned.
+    case refund = 3
+    /// An operator's credit (positive `amountFen`) or debit (negative).
+    case adjustment = 4
+    /// Free units given back (to the quota only while their period is current).
+    case freeRefund = 5
 
     public var name: String {
         switch self {
         case .free: "free"
         case .balance: "balance"
+        case .refund: "refund"
+        case .adjustment: "adjustment"
+        case .freeRefund: "free_refund"
         }
     }
 
-    /// Parses `free` or `balance` (also `1`, `2`); anything else is INVALID_ARGUMENT.
+    /// Parses a name or its number; anything else is INVALID_ARGUMENT.
     public init(name: String) throws(BillingError) {
-        switch name {
-        case "free", "1": self = .free
-        case "balance", "2": self = .balance
-        default: throw .invalidArgument(field: "type", reason: "must be 'free' or 'balance'")
+        guard let type = Self.allCases.first(where: { $0.name == name || String($0.rawValue) == name }) else {
+            throw .invalidArgument(
+                field: "type", reason: "must be one of \(Self.allCases.map(\.name).joined(separator: ", "))")
         }
+        self = type
     }
 }
 
@@ -38,11 +47,13 @@ public struct LedgerRecord: Sendable, Hashable, Codable {
     public let price: AppliedPrice?
     /// The hold whose settle wrote the record.
     public let holdId: String?
+    /// The records a refund gives back units of.
+    public let refersTo: [Int64]
 
     public init(
         id: Int64, userId: String, serviceName: String, appId: String?, type: RecordType, count: Int64,
         amountFen: Fen, requestId: String?, period: QuotaPeriod, createdAt: Date, price: AppliedPrice? = nil,
-        holdId: String? = nil
+        holdId: String? = nil, refersTo: [Int64] = []
     ) {
         self.id = id
         self.userId = userId
@@ -56,6 +67,15 @@ public struct LedgerRecord: Sendable, Hashable, Codable {
         self.createdAt = createdAt
         self.price = price
         self.holdId = holdId
+        self.refersTo = refersTo
+    }
+
+    /// The record's unit price in µfen: stored, or (records from before prices were stored,
+    /// whole-fen prices) its amount per unit.
+    public var unitPriceMicroFen: Int64 {
+        if let price { return price.price.microFen }
+        guard count > 0 else { return 0 }
+        return (amountFen.value / count).multipliedReportingOverflow(by: UnitPrice.microFenPerFen).partialValue
     }
 }
 

@@ -381,8 +381,23 @@ struct BatchApplier: Sendable {
         case .settled(let receipt, var hold):
             hold.settleReceipt = hold.settleReceipt.map { renumber($0, ids: ids) }
             return .settled(renumber(receipt, ids: ids), hold)
+        case .refunded(let receipt): return .refunded(renumber(receipt, ids: ids))
+        case .adjusted(let receipt):
+            return .adjusted(
+                AdjustmentReceipt(
+                    adjustmentId: receipt.adjustmentId, amountFen: receipt.amountFen,
+                    balanceAfterFen: receipt.balanceAfterFen, availableAfterFen: receipt.availableAfterFen,
+                    recordId: realId(receipt.recordId, ids: ids), replayed: receipt.replayed))
         case .held, .released: return outcome
         }
+    }
+
+    private static func renumber(_ receipt: RefundReceipt, ids: [Int64]) -> RefundReceipt {
+        RefundReceipt(
+            refundId: receipt.refundId, target: receipt.target, count: receipt.count, paidRefunded: receipt.paidRefunded,
+            freeRefunded: receipt.freeRefunded, freeReturned: receipt.freeReturned, fenReturned: receipt.fenReturned,
+            balanceAfterFen: receipt.balanceAfterFen, recordIds: receipt.recordIds.map { realId($0, ids: ids) },
+            replayed: receipt.replayed)
     }
 
     /// Replaces local record numbers with the real ids. A receipt replayed from storage

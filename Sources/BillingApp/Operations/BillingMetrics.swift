@@ -156,6 +156,8 @@ extension BillingMetrics: UseCaseObserver {
         case .success(.settled(let receipt, _)): result = receipt.replayed ? "replay" : "settled"
         case .success(.released(let hold)): result = hold.status.rawValue
         case .success(.deducted): result = "deducted"
+        case .success(.refunded(let receipt)): result = receipt.replayed ? "replay" : "refunded"
+        case .success(.adjusted(let receipt)): result = receipt.replayed ? "replay" : "adjusted"
         case .failure(let error): result = error.code.lowercased()
         }
         registry.makeCounter(
