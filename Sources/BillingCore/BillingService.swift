@@ -16,7 +16,7 @@ public struct BillingService: Sendable {
     private let queries: any LedgerQueries
     private let observer: (any UseCaseObserver)?
     private let prices: any PriceSource
-    private let holds: (any HoldLedger)?
+    private let holds: (any OperationLedger)?
     private let holdQueries: (any HoldQueries)?
 
     /// The use cases over the given ports. `cache` may be nil: every read then goes to
@@ -27,7 +27,7 @@ public struct BillingService: Sendable {
         catalog: ServiceCatalog, calendar: BillingCalendar, clock: any BillingClock, ledger: any DeductionLedger,
         accounts: any AccountReader, cache: (any AccountCache)?, orders: any RechargeOrderStore,
         payments: any PaymentGateway, queries: any LedgerQueries, observer: (any UseCaseObserver)? = nil,
-        prices: (any PriceSource)? = nil, holds: (any HoldLedger)? = nil, holdQueries: (any HoldQueries)? = nil
+        prices: (any PriceSource)? = nil, holds: (any OperationLedger)? = nil, holdQueries: (any HoldQueries)? = nil
     ) {
         self.prices = prices ?? FixedPrices(PriceBook(catalog: catalog))
         self.holds = holds
@@ -138,6 +138,22 @@ public struct BillingService: Sendable {
         let outcome = try await performHold("void", .void(key))
         guard case .released(let hold) = outcome else { throw .internalFailure("void answered \(outcome)") }
         return hold
+    }
+
+    // MARK: Refunds and adjustments
+
+    /// Gives back units of an applied deduction or settled hold (paid first, then free).
+    public func refund(_ request: RefundRequest) async throws(BillingError) -> RefundReceipt {
+        let outcome = try await performHold("refund", .refund(request))
+        guard case .refunded(let receipt) = outcome else { throw .internalFailure("refund answered \(outcome)") }
+        return receipt
+    }
+
+    /// An operator's credit or debit (a debit only of available funds).
+    public func adjust(_ request: AdjustmentRequest) async throws(BillingError) -> AdjustmentReceipt {
+        let outcome = try await performHold("adjust", .adjust(request))
+        guard case .adjusted(let receipt) = outcome else { throw .internalFailure("adjust answered \(outcome)") }
+        return receipt
     }
 
     /// The user's pending holds.

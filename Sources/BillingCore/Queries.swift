@@ -138,15 +138,24 @@ public struct RecordPage: Sendable, Hashable {
 /// Calls and cost of one service over a time range.
 public struct ServiceUsage: Sendable, Hashable {
     public let serviceName: String
+    /// Net of refunds: free and paid calls, and what they cost.
     public let freeCount: Int64
     public let paidCount: Int64
     public let totalCostFen: Fen
+    /// Units and fen given back by refunds.
+    public let refundedCount: Int64
+    public let refundedFen: Fen
 
-    public init(serviceName: String, freeCount: Int64, paidCount: Int64, totalCostFen: Fen) {
+    public init(
+        serviceName: String, freeCount: Int64, paidCount: Int64, totalCostFen: Fen, refundedCount: Int64 = 0,
+        refundedFen: Fen = .zero
+    ) {
         self.serviceName = serviceName
         self.freeCount = freeCount
         self.paidCount = paidCount
         self.totalCostFen = totalCostFen
+        self.refundedCount = refundedCount
+        self.refundedFen = refundedFen
     }
 
     public var totalCount: Int64 { freeCount + paidCount }
@@ -163,7 +172,9 @@ public struct ServiceUsage: Sendable, Hashable {
                 serviceName: name,
                 freeCount: saturatingSum(sum.freeCount, usage.freeCount),
                 paidCount: saturatingSum(sum.paidCount, usage.paidCount),
-                totalCostFen: Fen(saturatingSum(sum.totalCostFen.value, usage.totalCostFen.value)))
+                totalCostFen: Fen(saturatingSum(sum.totalCostFen.value, usage.totalCostFen.value)),
+                refundedCount: saturatingSum(sum.refundedCount, usage.refundedCount),
+                refundedFen: Fen(saturatingSum(sum.refundedFen.value, usage.refundedFen.value)))
         }
     }
 

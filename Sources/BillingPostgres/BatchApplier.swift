@@ -153,7 +153,10 @@ struct BatchApplier: Sendable {
         }
         let holdKeys = Array(Set(operations.compactMap(\.holdKey))).sorted { ($0.userId, $0.holdId) < ($1.userId, $1.holdId) }
         // Steps are tagged, since the hold and idempotency reads are sent only when needed.
-        enum Read { case begin, ensure, balances, quotas, holdQuotas, holds, overrides, ids, clock, idempotency }
+        enum Read {
+            case begin, ensure, balances, quotas, holdQuotas, holds, overrides, ids, clock, idempotency
+            case refundTargets, refunds, adjustments
+        }
         var tags: [Read] = []
         var steps: [PipelineStep] = []
         func add(_ tag: Read, _ step: PipelineStep) {
@@ -176,12 +179,47 @@ struct BatchApplier: Sendable {
         let idsNeeded = operations.reduce(0) { count, operation in
             switch operation {
             case .deduct: count + 2
-            case .settle: count + 4
+            // A settle's records are at most four (held and overrun, free and paid); a refund
+            // writes one per record of its target.
+            case .settle, .refund: count + 4
+            case .adjust: count + 1
             default: count
             }
         }
         add(.ids, .prepared(LaneStatement.takeRecordIds.rawValue, [String(idsNeeded)]))
         add(.clock, .prepared(LaneStatement.transactionId.rawValue, [fixedMicros, zone]))
+        let refunds = operations.compactMap { operation -> RefundRequest? in
+            if case .refund(let request) = operation { return request }
+            return nil
+        }
+        if !refunds.isEmpty {
+            // Each target once: several refunds of one deduction read its records once.
+            let keys = Array(Set(refunds.map(\.targetKey)))
+            let targets = [
+                PostgresText.textArray(keys.map(\.userId)), PostgresText.textArray(keys.map(\.target.kind)),
+                PostgresText.textArray(keys.map(\.target.id)),
+            ]
+            add(.refundTargets, .prepared(LaneStatement.readRefundTargets.rawValue, targets))
+            add(
+                .refunds,
+                .prepared(
+                    LaneStatement.readRefunds.rawValue,
+                    targets + [PostgresText.textArray(refunds.map(\.userId)), PostgresText.textArray(refunds.map(\.refundId))]))
+        }
+        let adjustments = operations.compactMap { operation -> AdjustmentRequest? in
+            if case .adjust(let request) = operation { return request }
+            return nil
+        }
+        if !adjustments.isEmpty {
+            add(
+                .adjustments,
+                .prepared(
+                    LaneStatement.readAdjustments.rawValue,
+                    [
+                        PostgresText.textArray(adjustments.map(\.userId)),
+                        PostgresText.textArray(adjustments.map(\.adjustmentId)),
+                    ]))
+        }
         if !keyed.isEmpty {
             add(
                 .idempotency,
@@ -250,8 +288,46 @@ struct BatchApplier: Sendable {
                 availableAfterFen: try row.optionalInt64(14).map(Fen.init))
             snapshot.idempotency[key] = IdempotencyEntry(fingerprint: fingerprint, receipt: receipt)
         }
+        for row in rows(.refundTargets) {
+            let record = try PostgresLedgerQueries.decode(row)
+            let key = RefundTargetKey(
+                userId: record.userId, target: try RefundTarget(kind: row.string(15), id: row.string(16)))
+            snapshot.refundTargets[key, default: []].append(record)
+        }
+        for row in rows(.refunds) {
+            let stored = try Self.storedRefund(row)
+            snapshot.refunds[stored.request.key] = stored
+            var units = snapshot.refunded[stored.request.targetKey] ?? RefundedUnits()
+            units.paid += stored.receipt.paidRefunded
+            units.free += stored.receipt.freeRefunded
+            snapshot.refunded[stored.request.targetKey] = units
+        }
+        for row in rows(.adjustments) {
+            let request = try AdjustmentRequest(
+                adjustmentId: row.string(1), userId: row.string(0), amountFen: row.int64(2), reason: row.string(3),
+                operatorName: row.string(4))
+            snapshot.adjustments[request.key] = StoredAdjustment(
+                request: request,
+                receipt: AdjustmentReceipt(
+                    adjustmentId: request.adjustmentId, amountFen: request.amountFen,
+                    balanceAfterFen: Fen(try row.int64(5)), availableAfterFen: Fen(try row.int64(6)),
+                    recordId: try row.int64(7), replayed: false))
+        }
         read.snapshot = snapshot
         return read
+    }
+
+    /// A refund row as the request it applied and the answer it gave.
+    private static func storedRefund(_ row: PostgresRow) throws -> StoredRefund {
+        let target = try RefundTarget(kind: row.string(2), id: row.string(3))
+        let request = try RefundRequest(
+            refundId: row.string(1), userId: row.string(0), target: target, count: row.int64(4), reason: row.string(5))
+        let receipt = RefundReceipt(
+            refundId: request.refundId, target: target, count: request.count, paidRefunded: try row.int64(6),
+            freeRefunded: try row.int64(7), freeReturned: try row.int64(8), fenReturned: Fen(try row.int64(9)),
+            balanceAfterFen: Fen(try row.int64(10)), recordIds: try PostgresText.parseInt64Array(row.string(11)),
+            replayed: false)
+        return StoredRefund(request: request, receipt: receipt)
     }
 
     /// The stored price of a record or receipt; nil on rows written before prices were stored.
@@ -339,6 +415,44 @@ struct BatchApplier: Sendable {
                         PostgresText.int64Array(records.map { $0.price?.versionId }),
                         PostgresText.int64Array(records.map { $0.price?.overrideId }),
                         PostgresText.textArray(records.map(\.holdId)),
+                        PostgresText.textArray(records.map { $0.refersTo.isEmpty ? nil : PostgresText.int64Array($0.refersTo) }),
+                    ]))
+        }
+        let refunds = result.newRefunds.compactMap { result.snapshot.refunds[$0] }
+        if !refunds.isEmpty {
+            let receipts = refunds.map { Self.renumber($0.receipt, ids: recordIds) }
+            steps.append(
+                .prepared(
+                    LaneStatement.insertRefunds.rawValue,
+                    [
+                        PostgresText.textArray(refunds.map(\.request.userId)),
+                        PostgresText.textArray(refunds.map(\.request.refundId)),
+                        PostgresText.textArray(refunds.map(\.request.target.kind)),
+                        PostgresText.textArray(refunds.map(\.request.target.id)),
+                        PostgresText.int64Array(refunds.map(\.request.count)),
+                        PostgresText.textArray(refunds.map(\.request.reason)),
+                        PostgresText.int64Array(receipts.map(\.paidRefunded)),
+                        PostgresText.int64Array(receipts.map(\.freeRefunded)),
+                        PostgresText.int64Array(receipts.map(\.freeReturned)),
+                        PostgresText.int64Array(receipts.map(\.fenReturned.value)),
+                        PostgresText.int64Array(receipts.map(\.balanceAfterFen.value)),
+                        PostgresText.textArray(receipts.map { PostgresText.int64Array($0.recordIds) }),
+                    ]))
+        }
+        let adjustments = result.newAdjustments.compactMap { result.snapshot.adjustments[$0] }
+        if !adjustments.isEmpty {
+            steps.append(
+                .prepared(
+                    LaneStatement.insertAdjustments.rawValue,
+                    [
+                        PostgresText.textArray(adjustments.map(\.request.userId)),
+                        PostgresText.textArray(adjustments.map(\.request.adjustmentId)),
+                        PostgresText.int64Array(adjustments.map(\.request.amountFen.value)),
+                        PostgresText.textArray(adjustments.map(\.request.reason)),
+                        PostgresText.textArray(adjustments.map(\.request.operatorName)),
+                        PostgresText.int64Array(adjustments.map(\.receipt.balanceAfterFen.value)),
+                        PostgresText.int64Array(adjustments.map(\.receipt.availableAfterFen.value)),
+                        PostgresText.int64Array(adjustments.map { Self.realId($0.receipt.recordId, ids: recordIds) }),
                     ]))
         }
         let entries = result.newIdempotencyEntries.sorted {

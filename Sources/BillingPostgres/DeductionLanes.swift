@@ -7,7 +7,7 @@ import Foundation
 /// lanes never contend for rows. Each lane owns one connection and one thread, takes
 /// whatever is queued (up to `maxBatchCount`), applies it in one transaction with
 /// BillingCore's `DeductionBatch`, and answers every waiter only after COMMIT.
-public final class DeductionLanes: DeductionLedger, HoldLedger, ThreadOwningService {
+public final class DeductionLanes: DeductionLedger, OperationLedger, ThreadOwningService {
     public struct Settings: Sendable {
         public var laneCount: Int
         public var maxBatchCount: Int

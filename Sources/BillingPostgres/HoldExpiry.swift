@@ -9,10 +9,10 @@ public struct HoldExpiry: Sendable {
     public static let batchLimit = 1_000
 
     let holds: PostgresHolds
-    let ledger: any HoldLedger
+    let ledger: any OperationLedger
     let clock: any BillingClock
 
-    public init(holds: PostgresHolds, ledger: any HoldLedger, clock: any BillingClock) {
+    public init(holds: PostgresHolds, ledger: any OperationLedger, clock: any BillingClock) {
         self.holds = holds
         self.ledger = ledger
         self.clock = clock

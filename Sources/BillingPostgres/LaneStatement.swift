@@ -6,8 +6,10 @@ import BillingCore
 /// about holds are sent only by batches with hold operations.
 enum LaneStatement: String, CaseIterable {
     case ensureBalances, lockBalances, lockQuotas, lockHoldQuotas, lockHolds, readOverrides, readIdempotency
+    case readRefundTargets, readRefunds, readAdjustments
     case takeRecordIds, transactionId, dropUntouched
     case writeBalances, updateQuotas, insertQuotas, insertHolds, updateHolds, insertRecords, insertRequests
+    case insertRefunds, insertAdjustments
 
     var sql: String {
         switch self {
@@ -75,6 +77,40 @@ enum LaneStatement: String, CaseIterable {
             JOIN unnest($1::text[], $2::text[]) AS k(user_id, request_id)
                 ON d.user_id = k.user_id AND d.request_id = k.request_id
             """
+        case .readRefundTargets:
+            // The consumption records of each refund target ($1 users, $2 kinds, $3 ids): an
+            // applied deduction's, or a settled hold's. No rows: no such target.
+            """
+            SELECT \(PostgresLedgerQueries.recordColumns), target_kind, target_id FROM (
+                SELECT r.*, k.kind AS target_kind, k.id AS target_id
+                FROM unnest($1::text[], $2::text[], $3::text[]) AS k(user_id, kind, id)
+                JOIN LATERAL (
+                    SELECT d.record_ids AS ids FROM deduction_request AS d
+                    WHERE k.kind = 'deduction' AND d.user_id = k.user_id AND d.request_id = k.id
+                    UNION ALL
+                    SELECT h.settle_record_ids FROM hold AS h
+                    WHERE k.kind = 'hold' AND h.user_id = k.user_id AND h.hold_id = k.id AND h.status = 'settled'
+                ) AS t ON true
+                JOIN billing_record AS r ON r.id = ANY(t.ids) AND r.user_id = k.user_id
+            ) AS x
+            """
+        case .readRefunds:
+            // Refunds already applied to the batch's targets ($1 users, $2 kinds, $3 ids), and
+            // under its refund ids ($4 users, $5 refund ids).
+            """
+            SELECT user_id, refund_id, target_kind, target_id, count, reason, paid_refunded, free_refunded,
+                free_returned, fen_returned, balance_after_fen, record_ids
+            FROM refund AS f
+            WHERE (f.user_id, f.target_kind, f.target_id) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
+                OR (f.user_id, f.refund_id) IN (SELECT * FROM unnest($4::text[], $5::text[]))
+            """
+        case .readAdjustments:
+            // $1 users, $2 adjustment ids.
+            """
+            SELECT user_id, adjustment_id, amount_fen, reason, operator, balance_after_fen, available_after_fen,
+                record_id
+            FROM adjustment WHERE (user_id, adjustment_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+            """
         case .takeRecordIds:
             "SELECT nextval('billing_record_id_seq') FROM generate_series(1, $1::int) ORDER BY 1"
         case .writeBalances:
@@ -138,13 +174,15 @@ enum LaneStatement: String, CaseIterable {
             // $1 instant (µs since the epoch), $2… one array per column.
             """
             INSERT INTO billing_record (id, user_id, service_name, app_id, type, count, amount_fen, request_id,
-                period, created_at, price_micro_fen, price_version, price_override, hold_id)
+                period, created_at, price_micro_fen, price_version, price_override, hold_id, refers_to)
             SELECT v.id, v.user_id, v.service_name, v.app_id, v.type, v.count, v.amount_fen, v.request_id, v.period,
-                to_timestamp($1::bigint / 1000000.0), v.price_micro_fen, v.price_version, v.price_override, v.hold_id
+                to_timestamp($1::bigint / 1000000.0), v.price_micro_fen, v.price_version, v.price_override, v.hold_id,
+                v.refers_to::bigint[]
             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::bigint[],
-                $8::bigint[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[])
+                $8::bigint[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[],
+                $15::text[])
                 AS v(id, user_id, service_name, app_id, type, count, amount_fen, request_id, period, price_micro_fen,
-                    price_version, price_override, hold_id)
+                    price_version, price_override, hold_id, refers_to)
             """
         case .insertRequests:
             // One array per column of deduction_request.
@@ -161,6 +199,26 @@ enum LaneStatement: String, CaseIterable {
                 AS v(user_id, request_id, service_name, count, app_id, record_ids, free_count, paid_count,
                     cost_fen, balance_after_fen, free_remaining_after, price_micro_fen, price_version,
                     price_override, available_after_fen)
+            """
+        case .insertRefunds:
+            // One array per column of refund.
+            """
+            INSERT INTO refund (user_id, refund_id, target_kind, target_id, count, reason, paid_refunded, free_refunded,
+                free_returned, fen_returned, balance_after_fen, record_ids)
+            SELECT v.user_id, v.refund_id, v.target_kind, v.target_id, v.count, v.reason, v.paid_refunded,
+                v.free_refunded, v.free_returned, v.fen_returned, v.balance_after_fen, v.record_ids::bigint[]
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[],
+                $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[])
+                AS v(user_id, refund_id, target_kind, target_id, count, reason, paid_refunded, free_refunded,
+                    free_returned, fen_returned, balance_after_fen, record_ids)
+            """
+        case .insertAdjustments:
+            // One array per column of adjustment.
+            """
+            INSERT INTO adjustment (user_id, adjustment_id, amount_fen, reason, operator, balance_after_fen,
+                available_after_fen, record_id)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[],
+                $7::bigint[], $8::bigint[])
             """
         }
     }

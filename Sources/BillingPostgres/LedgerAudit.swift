@@ -74,10 +74,12 @@ public struct LedgerAudit: Sendable {
             SELECT b.user_id, split_part(c.item, ':', 1) AS service_name, split_part(c.item, ':', 2)::bigint AS carry
             FROM user_balance AS b, regexp_split_to_table(b.carries, ',') AS c(item) WHERE b.carries <> ''
         ), paid AS (
-            SELECT user_id, service_name, sum(amount_fen)::numeric * 1000000 AS charged,
-                sum(CASE WHEN price_micro_fen IS NULL THEN amount_fen::numeric * 1000000
-                    ELSE count::numeric * price_micro_fen END) AS exact
-            FROM billing_record WHERE type = 2 GROUP BY user_id, service_name
+            -- Net of refunds (type 3: paid units given back, at the price they were charged).
+            SELECT user_id, service_name,
+                sum(CASE WHEN type = 2 THEN amount_fen ELSE -amount_fen END)::numeric * 1000000 AS charged,
+                sum((CASE WHEN type = 2 THEN 1 ELSE -1 END) * CASE WHEN price_micro_fen IS NULL
+                    THEN amount_fen::numeric * 1000000 ELSE count::numeric * price_micro_fen END) AS exact
+            FROM billing_record WHERE type IN (2, 3) GROUP BY user_id, service_name
         )
         SELECT COALESCE(p.user_id, c.user_id), COALESCE(p.service_name, c.service_name),
             COALESCE(p.charged, 0)::text, COALESCE(c.carry, 0), COALESCE(p.exact, 0)::text
@@ -98,7 +100,9 @@ public struct LedgerAudit: Sendable {
                     SELECT user_id, sum(amount_fen)::bigint AS fen FROM recharge_order WHERE status = 'success'
                     GROUP BY user_id
                 ), charges AS (
-                    SELECT user_id, sum(amount_fen)::bigint AS fen FROM billing_record WHERE type = 2 GROUP BY user_id
+                    -- Charges less refunds, less adjustments (a credit is a negative charge).
+                    SELECT user_id, sum(CASE type WHEN 2 THEN amount_fen ELSE -amount_fen END)::bigint AS fen
+                    FROM billing_record WHERE type IN (2, 3, 4) GROUP BY user_id
                 ), users AS (
                     SELECT user_id FROM user_balance UNION SELECT user_id FROM credits UNION SELECT user_id FROM charges
                 )

@@ -27,7 +27,7 @@ public struct PostgresLedgerQueries: LedgerQueries {
         return try await pool.withConnection { connection in
             let select = """
                 SELECT id, user_id, service_name, app_id, type, count, amount_fen, request_id, period,
-                    \(microsecondsColumn("created_at")), price_micro_fen, price_version, price_override, hold_id
+                    \(Self.recordTail)
                 FROM billing_record WHERE \(Self.filters)
                 """
             switch page {
@@ -66,19 +66,28 @@ public struct PostgresLedgerQueries: LedgerQueries {
             let rows = try connection.query(
                 """
                 SELECT service_name,
-                    COALESCE(sum(count) FILTER (WHERE type = 1), 0)::bigint,
-                    COALESCE(sum(count) FILTER (WHERE type = 2), 0)::bigint,
-                    COALESCE(sum(amount_fen), 0)::bigint
-                FROM billing_record WHERE \(Self.filters)
+                    (COALESCE(sum(count) FILTER (WHERE type = 1), 0) - COALESCE(sum(count) FILTER (WHERE type = 5), 0))::bigint,
+                    (COALESCE(sum(count) FILTER (WHERE type = 2), 0) - COALESCE(sum(count) FILTER (WHERE type = 3), 0))::bigint,
+                    (COALESCE(sum(amount_fen) FILTER (WHERE type = 2), 0)
+                        - COALESCE(sum(amount_fen) FILTER (WHERE type = 3), 0))::bigint,
+                    COALESCE(sum(count) FILTER (WHERE type IN (3, 5)), 0)::bigint,
+                    COALESCE(sum(amount_fen) FILTER (WHERE type = 3), 0)::bigint
+                FROM billing_record WHERE \(Self.filters) AND type <> 4
                 GROUP BY service_name ORDER BY service_name
                 """, parameters)
             return try rows.all.map { row in
                 ServiceUsage(
                     serviceName: try row.string(0), freeCount: try row.int64(1), paidCount: try row.int64(2),
-                    totalCostFen: Fen(try row.int64(3)))
+                    totalCostFen: Fen(try row.int64(3)), refundedCount: try row.int64(4), refundedFen: Fen(try row.int64(5)))
             }
         }
     }
+
+    /// The columns after `period` of a record select, as `decode` reads them.
+    static let recordTail =
+        "\(microsecondsColumn("created_at")), price_micro_fen, price_version, price_override, hold_id, refers_to"
+    static let recordColumns =
+        "id, user_id, service_name, app_id, type, count, amount_fen, request_id, period, \(recordTail)"
 
     static func decode(_ row: PostgresRow) throws -> LedgerRecord {
         guard let type = RecordType(rawValue: Int(try row.int64(4))) else {
@@ -89,6 +98,6 @@ public struct PostgresLedgerQueries: LedgerQueries {
             type: type, count: try row.int64(5), amountFen: Fen(try row.int64(6)), requestId: row.optionalString(7),
             period: try QuotaPeriod(text: row.string(8)), createdAt: PostgresText.date(microseconds: try row.int64(9)),
             price: try BatchApplier.appliedPrice(row, price: 10, version: 11, override: 12),
-            holdId: row.optionalString(13))
+            holdId: row.optionalString(13), refersTo: try row.optionalString(14).map(PostgresText.parseInt64Array) ?? [])
     }
 }

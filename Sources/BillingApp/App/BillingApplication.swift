@@ -129,7 +129,10 @@ public enum BillingApplication {
                 secret: config.paymentService.callbackSecret, windowSeconds: config.paymentService.signatureWindowSeconds),
             clock: clock
         ).register(on: router)
-        AdminRoutes(pricing: parts.pricing, reader: reader, adminTokens: config.auth.adminTokens).register(on: router)
+        AdminRoutes(
+            pricing: parts.pricing, service: parts.service, audit: PostgresAuditLog(pool: parts.pool), reader: reader,
+            adminTokens: config.auth.adminTokens
+        ).register(on: router)
         OperationsRoutes(pool: parts.pool, cache: parts.cache, metrics: parts.metrics, openAPIDocument: openAPIDocument)
             .register(on: router)
         knownPaths.set(router.routes.map(\.path.description))

@@ -160,7 +160,8 @@ enum Views {
                 ("period", .string(record.period.text)),
                 ("createdAt", timestamp(record.createdAt)),
                 ("holdId", .optional(record.holdId)),
-            ] + price(record.price))
+            ] + (record.refersTo.isEmpty ? [] : [("refersTo", .array(record.refersTo.map { .int($0) }))])
+                + price(record.price))
     }
 
     static func records(_ page: RecordPage) -> JSONValue {
@@ -178,7 +179,8 @@ enum Views {
             ("totalCount", .int(usage.totalCount)),
             ("freeCount", .int(usage.freeCount)),
             ("paidCount", .int(usage.paidCount)),
-        ] + money("totalCost", usage.totalCostFen)
+        ] + money("totalCost", usage.totalCostFen) + [("refundedCount", .int(usage.refundedCount))]
+            + money("refunded", usage.refundedFen)
     }
 
     static func stats(_ stats: UsageStats) -> JSONValue {
@@ -199,5 +201,36 @@ enum Views {
                         .array(summary.services.map { .object([("serviceName", .string($0.serviceName))] + usage($0)) })
                     )
                 ])
+    }
+
+    static func refunded(_ receipt: RefundReceipt) -> JSONValue {
+        .object(
+            [
+                ("refundId", .string(receipt.refundId)),
+                (receipt.target.kind == "hold" ? "holdId" : "requestId", .string(receipt.target.id)),
+                ("count", .int(receipt.count)), ("paidRefunded", .int(receipt.paidRefunded)),
+                ("freeRefunded", .int(receipt.freeRefunded)), ("freeReturned", .int(receipt.freeReturned)),
+            ] + money("refunded", receipt.fenReturned) + [
+                ("balanceFen", .int(receipt.balanceAfterFen.value)),
+                ("recordIds", .array(receipt.recordIds.map { .int($0) })), ("replayed", .bool(receipt.replayed)),
+            ])
+    }
+
+    static func adjusted(_ receipt: AdjustmentReceipt) -> JSONValue {
+        .object(
+            [("adjustmentId", .string(receipt.adjustmentId)), ("amountFen", .int(receipt.amountFen.value))] + [
+                ("balanceFen", .int(receipt.balanceAfterFen.value)),
+                ("availableFen", .int(receipt.availableAfterFen.value)), ("recordId", .int(receipt.recordId)),
+                ("replayed", .bool(receipt.replayed)),
+            ])
+    }
+
+    static func audit(_ entry: AuditEntry) -> JSONValue {
+        .object([
+            ("id", .int(entry.id)), ("at", timestamp(entry.at)), ("operator", .optional(entry.operatorName)),
+            ("action", .string(entry.action)), ("target", .optional(entry.target)),
+            ("parameters", .string(entry.parameters)), ("status", .int(Int64(entry.status))),
+            ("code", .optional(entry.code)),
+        ])
     }
 }

@@ -15,7 +15,7 @@ public struct HoldExpirySweeper: Service {
     let logger: Logger
     var interval: Duration = Self.defaultInterval
 
-    init(holds: PostgresHolds, ledger: any HoldLedger, clock: any BillingClock, metrics: BillingMetrics?, logger: Logger) {
+    init(holds: PostgresHolds, ledger: any OperationLedger, clock: any BillingClock, metrics: BillingMetrics?, logger: Logger) {
         self.expiry = HoldExpiry(holds: holds, ledger: ledger, clock: clock)
         self.holds = holds
         self.metrics = metrics

@@ -7,12 +7,61 @@ import Hummingbird
 /// and the operator's name in `X-Operator` on every call.
 struct AdminRoutes: Sendable {
     let pricing: PriceAdministration
+    let service: BillingService
+    let audit: any AuditLog
     let reader: RequestBodyReader
     let adminTokens: [String]
 
     func register(on router: Router<BasicRequestContext>) {
-        let group = router.group("admin/v1/billing").add(
-            middleware: InternalAuthMiddleware(tokens: adminTokens, realm: "admin"))
+        // The audit log wraps the token check: refused calls are recorded too.
+        let group = router.group("admin/v1/billing")
+            .add(middleware: AuditMiddleware(log: audit, bodyLimitBytes: reader.limitBytes))
+            .add(middleware: InternalAuthMiddleware(tokens: adminTokens, realm: "admin"))
+        group.post("adjustments") { request, _ in
+            let operatorName = try Self.operatorName(request)
+            var request = request
+            let fields = try await self.reader.fields(&request)
+            guard let amount = try fields.int64("amount_fen") else {
+                throw BillingError.invalidArgument(field: "amount_fen", reason: "is required (+ credit, − debit)")
+            }
+            let adjustment = try AdjustmentRequest(
+                adjustmentId: fields.requiredString("adjustment_id"), userId: fields.requiredString("user_id"),
+                amountFen: amount, reason: fields.requiredString("reason"), operatorName: operatorName)
+            return APIResponse.ok(Views.adjusted(try await self.service.adjust(adjustment)))
+        }
+        group.post("refunds") { request, _ in
+            _ = try Self.operatorName(request)
+            var request = request
+            let fields = try await self.reader.fields(&request)
+            return APIResponse.ok(Views.refunded(try await self.service.refund(try InternalRoutes.refund(fields))))
+        }
+        group.get("users/:user_id/ledger") { request, context in
+            _ = try Self.operatorName(request)
+            var request = request
+            let fields = try await self.reader.fields(&request)
+            let filter = try RecordFilter(
+                type: try fields.string("type").map { (name: String) throws(BillingError) in try RecordType(name: name) })
+            let page = try PageRequest.make(
+                page: fields.int("page"), pageSize: fields.int("page_size"), cursor: fields.string("cursor"))
+            let records = try await self.service.records(
+                userId: try Self.parameter(context, "user_id"), filter: filter, page: page)
+            return APIResponse.ok(Views.records(records))
+        }
+        group.get("audit") { request, _ in
+            _ = try Self.operatorName(request)
+            var request = request
+            let fields = try await self.reader.fields(&request)
+            let limit = try fields.int("page_size") ?? Limits.defaultPageSize
+            guard (1...Limits.maxPageSize).contains(limit) else {
+                throw BillingError.invalidArgument(field: "page_size", reason: "must be between 1 and \(Limits.maxPageSize)")
+            }
+            let entries = try await self.audit.entries(before: try fields.int64("before"), limit: limit)
+            return APIResponse.ok(
+                .object([
+                    ("entries", .array(entries.map(Views.audit))),
+                    ("nextBefore", entries.count == limit ? entries.last.map { .int($0.id) } ?? .null : .null),
+                ]))
+        }
         group.get("services/:name/prices") { request, context in
             _ = try Self.operatorName(request)
             let versions = try await self.pricing.versions(of: try Self.parameter(context, "name"))

@@ -59,6 +59,11 @@ struct InternalRoutes: Sendable {
             let hold = try await self.service.voidHold(userId: fields.requiredString("user_id"), holdId: Self.holdId(context))
             return APIResponse.ok(Views.hold(hold))
         }
+        guarded.post("refunds") { request, _ in
+            var request = request
+            let fields = try await self.reader.fields(&request)
+            return APIResponse.ok(Views.refunded(try await self.service.refund(try Self.refund(fields))))
+        }
         // Authenticated by its signature, or else by one of the Payment Service's bearer
         // tokens (never a gateway token: the gateway must not be able to credit wallets).
         router.group("internal/v1/billing").post("callback") { request, _ in
@@ -85,6 +90,19 @@ struct InternalRoutes: Sendable {
                     ("creditedFen", .int(settlement.creditedFen.value)),
                 ]))
         }
+    }
+
+    /// `{refund_id, user_id, request_id | hold_id, count, reason}`: exactly one target.
+    static func refund(_ fields: RequestFields) throws(BillingError) -> RefundRequest {
+        let target: RefundTarget
+        switch (try fields.string("request_id"), try fields.string("hold_id")) {
+        case (let requestId?, nil): target = .deduction(requestId: requestId)
+        case (nil, let holdId?): target = .hold(holdId: holdId)
+        default: throw .invalidArgument(field: "request_id", reason: "give exactly one of request_id and hold_id")
+        }
+        return try RefundRequest(
+            refundId: fields.requiredString("refund_id"), userId: fields.requiredString("user_id"), target: target,
+            count: try count(fields), reason: fields.requiredString("reason"))
     }
 
     static func holdId(_ context: BasicRequestContext) throws(BillingError) -> String {
