@@ -24,6 +24,7 @@ public enum BillingApplication {
         /// Nil when gRPC is disabled; its `listeningAddress` tells the port when 0 was asked.
         public let grpcServer: GRPCServer<HTTP2ServerTransport.Posix>?
         public let sweeper: HoldExpirySweeper
+        public let audit: PostgresAuditLog
     }
 
     public static func build(
@@ -65,6 +66,7 @@ public enum BillingApplication {
             catalog: config.catalog, calendar: config.calendar, clock: clock, ledger: ledger, accounts: accounts,
             cache: cache, orders: orders, payments: payments, queries: PostgresLedgerQueries(pool: pool), observer: metrics,
             prices: prices, holds: lanes, holdQueries: PostgresHolds(pool: pool))
+        let audit = PostgresAuditLog(pool: pool)
         let sweeper = HoldExpirySweeper(
             holds: PostgresHolds(pool: pool), ledger: lanes, clock: clock, metrics: metrics, logger: logger)
         let pricing = PriceAdministration(
@@ -79,10 +81,11 @@ public enum BillingApplication {
                 services: [
                     InternalGRPCService(service: service),
                     ConsoleGRPCService(service: service, identity: identity),
-                    AdminGRPCService(pricing: pricing),
+                    AdminGRPCService(pricing: pricing, service: service, audit: audit),
                 ],
                 interceptors: [
                     MetricsInterceptor(metrics: metrics),
+                    AdminAuditInterceptor(log: audit),
                     InternalAuthInterceptor(
                         internalTokens: config.auth.internalTokens, paymentTokens: config.auth.paymentTokens,
                         adminTokens: config.auth.adminTokens)
@@ -90,7 +93,7 @@ public enum BillingApplication {
             : nil
         let parts = Parts(
             pool: pool, lanes: lanes, cache: cache, service: service, pricing: pricing, metrics: metrics,
-            grpcServer: grpcServer, sweeper: sweeper)
+            grpcServer: grpcServer, sweeper: sweeper, audit: audit)
 
         let router = try makeRouter(
             config: config, parts: parts, clock: clock,
@@ -130,7 +133,7 @@ public enum BillingApplication {
             clock: clock
         ).register(on: router)
         AdminRoutes(
-            pricing: parts.pricing, service: parts.service, audit: PostgresAuditLog(pool: parts.pool), reader: reader,
+            pricing: parts.pricing, service: parts.service, audit: parts.audit, reader: reader,
             adminTokens: config.auth.adminTokens
         ).register(on: router)
         OperationsRoutes(pool: parts.pool, cache: parts.cache, metrics: parts.metrics, openAPIDocument: openAPIDocument)

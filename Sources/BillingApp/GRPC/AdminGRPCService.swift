@@ -8,6 +8,43 @@ import GRPCCore
 /// from `x-operator` metadata.
 struct AdminGRPCService: Billing_V1_BillingAdminService.SimpleServiceProtocol {
     let pricing: PriceAdministration
+    let service: BillingService
+    let audit: any AuditLog
+
+    func adjust(request: Billing_V1_AdjustRequest, context: ServerContext) async throws -> Billing_V1_AdjustResponse {
+        let adjustment = try AdjustmentRequest(
+            adjustmentId: request.adjustmentID, userId: request.userID, amountFen: request.amountFen,
+            reason: request.reason, operatorName: try Self.operatorName(context))
+        return LedgerMessages.adjusted(try await service.adjust(adjustment))
+    }
+
+    func refund(request: Billing_V1_RefundRequest, context: ServerContext) async throws -> Billing_V1_RefundResponse {
+        _ = try Self.operatorName(context)
+        return LedgerMessages.refunded(try await service.refund(try LedgerMessages.refund(request)))
+    }
+
+    func getUserLedger(request: Billing_V1_GetUserLedgerRequest, context: ServerContext) async throws
+        -> Billing_V1_ListRecordsResponse
+    {
+        _ = try Self.operatorName(context)
+        let filter = try RecordFilter(type: request.type.isEmpty ? nil : try RecordType(name: request.type))
+        let page = try PageRequest.make(
+            page: nil, pageSize: request.pageSize == 0 ? nil : Int(request.pageSize),
+            cursor: request.cursor.isEmpty ? nil : request.cursor)
+        return LedgerMessages.page(try await service.records(userId: request.userID, filter: filter, page: page))
+    }
+
+    func listAudit(request: Billing_V1_ListAuditRequest, context: ServerContext) async throws
+        -> Billing_V1_ListAuditResponse
+    {
+        _ = try Self.operatorName(context)
+        let limit = request.pageSize == 0 ? Limits.defaultPageSize : Int(request.pageSize)
+        guard (1...Limits.maxPageSize).contains(limit) else {
+            throw BillingError.invalidArgument(field: "page_size", reason: "must be between 1 and \(Limits.maxPageSize)")
+        }
+        let entries = try await audit.entries(before: request.before == 0 ? nil : request.before, limit: limit)
+        return .with { $0.entries = entries.map(LedgerMessages.audit) }
+    }
 
     func addPriceVersion(request: Billing_V1_AddPriceVersionRequest, context: ServerContext) async throws
         -> Billing_V1_PriceVersion

@@ -85,34 +85,7 @@ struct ConsoleGRPCService: Billing_V1_BillingService.ServiceProtocol {
             page: message.page == 0 ? nil : Int(message.page), pageSize: message.pageSize == 0 ? nil : Int(message.pageSize),
             cursor: message.cursor.isEmpty ? nil : message.cursor)
         let result = try await service.records(userId: user(request.metadata, message.userID), filter: filter, page: page)
-        return ServerResponse(
-            message: .with {
-                $0.records = result.records.map { record in
-                    .with {
-                        $0.id = record.id
-                        $0.serviceName = record.serviceName
-                        $0.appID = record.appId ?? ""
-                        $0.type = Int32(record.type.rawValue)
-                        $0.typeName = record.type.name
-                        $0.amountFen = record.amountFen.value
-                        $0.amount = record.amountFen.yuanText
-                        $0.count = record.count
-                        $0.requestID = record.requestId ?? ""
-                        $0.createdAt = RFC3339.format(record.createdAt)
-                        $0.holdID = record.holdId ?? ""
-                        if let price = record.price {
-                            $0.unitPrice = price.price.yuanText
-                            $0.unitPriceMicroFen = price.price.microFen
-                            $0.priceVersion = price.versionId
-                            $0.priceOverrideID = price.overrideId ?? 0
-                        }
-                    }
-                }
-                $0.total = result.total ?? 0
-                $0.page = Int32(result.page ?? 0)
-                $0.pageSize = Int32(result.pageSize)
-                $0.nextCursor = result.nextCursor?.text ?? ""
-            })
+        return ServerResponse(message: LedgerMessages.page(result))
     }
 
     func getStatsToday(request: ServerRequest<Billing_V1_GetStatsRequest>, context: ServerContext) async throws

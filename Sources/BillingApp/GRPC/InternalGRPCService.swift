@@ -65,6 +65,10 @@ struct InternalGRPCService: Billing_V1_BillingInternalService.SimpleServiceProto
         }
     }
 
+    func refund(request: Billing_V1_RefundRequest, context: ServerContext) async throws -> Billing_V1_RefundResponse {
+        LedgerMessages.refunded(try await service.refund(try LedgerMessages.refund(request)))
+    }
+
     func voidHold(request: Billing_V1_VoidHoldRequest, context: ServerContext) async throws -> Billing_V1_HoldResponse {
         let hold = try await service.voidHold(userId: request.userID, holdId: request.holdID)
         return .with { $0.hold = HoldMessages.hold(hold) }

@@ -1,4 +1,4 @@
-// proto-sha256: 309d10e01df43ebdec26c1b1f5f48e3e031c75ceb31862198c1bf1ec1abc3942
+// proto-sha256: f7707e06806e00a448a4985b344a23386a62cee6bef4431b4f345673ace5d483
 /// The Billing Service's gRPC API: the same use cases as the HTTP API. Money is integer
 /// fen (int64 *_fen); yuan appears only as display strings with two decimals.
 
@@ -1565,12 +1565,68 @@ public enum Billing_V1_BillingAdminService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Adjust" metadata.
+        public enum Adjust: Sendable {
+            /// Request type for "Adjust".
+            public typealias Input = Billing_V1_AdjustRequest
+            /// Response type for "Adjust".
+            public typealias Output = Billing_V1_AdjustResponse
+            /// Descriptor for "Adjust".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "billing.v1.BillingAdminService"),
+                method: "Adjust",
+                type: .unary
+            )
+        }
+        /// Namespace for "Refund" metadata.
+        public enum Refund: Sendable {
+            /// Request type for "Refund".
+            public typealias Input = Billing_V1_RefundRequest
+            /// Response type for "Refund".
+            public typealias Output = Billing_V1_RefundResponse
+            /// Descriptor for "Refund".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "billing.v1.BillingAdminService"),
+                method: "Refund",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetUserLedger" metadata.
+        public enum GetUserLedger: Sendable {
+            /// Request type for "GetUserLedger".
+            public typealias Input = Billing_V1_GetUserLedgerRequest
+            /// Response type for "GetUserLedger".
+            public typealias Output = Billing_V1_ListRecordsResponse
+            /// Descriptor for "GetUserLedger".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "billing.v1.BillingAdminService"),
+                method: "GetUserLedger",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListAudit" metadata.
+        public enum ListAudit: Sendable {
+            /// Request type for "ListAudit".
+            public typealias Input = Billing_V1_ListAuditRequest
+            /// Response type for "ListAudit".
+            public typealias Output = Billing_V1_ListAuditResponse
+            /// Descriptor for "ListAudit".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "billing.v1.BillingAdminService"),
+                method: "ListAudit",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "billing.v1.BillingAdminService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             AddPriceVersion.descriptor,
             ListPriceVersions.descriptor,
             AddPriceOverride.descriptor,
-            ListPriceOverrides.descriptor
+            ListPriceOverrides.descriptor,
+            Adjust.descriptor,
+            Refund.descriptor,
+            GetUserLedger.descriptor,
+            ListAudit.descriptor
         ]
     }
 }
@@ -1657,6 +1713,74 @@ extension Billing_V1_BillingAdminService {
             request: GRPCCore.StreamingServerRequest<Billing_V1_ListPriceOverridesRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_ListPriceOverridesResponse>
+
+        /// Handle the "Adjust" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Credit (+) or debit (−) a balance with a reason; idempotent by adjustment_id.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Billing_V1_AdjustRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Billing_V1_AdjustResponse` messages.
+        func adjust(
+            request: GRPCCore.StreamingServerRequest<Billing_V1_AdjustRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_AdjustResponse>
+
+        /// Handle the "Refund" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Billing_V1_RefundRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Billing_V1_RefundResponse` messages.
+        func refund(
+            request: GRPCCore.StreamingServerRequest<Billing_V1_RefundRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_RefundResponse>
+
+        /// Handle the "GetUserLedger" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Every record of a user, every type, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Billing_V1_GetUserLedgerRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Billing_V1_ListRecordsResponse` messages.
+        func getUserLedger(
+            request: GRPCCore.StreamingServerRequest<Billing_V1_GetUserLedgerRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_ListRecordsResponse>
+
+        /// Handle the "ListAudit" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Every admin call (HTTP and gRPC), newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Billing_V1_ListAuditRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Billing_V1_ListAuditResponse` messages.
+        func listAudit(
+            request: GRPCCore.StreamingServerRequest<Billing_V1_ListAuditRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_ListAuditResponse>
     }
 
     /// Service protocol for the "billing.v1.BillingAdminService" service.
@@ -1727,6 +1851,74 @@ extension Billing_V1_BillingAdminService {
             request: GRPCCore.ServerRequest<Billing_V1_ListPriceOverridesRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Billing_V1_ListPriceOverridesResponse>
+
+        /// Handle the "Adjust" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Credit (+) or debit (−) a balance with a reason; idempotent by adjustment_id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_AdjustRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Billing_V1_AdjustResponse` message.
+        func adjust(
+            request: GRPCCore.ServerRequest<Billing_V1_AdjustRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Billing_V1_AdjustResponse>
+
+        /// Handle the "Refund" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_RefundRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Billing_V1_RefundResponse` message.
+        func refund(
+            request: GRPCCore.ServerRequest<Billing_V1_RefundRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Billing_V1_RefundResponse>
+
+        /// Handle the "GetUserLedger" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Every record of a user, every type, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_GetUserLedgerRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Billing_V1_ListRecordsResponse` message.
+        func getUserLedger(
+            request: GRPCCore.ServerRequest<Billing_V1_GetUserLedgerRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Billing_V1_ListRecordsResponse>
+
+        /// Handle the "ListAudit" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Every admin call (HTTP and gRPC), newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_ListAuditRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Billing_V1_ListAuditResponse` message.
+        func listAudit(
+            request: GRPCCore.ServerRequest<Billing_V1_ListAuditRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Billing_V1_ListAuditResponse>
     }
 
     /// Simple service protocol for the "billing.v1.BillingAdminService" service.
@@ -1795,6 +1987,74 @@ extension Billing_V1_BillingAdminService {
             request: Billing_V1_ListPriceOverridesRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Billing_V1_ListPriceOverridesResponse
+
+        /// Handle the "Adjust" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Credit (+) or debit (−) a balance with a reason; idempotent by adjustment_id.
+        ///
+        /// - Parameters:
+        ///   - request: A `Billing_V1_AdjustRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Billing_V1_AdjustResponse` to respond with.
+        func adjust(
+            request: Billing_V1_AdjustRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Billing_V1_AdjustResponse
+
+        /// Handle the "Refund" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Billing_V1_RefundRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Billing_V1_RefundResponse` to respond with.
+        func refund(
+            request: Billing_V1_RefundRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Billing_V1_RefundResponse
+
+        /// Handle the "GetUserLedger" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Every record of a user, every type, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A `Billing_V1_GetUserLedgerRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Billing_V1_ListRecordsResponse` to respond with.
+        func getUserLedger(
+            request: Billing_V1_GetUserLedgerRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Billing_V1_ListRecordsResponse
+
+        /// Handle the "ListAudit" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Every admin call (HTTP and gRPC), newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A `Billing_V1_ListAuditRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Billing_V1_ListAuditResponse` to respond with.
+        func listAudit(
+            request: Billing_V1_ListAuditRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Billing_V1_ListAuditResponse
     }
 }
 
@@ -1846,6 +2106,50 @@ extension Billing_V1_BillingAdminService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Billing_V1_BillingAdminService.Method.Adjust.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_AdjustRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_AdjustResponse>(),
+            handler: { request, context in
+                try await self.adjust(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Billing_V1_BillingAdminService.Method.Refund.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_RefundRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_RefundResponse>(),
+            handler: { request, context in
+                try await self.refund(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Billing_V1_BillingAdminService.Method.GetUserLedger.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_GetUserLedgerRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_ListRecordsResponse>(),
+            handler: { request, context in
+                try await self.getUserLedger(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Billing_V1_BillingAdminService.Method.ListAudit.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_ListAuditRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_ListAuditResponse>(),
+            handler: { request, context in
+                try await self.listAudit(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1890,6 +2194,50 @@ extension Billing_V1_BillingAdminService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_ListPriceOverridesResponse> {
         let response = try await self.listPriceOverrides(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func adjust(
+        request: GRPCCore.StreamingServerRequest<Billing_V1_AdjustRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_AdjustResponse> {
+        let response = try await self.adjust(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func refund(
+        request: GRPCCore.StreamingServerRequest<Billing_V1_RefundRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_RefundResponse> {
+        let response = try await self.refund(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getUserLedger(
+        request: GRPCCore.StreamingServerRequest<Billing_V1_GetUserLedgerRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_ListRecordsResponse> {
+        let response = try await self.getUserLedger(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listAudit(
+        request: GRPCCore.StreamingServerRequest<Billing_V1_ListAuditRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_ListAuditResponse> {
+        let response = try await self.listAudit(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1945,6 +2293,58 @@ extension Billing_V1_BillingAdminService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Billing_V1_ListPriceOverridesResponse> {
         return GRPCCore.ServerResponse<Billing_V1_ListPriceOverridesResponse>(
             message: try await self.listPriceOverrides(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func adjust(
+        request: GRPCCore.ServerRequest<Billing_V1_AdjustRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Billing_V1_AdjustResponse> {
+        return GRPCCore.ServerResponse<Billing_V1_AdjustResponse>(
+            message: try await self.adjust(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func refund(
+        request: GRPCCore.ServerRequest<Billing_V1_RefundRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Billing_V1_RefundResponse> {
+        return GRPCCore.ServerResponse<Billing_V1_RefundResponse>(
+            message: try await self.refund(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getUserLedger(
+        request: GRPCCore.ServerRequest<Billing_V1_GetUserLedgerRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Billing_V1_ListRecordsResponse> {
+        return GRPCCore.ServerResponse<Billing_V1_ListRecordsResponse>(
+            message: try await self.getUserLedger(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listAudit(
+        request: GRPCCore.ServerRequest<Billing_V1_ListAuditRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Billing_V1_ListAuditResponse> {
+        return GRPCCore.ServerResponse<Billing_V1_ListAuditResponse>(
+            message: try await self.listAudit(
                 request: request.message,
                 context: context
             ),
@@ -2041,6 +2441,94 @@ extension Billing_V1_BillingAdminService {
             deserializer: some GRPCCore.MessageDeserializer<Billing_V1_ListPriceOverridesResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_ListPriceOverridesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Adjust" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Credit (+) or debit (−) a balance with a reason; idempotent by adjustment_id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_AdjustRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_AdjustRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_AdjustResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func adjust<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_AdjustRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_AdjustRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_AdjustResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_AdjustResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Refund" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_RefundRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_RefundRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_RefundResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func refund<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_RefundRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_RefundRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_RefundResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_RefundResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetUserLedger" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Every record of a user, every type, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_GetUserLedgerRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_GetUserLedgerRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_ListRecordsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getUserLedger<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_GetUserLedgerRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_GetUserLedgerRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_ListRecordsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_ListRecordsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListAudit" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Every admin call (HTTP and gRPC), newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_ListAuditRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_ListAuditRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_ListAuditResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listAudit<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_ListAuditRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_ListAuditRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_ListAuditResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_ListAuditResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -2184,6 +2672,138 @@ extension Billing_V1_BillingAdminService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Adjust" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Credit (+) or debit (−) a balance with a reason; idempotent by adjustment_id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_AdjustRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_AdjustRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_AdjustResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func adjust<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_AdjustRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_AdjustRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_AdjustResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_AdjustResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Billing_V1_BillingAdminService.Method.Adjust.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Refund" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_RefundRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_RefundRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_RefundResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func refund<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_RefundRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_RefundRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_RefundResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_RefundResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Billing_V1_BillingAdminService.Method.Refund.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetUserLedger" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Every record of a user, every type, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_GetUserLedgerRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_GetUserLedgerRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_ListRecordsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getUserLedger<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_GetUserLedgerRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_GetUserLedgerRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_ListRecordsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_ListRecordsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Billing_V1_BillingAdminService.Method.GetUserLedger.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListAudit" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Every admin call (HTTP and gRPC), newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_ListAuditRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_ListAuditRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_ListAuditResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listAudit<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_ListAuditRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_ListAuditRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_ListAuditResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_ListAuditResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Billing_V1_BillingAdminService.Method.ListAudit.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -2285,6 +2905,118 @@ extension Billing_V1_BillingAdminService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_ListPriceOverridesRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_ListPriceOverridesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Adjust" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Credit (+) or debit (−) a balance with a reason; idempotent by adjustment_id.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Billing_V1_AdjustRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func adjust<Result>(
+        request: GRPCCore.ClientRequest<Billing_V1_AdjustRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_AdjustResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.adjust(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_AdjustRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_AdjustResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Refund" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Billing_V1_RefundRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func refund<Result>(
+        request: GRPCCore.ClientRequest<Billing_V1_RefundRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_RefundResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.refund(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_RefundRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_RefundResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetUserLedger" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Every record of a user, every type, newest first.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Billing_V1_GetUserLedgerRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getUserLedger<Result>(
+        request: GRPCCore.ClientRequest<Billing_V1_GetUserLedgerRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_ListRecordsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getUserLedger(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_GetUserLedgerRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_ListRecordsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListAudit" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Every admin call (HTTP and gRPC), newest first.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Billing_V1_ListAuditRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listAudit<Result>(
+        request: GRPCCore.ClientRequest<Billing_V1_ListAuditRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_ListAuditResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listAudit(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_ListAuditRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_ListAuditResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2409,6 +3141,134 @@ extension Billing_V1_BillingAdminService.ClientProtocol {
             onResponse: handleResponse
         )
     }
+
+    /// Call the "Adjust" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Credit (+) or debit (−) a balance with a reason; idempotent by adjustment_id.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func adjust<Result>(
+        _ message: Billing_V1_AdjustRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_AdjustResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Billing_V1_AdjustRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.adjust(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Refund" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func refund<Result>(
+        _ message: Billing_V1_RefundRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_RefundResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Billing_V1_RefundRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.refund(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetUserLedger" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Every record of a user, every type, newest first.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getUserLedger<Result>(
+        _ message: Billing_V1_GetUserLedgerRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_ListRecordsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Billing_V1_GetUserLedgerRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getUserLedger(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListAudit" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Every admin call (HTTP and gRPC), newest first.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listAudit<Result>(
+        _ message: Billing_V1_ListAuditRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_ListAuditResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Billing_V1_ListAuditRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listAudit(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
 }
 
 // MARK: - billing.v1.BillingInternalService
@@ -2498,6 +3358,19 @@ public enum Billing_V1_BillingInternalService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Refund" metadata.
+        public enum Refund: Sendable {
+            /// Request type for "Refund".
+            public typealias Input = Billing_V1_RefundRequest
+            /// Response type for "Refund".
+            public typealias Output = Billing_V1_RefundResponse
+            /// Descriptor for "Refund".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "billing.v1.BillingInternalService"),
+                method: "Refund",
+                type: .unary
+            )
+        }
         /// Namespace for "Ping" metadata.
         public enum Ping: Sendable {
             /// Request type for "Ping".
@@ -2519,6 +3392,7 @@ public enum Billing_V1_BillingInternalService: Sendable {
             AuthorizeHold.descriptor,
             SettleHold.descriptor,
             VoidHold.descriptor,
+            Refund.descriptor,
             Ping.descriptor
         ]
     }
@@ -2637,6 +3511,24 @@ extension Billing_V1_BillingInternalService {
             request: GRPCCore.StreamingServerRequest<Billing_V1_VoidHoldRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_HoldResponse>
+
+        /// Handle the "Refund" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Give back units of an applied deduction or settled hold; idempotent by refund_id.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Billing_V1_RefundRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Billing_V1_RefundResponse` messages.
+        func refund(
+            request: GRPCCore.StreamingServerRequest<Billing_V1_RefundRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_RefundResponse>
 
         /// Handle the "Ping" method.
         ///
@@ -2757,6 +3649,24 @@ extension Billing_V1_BillingInternalService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Billing_V1_HoldResponse>
 
+        /// Handle the "Refund" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Give back units of an applied deduction or settled hold; idempotent by refund_id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_RefundRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Billing_V1_RefundResponse` message.
+        func refund(
+            request: GRPCCore.ServerRequest<Billing_V1_RefundRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Billing_V1_RefundResponse>
+
         /// Handle the "Ping" method.
         ///
         /// > Source IDL Documentation:
@@ -2874,6 +3784,24 @@ extension Billing_V1_BillingInternalService {
             context: GRPCCore.ServerContext
         ) async throws -> Billing_V1_HoldResponse
 
+        /// Handle the "Refund" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Give back units of an applied deduction or settled hold; idempotent by refund_id.
+        ///
+        /// - Parameters:
+        ///   - request: A `Billing_V1_RefundRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Billing_V1_RefundResponse` to respond with.
+        func refund(
+            request: Billing_V1_RefundRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Billing_V1_RefundResponse
+
         /// Handle the "Ping" method.
         ///
         /// > Source IDL Documentation:
@@ -2965,6 +3893,17 @@ extension Billing_V1_BillingInternalService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Billing_V1_BillingInternalService.Method.Refund.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_RefundRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_RefundResponse>(),
+            handler: { request, context in
+                try await self.refund(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Billing_V1_BillingInternalService.Method.Ping.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_PingRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_PingResponse>(),
@@ -3041,6 +3980,17 @@ extension Billing_V1_BillingInternalService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_HoldResponse> {
         let response = try await self.voidHold(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func refund(
+        request: GRPCCore.StreamingServerRequest<Billing_V1_RefundRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_RefundResponse> {
+        let response = try await self.refund(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -3133,6 +4083,19 @@ extension Billing_V1_BillingInternalService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Billing_V1_HoldResponse> {
         return GRPCCore.ServerResponse<Billing_V1_HoldResponse>(
             message: try await self.voidHold(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func refund(
+        request: GRPCCore.ServerRequest<Billing_V1_RefundRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Billing_V1_RefundResponse> {
+        return GRPCCore.ServerResponse<Billing_V1_RefundResponse>(
+            message: try await self.refund(
                 request: request.message,
                 context: context
             ),
@@ -3283,6 +4246,29 @@ extension Billing_V1_BillingInternalService {
             deserializer: some GRPCCore.MessageDeserializer<Billing_V1_HoldResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_HoldResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Refund" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Give back units of an applied deduction or settled hold; idempotent by refund_id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_RefundRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_RefundRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_RefundResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func refund<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_RefundRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_RefundRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_RefundResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_RefundResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "Ping" method.
@@ -3513,6 +4499,40 @@ extension Billing_V1_BillingInternalService {
             )
         }
 
+        /// Call the "Refund" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Give back units of an applied deduction or settled hold; idempotent by refund_id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_RefundRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_RefundRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_RefundResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func refund<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_RefundRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_RefundRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_RefundResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_RefundResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Billing_V1_BillingInternalService.Method.Refund.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "Ping" method.
         ///
         /// > Source IDL Documentation:
@@ -3701,6 +4721,35 @@ extension Billing_V1_BillingInternalService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_VoidHoldRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_HoldResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Refund" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Give back units of an applied deduction or settled hold; idempotent by refund_id.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Billing_V1_RefundRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func refund<Result>(
+        request: GRPCCore.ClientRequest<Billing_V1_RefundRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_RefundResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.refund(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_RefundRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_RefundResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3911,6 +4960,39 @@ extension Billing_V1_BillingInternalService.ClientProtocol {
             metadata: metadata
         )
         return try await self.voidHold(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Refund" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Give back units of an applied deduction or settled hold; idempotent by refund_id.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func refund<Result>(
+        _ message: Billing_V1_RefundRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_RefundResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Billing_V1_RefundRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.refund(
             request: request,
             options: options,
             onResponse: handleResponse
