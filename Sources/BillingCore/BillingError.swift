@@ -27,6 +27,7 @@ public enum BillingError: Error, Sendable, Hashable {
     case priceOverlap(String)
     case holdNotFound(String)
     case deductionNotFound(String)
+    case spendCapReached(capFen: Int64, spentFen: Int64)
     case refundExceedsCharge(String)
     case holdAlreadySettled(String)
     case holdVoided(String)
@@ -72,6 +73,7 @@ public enum BillingError: Error, Sendable, Hashable {
         case .priceOverlap: "PRICE_OVERLAP"
         case .holdNotFound: "HOLD_NOT_FOUND"
         case .deductionNotFound: "DEDUCTION_NOT_FOUND"
+        case .spendCapReached: "SPEND_CAP_REACHED"
         case .refundExceedsCharge: "REFUND_EXCEEDS_CHARGE"
         case .holdAlreadySettled: "HOLD_ALREADY_SETTLED"
         case .holdVoided: "HOLD_VOIDED"
@@ -92,7 +94,7 @@ public enum BillingError: Error, Sendable, Hashable {
         case .idempotencyConflict, .priceOverlap, .holdAlreadySettled, .holdVoided, .holdExpired,
             .refundExceedsCharge:
             .conflict
-        case .insufficientBalance: .insufficientFunds
+        case .insufficientBalance, .spendCapReached: .insufficientFunds
         case .unavailable, .overloaded: .unavailable
         case .paymentServiceUnavailable: .upstreamUnavailable
         case .internalFailure: .internalFailure
@@ -129,6 +131,8 @@ public enum BillingError: Error, Sendable, Hashable {
         case .priceOverlap(let why): why
         case .holdNotFound(let id): "hold '\(id)' not found"
         case .deductionNotFound(let id): "no applied deduction with request_id '\(id)'"
+        case .spendCapReached(let cap, let spent):
+            "spend cap reached: \(Fen(spent).yuanText) of the monthly cap of \(Fen(cap).yuanText) yuan spent"
         case .refundExceedsCharge(let why): why
         case .holdAlreadySettled(let id): "hold '\(id)' is already settled (with another count, or a void came after it)"
         case .holdVoided(let id): "hold '\(id)' was voided"

@@ -26,8 +26,11 @@ extension DeductionBatch {
             ? Fen.zero : try ExactCharge(units: paidHeld, price: terms.price.price, carryMicroFen: 0).requiredFen
         let available = result.snapshot.available(to: user)
         guard heldFen <= available else {
+            noteRefusedForBalance(user, available: available, in: &result)
             throw .insufficientBalance(requiredFen: heldFen.value, availableFen: available.value)
         }
+        // What a hold keeps counts against the cap at once.
+        try checkCap(user, adding: heldFen, in: &result)
 
         let hold = Hold(
             userId: user, holdId: request.holdId, serviceName: request.serviceName, appId: request.appId,
@@ -42,6 +45,8 @@ extension DeductionBatch {
         result.changedBalances.insert(user)
         result.snapshot.holds[hold.key] = hold
         result.newHolds.insert(hold.key)
+        addSpend(user, heldFen.value, in: &result)
+        noteAvailable(user, from: available, credit: false, in: &result)
         return HoldAnswer(
             hold: hold, balanceFen: result.snapshot.balance(of: user),
             availableFen: result.snapshot.available(to: user), replayed: false)
@@ -97,6 +102,8 @@ extension DeductionBatch {
             of: hold.serviceName, at: appliedAt, periodStart: periodStart, overrides: snapshot.overrides[user] ?? [])
         let quotaKey = QuotaKey(userId: user, serviceName: hold.serviceName, period: period)
         let quota = snapshot.quota(quotaKey, freeCalls: terms.freeCallsPerMonth)
+        // The held units' spend becomes what they cost; an overrun is new spend at the settle's instant.
+        let spendDelta = hold.period == period ? heldCharge.fen.value - hold.heldFen.value : 0
         var overrunPlan: DeductionPlan?
         if overrun > 0 {
             let plan = try DeductionPlan(
@@ -105,10 +112,22 @@ extension DeductionBatch {
             let available = snapshot.available(to: user)
             // Not payable: nothing changes, the hold stays pending.
             guard plan.isAffordable(with: available) else {
+                noteRefusedForBalance(user, available: available, in: &result)
                 throw .insufficientBalance(requiredFen: plan.requiredFen.value, availableFen: available.value)
+            }
+            let rules = rules(for: user, in: snapshot)
+            let spentAfterRelease = Fen(max(0, spent(by: user, in: snapshot).value + spendDelta))
+            if plan.costFen > .zero, !rules.capAllows(spent: spentAfterRelease, adding: plan.costFen) {
+                var alerts = result.snapshot.alerts[user] ?? AlertState()
+                result.events += rules.refusedByCap(&alerts, period: period, spent: spentAfterRelease, required: plan.costFen)
+                result.snapshot.alerts[user] = alerts
+                result.changedBalances.insert(user)
+                throw .spendCapReached(
+                    capFen: rules.settings.monthlySpendCapFen?.value ?? 0, spentFen: spentAfterRelease.value)
             }
             overrunPlan = plan
         }
+        let availableBefore = result.snapshot.available(to: user)
 
         // Accepted: nothing below can fail.
         var recordIds: [Int64] = []
@@ -151,6 +170,8 @@ extension DeductionBatch {
         snapshot.holds[hold.key] = settled
         result.snapshot = snapshot
         result.changedHolds.insert(hold.key)
+        addSpend(user, spendDelta + (overrunPlan?.costFen.value ?? 0), in: &result)
+        noteAvailable(user, from: availableBefore, credit: false, in: &result)
         return .settled(receipt, settled)
     }
 
@@ -174,6 +195,7 @@ extension DeductionBatch {
     @discardableResult
     func release(_ hold: Hold, as status: HoldStatus, in result: inout BatchResult) -> Hold {
         let user = hold.userId
+        let availableBefore = result.snapshot.available(to: user)
         if hold.freeHeld > 0 {
             let key = QuotaKey(userId: user, serviceName: hold.serviceName, period: hold.period)
             if let quota = result.snapshot.quotas[key] {
@@ -188,6 +210,16 @@ extension DeductionBatch {
         ended.resolvedAt = appliedAt
         result.snapshot.holds[hold.key] = ended
         result.changedHolds.insert(hold.key)
+        if hold.period == period { addSpend(user, -hold.heldFen.value, in: &result) }
+        noteAvailable(user, from: availableBefore, credit: false, in: &result)
+        if status == .expired {
+            emit(
+                .holdExpired, user,
+                [
+                    "holdId": .text(hold.holdId), "serviceName": .text(hold.serviceName),
+                    "heldFen": .int(hold.heldFen.value),
+                ], in: &result)
+        }
         return ended
     }
 }

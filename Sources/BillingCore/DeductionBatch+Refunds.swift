@@ -30,6 +30,8 @@ extension DeductionBatch {
 
         // Accepted: nothing below can fail (the 128-bit refund of charged units stays in range).
         let user = request.userId
+        let availableBefore = result.snapshot.available(to: user)
+        var spendBack: Int64 = 0
         var snapshot = result.snapshot
         var recordIds: [Int64] = []
         var fenBack: Int64 = 0
@@ -43,6 +45,7 @@ extension DeductionBatch {
             snapshot.carries[chargeKey] = back.carryAfterMicroFen
             if back.carryAfterMicroFen != carry { result.changedCarries.insert(chargeKey) }
             fenBack += back.fen.value
+            if source.period == period { spendBack += back.fen.value }
             let record = refundRecord(
                 source, type: .refund, units: units, amount: back.fen, refundId: request.refundId, id: nextRecordId())
             recordIds.append(record.id)
@@ -71,6 +74,14 @@ extension DeductionBatch {
         snapshot.refunds[request.key] = StoredRefund(request: request, receipt: receipt)
         result.newRefunds.append(request.key)
         result.snapshot = snapshot
+        addSpend(user, -spendBack, in: &result)
+        noteAvailable(user, from: availableBefore, credit: fenBack > 0, in: &result)
+        emit(
+            .refundCreated, user,
+            [
+                "refundId": .text(request.refundId), "target": .text(request.target.kind),
+                "targetId": .text(request.target.id), "count": .int(request.count), "refundedFen": .int(fenBack),
+            ], in: &result)
         return receipt
     }
 
@@ -106,6 +117,13 @@ extension DeductionBatch {
             availableAfterFen: result.snapshot.available(to: user), recordId: record.id, replayed: false)
         result.snapshot.adjustments[request.key] = StoredAdjustment(request: request, receipt: receipt)
         result.newAdjustments.append(request.key)
+        noteAvailable(user, from: available, credit: request.amountFen > .zero, in: &result)
+        emit(
+            .adjustmentCreated, user,
+            [
+                "adjustmentId": .text(request.adjustmentId), "amountFen": .int(request.amountFen.value),
+                "reason": .text(request.reason),
+            ], in: &result)
         return receipt
     }
 

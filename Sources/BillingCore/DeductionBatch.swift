@@ -57,6 +57,12 @@ public struct LedgerSnapshot: Sendable, Hashable {
     /// Refunds and adjustments already applied under the ids the batch names.
     public var refunds: [OperationKey: StoredRefund] = [:]
     public var adjustments: [OperationKey: StoredAdjustment] = [:]
+    /// Each user's settings (missing: none), spend and alert memory (missing: nothing yet).
+    public var settings: [String: UserSettings] = [:]
+    public var spend: [String: SpendState] = [:]
+    public var alerts: [String: AlertState] = [:]
+    /// Users first seen by this batch: a refusal of theirs leaves nothing (no alert either).
+    public var newUsers: Set<String> = []
 
     /// The state a batch starts from; missing balances read as zero, missing quota rows as
     /// the catalog's fresh allowance, missing carries as zero.
@@ -111,6 +117,9 @@ public struct BatchResult: Sendable {
     /// Refunds and adjustments this batch applied.
     public var newRefunds: [OperationKey] = []
     public var newAdjustments: [OperationKey] = []
+    /// Events for the outbox, written with the batch. A refused operation may leave one (a
+    /// cap or balance refusal is itself an alert).
+    public var events: [BillingEvent] = []
     public var records: [LedgerRecord] = []
     public var newIdempotencyEntries: [IdempotencyKey: IdempotencyEntry] = [:]
 
@@ -206,8 +215,10 @@ public struct DeductionBatch: Sendable {
         let plan = try DeductionPlan(
             count: request.count, freeRemaining: quota.remaining, price: terms.price.price, carryMicroFen: carry)
         guard plan.isAffordable(with: available) else {
+            noteRefusedForBalance(request.userId, available: available, in: &result)
             throw .insufficientBalance(requiredFen: plan.requiredFen.value, availableFen: available.value)
         }
+        try checkCap(request.userId, adding: plan.costFen, in: &result)
 
         // Nothing below can fail: the state changes only once the request is accepted.
         let newQuota = quota.spending(plan.freeCount)
@@ -235,6 +246,8 @@ public struct DeductionBatch: Sendable {
             result.changedCarries.insert(chargeKey)
         }
 
+        addSpend(request.userId, plan.costFen.value, in: &result)
+        noteAvailable(request.userId, from: available, credit: false, in: &result)
         let receipt = DeductionReceipt(
             recordIds: recordIds, freeCount: plan.freeCount, paidCount: plan.paidCount, costFen: plan.costFen,
             balanceAfterFen: newBalance, freeRemainingAfter: newQuota.remaining, replayed: false, price: price,

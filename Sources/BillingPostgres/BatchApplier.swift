@@ -155,7 +155,7 @@ struct BatchApplier: Sendable {
         // Steps are tagged, since the hold and idempotency reads are sent only when needed.
         enum Read {
             case begin, ensure, balances, quotas, holdQuotas, holds, overrides, ids, clock, idempotency
-            case refundTargets, refunds, adjustments
+            case refundTargets, refunds, adjustments, settings
         }
         var tags: [Read] = []
         var steps: [PipelineStep] = []
@@ -175,6 +175,7 @@ struct BatchApplier: Sendable {
             add(.holds, .prepared(LaneStatement.lockHolds.rawValue, holdParameters))
         }
         add(.overrides, .prepared(LaneStatement.readOverrides.rawValue, [users, fixedMicros]))
+        add(.settings, .prepared(LaneStatement.readSettings.rawValue, [users]))
         // The most records each operation writes: a deduction two, a settle four (held and overrun).
         let idsNeeded = operations.reduce(0) { count, operation in
             switch operation {
@@ -257,7 +258,23 @@ struct BatchApplier: Sendable {
             }
             let held = try row.int64(4)
             if held != 0 { snapshot.heldFen[user] = Fen(held) }
+            if let spendPeriod = try? QuotaPeriod(text: row.string(5)) {
+                snapshot.spend[user] = SpendState(period: spendPeriod, fen: Fen(try row.int64(6)))
+            }
+            var alerts = AlertState()
+            alerts.lowBalanceArmed = try row.bool(7)
+            alerts.depletedArmed = try row.bool(8)
+            alerts.period = snapshot.spend[user]?.period
+            alerts.firedPercents = Set(try PostgresText.parseInt64Array(row.string(9)).map { Int($0) })
+            alerts.capReachedFired = try row.bool(10)
+            if alerts != AlertState() { snapshot.alerts[user] = alerts }
         }
+        for row in rows(.settings) {
+            snapshot.settings[try row.string(0)] = try UserSettings(
+                monthlySpendCapFen: try row.optionalInt64(1), lowBalanceThresholdFen: try row.optionalInt64(2),
+                capAlertPercents: try PostgresText.parseInt64Array(row.string(3)).map { Int($0) })
+        }
+        snapshot.newUsers = read.created
         for row in rows(.quotas) {
             let key = QuotaKey(userId: try row.string(0), serviceName: try row.string(1), period: period)
             snapshot.quotas[key] = try QuotaRows.usage(total: row.int64(2), used: row.int64(3), held: row.int64(4))
@@ -330,6 +347,20 @@ struct BatchApplier: Sendable {
         return StoredRefund(request: request, receipt: receipt)
     }
 
+    /// `writeBalances`' spend and alert columns. The alerts' period is the spend's: cap
+    /// alerts start over when the spend does.
+    private static func alertParameters(_ users: [String], _ snapshot: LedgerSnapshot) -> [String?] {
+        let alerts = users.map { snapshot.alerts[$0] ?? AlertState() }
+        func bools(_ values: [Bool]) -> String { "{" + values.map { $0 ? "t" : "f" }.joined(separator: ",") + "}" }
+        return [
+            PostgresText.textArray(users.map { snapshot.spend[$0]?.period.text ?? "" }),
+            PostgresText.int64Array(users.map { snapshot.spend[$0]?.fen.value ?? 0 }),
+            bools(alerts.map(\.lowBalanceArmed)), bools(alerts.map(\.depletedArmed)),
+            PostgresText.textArray(alerts.map { PostgresText.int64Array($0.firedPercents.sorted().map { Int64($0) }) }),
+            bools(alerts.map(\.capReachedFired)),
+        ]
+    }
+
     /// The stored price of a record or receipt; nil on rows written before prices were stored.
     static func appliedPrice(_ row: PostgresRow, price: Int, version: Int, override: Int) throws -> AppliedPrice? {
         guard let microFen = try row.optionalInt64(price) else { return nil }
@@ -359,7 +390,7 @@ struct BatchApplier: Sendable {
                         PostgresText.int64Array(balances.map { result.snapshot.balance(of: $0).value }),
                         PostgresText.textArray(balances.map { user in carried[user].map(CarryText.encode) }),
                         PostgresText.int64Array(balances.map { result.snapshot.held(by: $0).value }),
-                    ]))
+                    ] + Self.alertParameters(balances, result.snapshot)))
         }
         let quotas = result.changedQuotas.sorted {
             ($0.userId, $0.period.text, $0.serviceName) < ($1.userId, $1.period.text, $1.serviceName)
@@ -454,6 +485,9 @@ struct BatchApplier: Sendable {
                         PostgresText.int64Array(adjustments.map(\.receipt.availableAfterFen.value)),
                         PostgresText.int64Array(adjustments.map { Self.realId($0.receipt.recordId, ids: recordIds) }),
                     ]))
+        }
+        if !result.events.isEmpty {
+            steps.append(.prepared(LaneStatement.insertEvents.rawValue, EventRows.insertParameters(result.events)))
         }
         let entries = result.newIdempotencyEntries.sorted {
             ($0.key.userId, $0.key.requestId) < ($1.key.userId, $1.key.requestId)

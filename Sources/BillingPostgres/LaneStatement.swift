@@ -6,10 +6,10 @@ import BillingCore
 /// about holds are sent only by batches with hold operations.
 enum LaneStatement: String, CaseIterable {
     case ensureBalances, lockBalances, lockQuotas, lockHoldQuotas, lockHolds, readOverrides, readIdempotency
-    case readRefundTargets, readRefunds, readAdjustments
+    case readRefundTargets, readRefunds, readAdjustments, readSettings
     case takeRecordIds, transactionId, dropUntouched
     case writeBalances, updateQuotas, insertQuotas, insertHolds, updateHolds, insertRecords, insertRequests
-    case insertRefunds, insertAdjustments
+    case insertRefunds, insertAdjustments, insertEvents
 
     var sql: String {
         switch self {
@@ -22,8 +22,9 @@ enum LaneStatement: String, CaseIterable {
             """
         case .lockBalances:
             """
-            SELECT user_id, balance_fen, version, carries, held_fen FROM user_balance
-            WHERE user_id = ANY($1::text[]) ORDER BY user_id FOR UPDATE
+            SELECT user_id, balance_fen, version, carries, held_fen, spend_period, spend_fen, low_armed, depleted_armed,
+                cap_alerts_fired, cap_reached_fired
+            FROM user_balance WHERE user_id = ANY($1::text[]) ORDER BY user_id FOR UPDATE
             """
         case .transactionId:
             // Names the transaction, so a lost COMMIT answer can be settled by its fate; and
@@ -111,14 +112,27 @@ enum LaneStatement: String, CaseIterable {
                 record_id
             FROM adjustment WHERE (user_id, adjustment_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
             """
+        case .readSettings:
+            // Caps and thresholds of the batch's users (most have none: no row).
+            """
+            SELECT user_id, monthly_spend_cap_fen, low_balance_threshold_fen, cap_alert_percents FROM user_settings
+            WHERE user_id = ANY($1::text[])
+            """
         case .takeRecordIds:
             "SELECT nextval('billing_record_id_seq') FROM generate_series(1, $1::int) ORDER BY 1"
         case .writeBalances:
-            // $1 users, $2 new balances (fen), $3 new carries (NULL: unchanged), $4 held fen.
+            // $1 users, $2 new balances (fen), $3 new carries (NULL: unchanged), $4 held fen,
+            // $5 spend periods, $6 spend (fen), $7 low armed, $8 depleted armed, $9 cap percents
+            // fired (array literals), $10 cap reached fired.
             """
             UPDATE user_balance AS b SET balance_fen = v.balance_fen, carries = COALESCE(v.carries, b.carries),
-                held_fen = v.held_fen, version = b.version + 1, updated_at = now()
-            FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[]) AS v(user_id, balance_fen, carries, held_fen)
+                held_fen = v.held_fen, spend_period = v.spend_period, spend_fen = v.spend_fen, low_armed = v.low_armed,
+                depleted_armed = v.depleted_armed, cap_alerts_fired = v.cap_alerts_fired::int[],
+                cap_reached_fired = v.cap_reached_fired, version = b.version + 1, updated_at = now()
+            FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::bool[],
+                $8::bool[], $9::text[], $10::bool[])
+                AS v(user_id, balance_fen, carries, held_fen, spend_period, spend_fen, low_armed, depleted_armed,
+                    cap_alerts_fired, cap_reached_fired)
             WHERE b.user_id = v.user_id
             """
         case .updateQuotas:
@@ -211,6 +225,13 @@ enum LaneStatement: String, CaseIterable {
                 $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[])
                 AS v(user_id, refund_id, target_kind, target_id, count, reason, paid_refunded, free_refunded,
                     free_returned, fen_returned, balance_after_fen, record_ids)
+            """
+        case .insertEvents:
+            // The outbox, in the batch's order: $1 users, $2 types, $3 data (JSON text).
+            """
+            INSERT INTO billing_event (user_id, type, data)
+            SELECT v.user_id, v.type, v.data::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY
+                AS v(user_id, type, data, position) ORDER BY v.position
             """
         case .insertAdjustments:
             // One array per column of adjustment.

@@ -51,7 +51,10 @@ struct DeductionBatchTests {
         let result = run([request("a", "payment"), request("b", "payment")], snapshot)
         #expect(try result.outcomes[0].get().balanceAfterFen == .zero)
         #expect(throws: BillingError.self) { try result.outcomes[1].get() }
-        #expect(result.changedBalances == ["a"])
+        #expect(result.snapshot.balance(of: "a") == .zero && result.snapshot.balance(of: "b") == .zero)
+        // b's refusal moves no money; it only fires balance.depleted (and remembers it did).
+        #expect(result.records.allSatisfy { $0.userId == "a" })
+        #expect(result.events.map(\.type) == [.balanceDepleted, .balanceDepleted] && result.events.map(\.userId) == ["a", "b"])
     }
 
     @Test("record ids are taken in order, one per record")

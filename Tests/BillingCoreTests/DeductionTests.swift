@@ -61,8 +61,9 @@ struct DeductionTests {
     func insufficient() {
         let (outcome, result) = applyOne(request("u1", "payment", count: 5), balance: 29, used: 998, total: 1_000)
         #expect(throws: BillingError.insufficientBalance(requiredFen: 30, availableFen: 29)) { try outcome.get() }
-        #expect(result.records.isEmpty)
-        #expect(result.changedBalances.isEmpty && result.changedQuotas.isEmpty)
+        #expect(result.records.isEmpty && result.changedQuotas.isEmpty && result.changedCarries.isEmpty)
+        // No money moves; the refusal is an alert (balance.depleted, once until a credit).
+        #expect(result.events.map(\.type) == [.balanceDepleted] && result.snapshot.alerts["u1"]?.depletedArmed == false)
         let key = QuotaKey(userId: "u1", serviceName: "payment", period: period("2026-11"))
         #expect(result.snapshot.quotas[key] == QuotaUsage(total: 1_000, used: 998))
         #expect(result.snapshot.balance(of: "u1") == Fen(29))
