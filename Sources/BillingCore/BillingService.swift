@@ -17,6 +17,7 @@ public struct BillingService: Sendable {
     private let observer: (any UseCaseObserver)?
     private let prices: any PriceSource
     private let holds: (any OperationLedger)?
+    private let settingsStore: (any SettingsStore)?
     private let holdQueries: (any HoldQueries)?
 
     /// The use cases over the given ports. `cache` may be nil: every read then goes to
@@ -27,8 +28,10 @@ public struct BillingService: Sendable {
         catalog: ServiceCatalog, calendar: BillingCalendar, clock: any BillingClock, ledger: any DeductionLedger,
         accounts: any AccountReader, cache: (any AccountCache)?, orders: any RechargeOrderStore,
         payments: any PaymentGateway, queries: any LedgerQueries, observer: (any UseCaseObserver)? = nil,
-        prices: (any PriceSource)? = nil, holds: (any OperationLedger)? = nil, holdQueries: (any HoldQueries)? = nil
+        prices: (any PriceSource)? = nil, holds: (any OperationLedger)? = nil, holdQueries: (any HoldQueries)? = nil,
+        settings: (any SettingsStore)? = nil
     ) {
+        self.settingsStore = settings
         self.prices = prices ?? FixedPrices(PriceBook(catalog: catalog))
         self.holds = holds
         self.holdQueries = holdQueries
@@ -97,7 +100,8 @@ public struct BillingService: Sendable {
         return try CheckAnswer(
             count: request.count, price: terms.price,
             quota: state.quota(of: request.serviceName, freeCalls: terms.freeCallsPerMonth),
-            balance: state.balanceFen, carryMicroFen: state.carry(of: request.serviceName), held: state.heldFen)
+            balance: state.balanceFen, carryMicroFen: state.carry(of: request.serviceName), held: state.heldFen,
+            spent: state.spentFen, cap: state.spendCapFen)
     }
 
     /// Charges `request` (free quota first, then balance) and returns the receipt once the
@@ -138,6 +142,23 @@ public struct BillingService: Sendable {
         let outcome = try await performHold("void", .void(key))
         guard case .released(let hold) = outcome else { throw .internalFailure("void answered \(outcome)") }
         return hold
+    }
+
+    // MARK: Settings
+
+    /// The user's spend cap, low-balance threshold and alert percents.
+    public func settings(userId: String) async throws(BillingError) -> UserSettings {
+        guard let settingsStore else { throw .unavailable("settings are not enabled") }
+        return try await settingsStore.settings(of: Self.validUser(userId))
+    }
+
+    /// Applies a PUT; the next check and charge see it.
+    public func updateSettings(userId: String, _ update: SettingsUpdate) async throws(BillingError) -> UserSettings {
+        guard let settingsStore else { throw .unavailable("settings are not enabled") }
+        let userId = try Self.validUser(userId)
+        let saved = try await settingsStore.update(userId, with: update)
+        await refreshCache(userId: userId)
+        return saved
     }
 
     // MARK: Refunds and adjustments

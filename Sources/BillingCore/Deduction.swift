@@ -162,13 +162,20 @@ public struct CheckAnswer: Sendable, Hashable {
     public let price: AppliedPrice
 
     /// The answer a deduction of `count` calls would get against this quota, balance and carry.
+    /// Whether the spend cap left no room (the mode is then `denied`).
+    public let capReached: Bool
+
     public init(
-        count: Int64, price: AppliedPrice, quota: QuotaUsage, balance: Fen, carryMicroFen: Int64 = 0, held: Fen = .zero
+        count: Int64, price: AppliedPrice, quota: QuotaUsage, balance: Fen, carryMicroFen: Int64 = 0, held: Fen = .zero,
+        spent: Fen = .zero, cap: Fen? = nil
     ) throws(BillingError) {
         let plan = try DeductionPlan(
             count: count, freeRemaining: quota.remaining, price: price.price, carryMicroFen: carryMicroFen)
         let available = Fen(balance.value - held.value)
-        mode = plan.mode(balance: available)
+        // Free calls are never blocked; a paid charge needs room under the cap too.
+        let (total, overflow) = spent.value.addingReportingOverflow(plan.costFen.value)
+        capReached = plan.costFen > .zero && cap.map { overflow || total > $0.value } == true
+        mode = capReached ? .denied : plan.mode(balance: available)
         allowed = mode != .denied
         freeRemaining = quota.remaining
         balanceFen = balance
@@ -190,7 +197,7 @@ public struct CheckAnswer: Sendable, Hashable {
         switch mode {
         case .free: "free"
         case .mixed, .balance: "balance"
-        case .denied: "insufficient balance"
+        case .denied: capReached ? "spend cap reached" : "insufficient balance"
         }
     }
 }

@@ -14,13 +14,18 @@ public struct AccountState: Sendable, Hashable, Codable {
     public let overrides: [PriceOverride]
     /// Fen kept by pending holds.
     public let heldFen: Fen
+    /// This period's spend and the user's monthly cap (nil: none).
+    public let spentFen: Fen
+    public let spendCapFen: Fen?
 
     /// `version` orders cached copies: a higher one is newer.
     public init(
         balanceFen: Fen, quotas: [String: QuotaUsage], version: Int64 = 0, carries: [String: Int64] = [:],
-        overrides: [PriceOverride] = [], heldFen: Fen = .zero
+        overrides: [PriceOverride] = [], heldFen: Fen = .zero, spentFen: Fen = .zero, spendCapFen: Fen? = nil
     ) {
         self.heldFen = heldFen
+        self.spentFen = spentFen
+        self.spendCapFen = spendCapFen
         self.balanceFen = balanceFen
         self.quotas = quotas
         self.version = version

@@ -117,7 +117,9 @@ struct BatchApplier: Sendable {
         for (key, carry) in snapshot.carries where key.userId == user && carry != 0 { carries[key.serviceName] = carry }
         return AccountState(
             balanceFen: snapshot.balance(of: user), quotas: quotas, version: version, carries: carries,
-            overrides: snapshot.overrides[user] ?? [], heldFen: snapshot.held(by: user))
+            overrides: snapshot.overrides[user] ?? [], heldFen: snapshot.held(by: user),
+            spentFen: snapshot.spend[user].flatMap { $0.period == period ? $0.fen : nil } ?? .zero,
+            spendCapFen: snapshot.settings[user]?.monthlySpendCapFen)
     }
 
     private static func isRetryable(_ error: any Error) -> Bool {

@@ -17,7 +17,9 @@ public struct PostgresAccounts: AccountReader {
                     .sql("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
                     .sql(
                         """
-                        SELECT b.balance_fen, q.service_name, q.total, q.used, b.version, b.carries, b.held_fen, q.held
+                        SELECT b.balance_fen, q.service_name, q.total, q.used, b.version, b.carries, b.held_fen, q.held,
+                            CASE WHEN b.spend_period = $2 THEN b.spend_fen ELSE 0 END,
+                            (SELECT s.monthly_spend_cap_fen FROM user_settings AS s WHERE s.user_id = u.user_id)
                         FROM (SELECT $1::text AS user_id) AS u
                         LEFT JOIN user_balance AS b ON b.user_id = u.user_id
                         LEFT JOIN free_quota AS q ON q.user_id = u.user_id AND q.period = $2
@@ -35,7 +37,11 @@ public struct PostgresAccounts: AccountReader {
             var quotas: [String: QuotaUsage] = [:]
             var carries: [String: Int64] = [:]
             var held = Fen.zero
+            var spent = Fen.zero
+            var cap: Fen?
             for row in results[1].all {
+                spent = Fen(try row.optionalInt64(8) ?? 0)
+                cap = try row.optionalInt64(9).map(Fen.init)
                 balance = Fen(try row.optionalInt64(0) ?? 0)
                 version = try row.optionalInt64(4) ?? 0
                 held = Fen(try row.optionalInt64(6) ?? 0)
@@ -47,7 +53,7 @@ public struct PostgresAccounts: AccountReader {
             let overrides = try results[2].all.map(StoredPrices.decodeOverride)
             return AccountState(
                 balanceFen: balance, quotas: quotas, version: version, carries: carries, overrides: overrides,
-                heldFen: held)
+                heldFen: held, spentFen: spent, spendCapFen: cap)
         }
     }
 }

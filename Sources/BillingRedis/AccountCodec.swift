@@ -2,7 +2,7 @@ import Foundation
 import BillingCore
 
 /// The cached form of an account:
-/// `<version>|<balance fen>|<held fen>|<service>:<used>:<total>:<held>,…|<service>:<carry µfen>,…|<override>,…`
+/// `<version>|<balance fen>|<held fen>|<service>:<used>:<total>:<held>,…|<service>:<carry µfen>,…|<override>,…|<spent fen>:<cap fen or empty>`
 /// with each override `<id>:<service>:<price µfen>:<from µs>:<to µs or empty>`. Anything
 /// that does not parse exactly (a value written by hand, an older format) reads as a miss.
 enum AccountCodec {
@@ -16,13 +16,14 @@ enum AccountCodec {
                 + (override.to.map { String(micros($0)) } ?? "")
         }
         return "\(state.version)|\(state.balanceFen.value)|\(state.heldFen.value)|\(quotas.joined(separator: ","))|"
-            + "\(carries.joined(separator: ","))|\(overrides.joined(separator: ","))"
+            + "\(carries.joined(separator: ","))|\(overrides.joined(separator: ","))|"
+            + "\(state.spentFen.value):\(state.spendCapFen.map { String($0.value) } ?? "")"
     }
 
     /// `userId` names the owner of the overrides read back.
     static func decode(_ text: String, userId: String = "") -> AccountState? {
         let parts = text.split(separator: "|", omittingEmptySubsequences: false)
-        guard parts.count == 6, let version = Int64(parts[0]), version >= 0, let balance = Int64(parts[1]),
+        guard parts.count == 7, let version = Int64(parts[0]), version >= 0, let balance = Int64(parts[1]),
             balance >= 0, let held = Int64(parts[2]), held >= 0, held <= balance
         else { return nil }
         var quotas: [String: QuotaUsage] = [:]
@@ -53,9 +54,13 @@ enum AccountCodec {
             overrides.append(
                 PriceOverride(id: id, userId: userId, serviceName: String(fields[1]), price: price, from: from, to: to))
         }
+        let spend = parts[6].split(separator: ":", omittingEmptySubsequences: false)
+        guard spend.count == 2, let spent = Int64(spend[0]), spent >= 0 else { return nil }
+        let cap = spend[1].isEmpty ? nil : Int64(spend[1])
+        guard spend[1].isEmpty || (cap.map { $0 >= 0 } ?? false) else { return nil }
         return AccountState(
             balanceFen: Fen(balance), quotas: quotas, version: version, carries: carries, overrides: overrides,
-            heldFen: Fen(held))
+            heldFen: Fen(held), spentFen: Fen(spent), spendCapFen: cap.map(Fen.init))
     }
 
     private static func items(_ part: Substring) -> [Substring] {

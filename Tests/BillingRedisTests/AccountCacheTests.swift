@@ -158,8 +158,11 @@ struct AccountCacheTests {
         #expect(decoded?.carries == priced.carries && decoded?.overrides.map(\.id) == [7, 8])
         #expect(decoded?.overrides.map(\.to) == [nil, Date(timeIntervalSince1970: 1_797_000_000)])
         #expect(decoded.map { abs($0.overrides[0].from.timeIntervalSince(priced.overrides[0].from)) < 0.000_001 } == true)
-        #expect(AccountCodec.decode("1|2|0||tokens:1000000|") == nil, "a carry of a whole fen is corrupt")
-        #expect(AccountCodec.decode("1|2|3|||") == nil, "more held than the balance is corrupt")
+        #expect(AccountCodec.decode("1|2|0||tokens:1000000||0:") == nil, "a carry of a whole fen is corrupt")
+        #expect(AccountCodec.decode("1|2|3||||0:") == nil, "more held than the balance is corrupt")
+        #expect(AccountCodec.decode("1|2|0||||") == nil, "the format before caps")
+        let capped = AccountState(balanceFen: Fen(9), quotas: [:], version: 2, spentFen: Fen(40), spendCapFen: Fen(50))
+        #expect(AccountCodec.decode(AccountCodec.encode(capped)) == capped)
         let holding = AccountState(
             balanceFen: Fen(9), quotas: ["s": QuotaUsage(total: 10, used: 2, held: 3)], version: 2, heldFen: Fen(4))
         #expect(AccountCodec.decode(AccountCodec.encode(holding)) == holding)

@@ -65,7 +65,7 @@ public enum BillingApplication {
         let service = BillingService(
             catalog: config.catalog, calendar: config.calendar, clock: clock, ledger: ledger, accounts: accounts,
             cache: cache, orders: orders, payments: payments, queries: PostgresLedgerQueries(pool: pool), observer: metrics,
-            prices: prices, holds: lanes, holdQueries: PostgresHolds(pool: pool))
+            prices: prices, holds: lanes, holdQueries: PostgresHolds(pool: pool), settings: PostgresSettings(pool: pool))
         let audit = PostgresAuditLog(pool: pool)
         let sweeper = HoldExpirySweeper(
             holds: PostgresHolds(pool: pool), ledger: lanes, clock: clock, metrics: metrics, logger: logger)

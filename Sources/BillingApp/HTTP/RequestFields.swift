@@ -169,4 +169,39 @@ struct RequestFields: Sendable {
         }
         return price
     }
+
+    /// A body field of a PUT: absent keeps it, `null` clears it, an integer sets it.
+    func integerChange(_ name: String) throws(BillingError) -> SettingChange<Int64> {
+        let camel = Self.camelCase(name)
+        guard let value = body.last(where: { $0.0 == name || $0.0 == camel })?.1 else { return .keep }
+        switch value {
+        case .null: return .clear
+        case .number(let text):
+            guard let number = Int64(text) else {
+                throw .invalidArgument(field: name, reason: "must be an integer within range")
+            }
+            return .set(number)
+        default: throw .invalidArgument(field: name, reason: "must be an integer or null, not \(value.typeName)")
+        }
+    }
+
+    /// A body array of integers in a PUT: absent keeps it, `null` clears it (the defaults).
+    func integersChange(_ name: String) throws(BillingError) -> SettingChange<[Int]> {
+        let camel = Self.camelCase(name)
+        guard let value = body.last(where: { $0.0 == name || $0.0 == camel })?.1 else { return .keep }
+        switch value {
+        case .null: return .clear
+        case .array(let items):
+            guard items.count <= 100 else { throw .invalidArgument(field: name, reason: "too many values") }
+            var numbers: [Int] = []
+            for item in items {
+                guard case .number(let text) = item, let number = Int(text) else {
+                    throw .invalidArgument(field: name, reason: "must be an array of integers")
+                }
+                numbers.append(number)
+            }
+            return .set(numbers)
+        default: throw .invalidArgument(field: name, reason: "must be an array of integers or null")
+        }
+    }
 }

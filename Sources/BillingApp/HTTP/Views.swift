@@ -75,6 +75,7 @@ enum Views {
                 ("freeAvailable", .int(answer.freeRemaining)),
             ] + money("balance", answer.balanceFen) + [
                 ("availableFen", .int(answer.availableFen.value)),
+                ("capReached", .bool(answer.capReached)),
                 ("costFen", .int(answer.costFen.value)), ("requiredFen", .int(answer.requiredFen.value)),
             ] + price(answer.price))
     }
@@ -231,6 +232,14 @@ enum Views {
             ("action", .string(entry.action)), ("target", .optional(entry.target)),
             ("parameters", .string(entry.parameters)), ("status", .int(Int64(entry.status))),
             ("code", .optional(entry.code)),
+        ])
+    }
+
+    static func settings(_ settings: UserSettings) -> JSONValue {
+        .object([
+            ("monthlySpendCapFen", settings.monthlySpendCapFen.map { .int($0.value) } ?? .null),
+            ("lowBalanceThresholdFen", settings.lowBalanceThresholdFen.map { .int($0.value) } ?? .null),
+            ("capAlertPercents", .array(settings.capAlertPercents.map { .int($0) })),
         ])
     }
 }

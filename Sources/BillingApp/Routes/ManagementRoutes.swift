@@ -15,6 +15,18 @@ struct ManagementRoutes: Sendable {
             let (user, _) = try await self.user(request)
             return APIResponse.ok(Views.account(try await self.service.account(userId: user)))
         }
+        group.get("settings") { request, _ in
+            let (user, _) = try await self.user(request)
+            return APIResponse.ok(Views.settings(try await self.service.settings(userId: user)))
+        }
+        group.put("settings") { request, _ in
+            let (user, fields) = try await self.user(request)
+            let update = SettingsUpdate(
+                monthlySpendCapFen: try fields.integerChange("monthly_spend_cap_fen"),
+                lowBalanceThresholdFen: try fields.integerChange("low_balance_threshold_fen"),
+                capAlertPercents: try fields.integersChange("cap_alert_percents"))
+            return APIResponse.ok(Views.settings(try await self.service.updateSettings(userId: user, update)))
+        }
         group.get("holds") { request, _ in
             let (user, _) = try await self.user(request)
             let holds = try await self.service.pendingHolds(userId: user)
