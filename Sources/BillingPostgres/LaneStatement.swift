@@ -48,10 +48,13 @@ enum LaneStatement: String, CaseIterable {
         case .lockHoldQuotas:
             // The rows of the periods the named holds ($1 users, $2 hold ids) were created in:
             // a settle after midnight on the 1st charges the old period's held free units.
+            // Found from the named holds by their key, never by scanning a user's holds.
             """
             SELECT q.user_id, q.service_name, q.total, q.used, q.held, q.period FROM free_quota AS q
-            JOIN hold AS h ON h.user_id = q.user_id AND h.service_name = q.service_name AND h.period = q.period
-            JOIN unnest($1::text[], $2::text[]) AS k(user_id, hold_id) ON h.user_id = k.user_id AND h.hold_id = k.hold_id
+            WHERE (q.user_id, q.period, q.service_name) IN (
+                SELECT h.user_id, h.period, h.service_name FROM hold AS h
+                JOIN unnest($1::text[], $2::text[]) AS k(user_id, hold_id)
+                    ON h.user_id = k.user_id AND h.hold_id = k.hold_id)
             ORDER BY q.user_id, q.period, q.service_name FOR UPDATE OF q
             """
         case .lockHolds:
