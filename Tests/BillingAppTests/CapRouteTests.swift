@@ -1,6 +1,9 @@
 @testable import BillingApp
 import BillingCore
+import BillingProto
 import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
 import Testing
 
 /// Settings and caps over HTTP (ledger-features.md §3).
@@ -44,6 +47,49 @@ struct CapRouteTests {
             // Lifting the cap lets the next paid call through.
             _ = try await app.send(.put, "/api/v1/billing/settings?user_id=sc", json: #"{"monthly_spend_cap_fen": null}"#)
             #expect(try await app.deduct("sc", "payment", count: 1).status == 200)
+        }
+    }
+
+    @Test("settings over gRPC: unset fields stay, remove and reset clear, bad values are INVALID_ARGUMENT")
+    func grpcSettings() async throws {
+        try await TestApp.with { app in
+            let server = try #require(app.parts.grpcServer)
+            let address = try #require(try await server.listeningAddress?.ipv4)
+            try await withGRPCClient(
+                transport: .http2NIOPosix(
+                    target: .ipv4(address: address.host, port: address.port), transportSecurity: .plaintext)
+            ) { client in
+                let console = Billing_V1_BillingService.Client(wrapping: client)
+                let set = try await console.updateSettings(
+                    .with {
+                        $0.userID = "gs"
+                        $0.monthlySpendCapFen = 300
+                        $0.lowBalanceThresholdFen = 20
+                        $0.capAlertPercents = [25, 75]
+                        $0.setCapAlertPercents = true
+                    })
+                #expect(set.monthlySpendCapFen == 300 && set.capAlertPercents == [25, 75])
+                let kept = try await console.updateSettings(
+                    .with {
+                        $0.userID = "gs"
+                        $0.removeLowBalanceThreshold = true
+                        $0.resetCapAlertPercents = true
+                    })
+                #expect(kept.monthlySpendCapFen == 300 && !kept.hasLowBalanceThresholdFen && kept.capAlertPercents == [50, 80, 100])
+                let read = try await console.getSettings(.with { $0.userID = "gs" })
+                #expect(read == kept)
+                do {
+                    _ = try await console.updateSettings(
+                        .with {
+                            $0.userID = "gs"
+                            $0.capAlertPercents = [0]
+                            $0.setCapAlertPercents = true
+                        })
+                    Issue.record("a 0 % alert was accepted")
+                } catch let error as RPCError {
+                    #expect(error.code == .invalidArgument)
+                }
+            }
         }
     }
 }

@@ -43,6 +43,45 @@ struct ConsoleGRPCService: Billing_V1_BillingService.ServiceProtocol {
             })
     }
 
+    func getSettings(request: ServerRequest<Billing_V1_GetSettingsRequest>, context: ServerContext) async throws
+        -> ServerResponse<Billing_V1_SettingsResponse>
+    {
+        let settings = try await service.settings(userId: user(request.metadata, request.message.userID))
+        return ServerResponse(message: Self.message(settings))
+    }
+
+    func updateSettings(request: ServerRequest<Billing_V1_UpdateSettingsRequest>, context: ServerContext) async throws
+        -> ServerResponse<Billing_V1_SettingsResponse>
+    {
+        let message = request.message
+        guard !(message.setCapAlertPercents && message.resetCapAlertPercents) else {
+            throw BillingError.invalidArgument(field: "cap_alert_percents", reason: "set or clear, not both")
+        }
+        let update = SettingsUpdate(
+            monthlySpendCapFen: Self.change(
+                message.hasMonthlySpendCapFen ? message.monthlySpendCapFen : nil, clear: message.removeMonthlySpendCap),
+            lowBalanceThresholdFen: Self.change(
+                message.hasLowBalanceThresholdFen ? message.lowBalanceThresholdFen : nil,
+                clear: message.removeLowBalanceThreshold),
+            capAlertPercents: message.resetCapAlertPercents
+                ? .clear : message.setCapAlertPercents ? .set(message.capAlertPercents.map { Int($0) }) : .keep)
+        let settings = try await service.updateSettings(userId: user(request.metadata, message.userID), update)
+        return ServerResponse(message: Self.message(settings))
+    }
+
+    private static func change(_ value: Int64?, clear: Bool) -> SettingChange<Int64> {
+        if clear { return .clear }
+        return value.map { .set($0) } ?? .keep
+    }
+
+    private static func message(_ settings: UserSettings) -> Billing_V1_SettingsResponse {
+        .with {
+            if let cap = settings.monthlySpendCapFen { $0.monthlySpendCapFen = cap.value }
+            if let threshold = settings.lowBalanceThresholdFen { $0.lowBalanceThresholdFen = threshold.value }
+            $0.capAlertPercents = settings.capAlertPercents.map { Int32($0) }
+        }
+    }
+
     func listHolds(request: ServerRequest<Billing_V1_ListHoldsRequest>, context: ServerContext) async throws
         -> ServerResponse<Billing_V1_ListHoldsResponse>
     {

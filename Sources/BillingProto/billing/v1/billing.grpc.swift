@@ -1,4 +1,4 @@
-// proto-sha256: f7707e06806e00a448a4985b344a23386a62cee6bef4431b4f345673ace5d483
+// proto-sha256: 518994ea3d5b83300048e16a9ea66c92beeee503ec8925cdadccade6bff43640
 /// The Billing Service's gRPC API: the same use cases as the HTTP API. Money is integer
 /// fen (int64 *_fen); yuan appears only as display strings with two decimals.
 
@@ -115,6 +115,32 @@ public enum Billing_V1_BillingService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GetSettings" metadata.
+        public enum GetSettings: Sendable {
+            /// Request type for "GetSettings".
+            public typealias Input = Billing_V1_GetSettingsRequest
+            /// Response type for "GetSettings".
+            public typealias Output = Billing_V1_SettingsResponse
+            /// Descriptor for "GetSettings".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "billing.v1.BillingService"),
+                method: "GetSettings",
+                type: .unary
+            )
+        }
+        /// Namespace for "UpdateSettings" metadata.
+        public enum UpdateSettings: Sendable {
+            /// Request type for "UpdateSettings".
+            public typealias Input = Billing_V1_UpdateSettingsRequest
+            /// Response type for "UpdateSettings".
+            public typealias Output = Billing_V1_SettingsResponse
+            /// Descriptor for "UpdateSettings".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "billing.v1.BillingService"),
+                method: "UpdateSettings",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "billing.v1.BillingService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             GetAccount.descriptor,
@@ -123,7 +149,9 @@ public enum Billing_V1_BillingService: Sendable {
             GetStatsToday.descriptor,
             GetStatsMonth.descriptor,
             GetStatsSummary.descriptor,
-            ListHolds.descriptor
+            ListHolds.descriptor,
+            GetSettings.descriptor,
+            UpdateSettings.descriptor
         ]
     }
 }
@@ -252,6 +280,38 @@ extension Billing_V1_BillingService {
             request: GRPCCore.StreamingServerRequest<Billing_V1_ListHoldsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_ListHoldsResponse>
+
+        /// Handle the "GetSettings" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The user's spend cap, low-balance threshold and cap alert percents.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Billing_V1_GetSettingsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Billing_V1_SettingsResponse` messages.
+        func getSettings(
+            request: GRPCCore.StreamingServerRequest<Billing_V1_GetSettingsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_SettingsResponse>
+
+        /// Handle the "UpdateSettings" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Billing_V1_UpdateSettingsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Billing_V1_SettingsResponse` messages.
+        func updateSettings(
+            request: GRPCCore.StreamingServerRequest<Billing_V1_UpdateSettingsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_SettingsResponse>
     }
 
     /// Service protocol for the "billing.v1.BillingService" service.
@@ -364,6 +424,38 @@ extension Billing_V1_BillingService {
             request: GRPCCore.ServerRequest<Billing_V1_ListHoldsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Billing_V1_ListHoldsResponse>
+
+        /// Handle the "GetSettings" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The user's spend cap, low-balance threshold and cap alert percents.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_GetSettingsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Billing_V1_SettingsResponse` message.
+        func getSettings(
+            request: GRPCCore.ServerRequest<Billing_V1_GetSettingsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Billing_V1_SettingsResponse>
+
+        /// Handle the "UpdateSettings" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_UpdateSettingsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Billing_V1_SettingsResponse` message.
+        func updateSettings(
+            request: GRPCCore.ServerRequest<Billing_V1_UpdateSettingsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Billing_V1_SettingsResponse>
     }
 
     /// Simple service protocol for the "billing.v1.BillingService" service.
@@ -474,6 +566,38 @@ extension Billing_V1_BillingService {
             request: Billing_V1_ListHoldsRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Billing_V1_ListHoldsResponse
+
+        /// Handle the "GetSettings" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The user's spend cap, low-balance threshold and cap alert percents.
+        ///
+        /// - Parameters:
+        ///   - request: A `Billing_V1_GetSettingsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Billing_V1_SettingsResponse` to respond with.
+        func getSettings(
+            request: Billing_V1_GetSettingsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Billing_V1_SettingsResponse
+
+        /// Handle the "UpdateSettings" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Billing_V1_UpdateSettingsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Billing_V1_SettingsResponse` to respond with.
+        func updateSettings(
+            request: Billing_V1_UpdateSettingsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Billing_V1_SettingsResponse
     }
 }
 
@@ -558,6 +682,28 @@ extension Billing_V1_BillingService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Billing_V1_BillingService.Method.GetSettings.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_GetSettingsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_SettingsResponse>(),
+            handler: { request, context in
+                try await self.getSettings(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Billing_V1_BillingService.Method.UpdateSettings.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_UpdateSettingsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_SettingsResponse>(),
+            handler: { request, context in
+                try await self.updateSettings(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -635,6 +781,28 @@ extension Billing_V1_BillingService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_ListHoldsResponse> {
         let response = try await self.listHolds(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getSettings(
+        request: GRPCCore.StreamingServerRequest<Billing_V1_GetSettingsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_SettingsResponse> {
+        let response = try await self.getSettings(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func updateSettings(
+        request: GRPCCore.StreamingServerRequest<Billing_V1_UpdateSettingsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_SettingsResponse> {
+        let response = try await self.updateSettings(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -729,6 +897,32 @@ extension Billing_V1_BillingService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Billing_V1_ListHoldsResponse> {
         return GRPCCore.ServerResponse<Billing_V1_ListHoldsResponse>(
             message: try await self.listHolds(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getSettings(
+        request: GRPCCore.ServerRequest<Billing_V1_GetSettingsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Billing_V1_SettingsResponse> {
+        return GRPCCore.ServerResponse<Billing_V1_SettingsResponse>(
+            message: try await self.getSettings(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func updateSettings(
+        request: GRPCCore.ServerRequest<Billing_V1_UpdateSettingsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Billing_V1_SettingsResponse> {
+        return GRPCCore.ServerResponse<Billing_V1_SettingsResponse>(
+            message: try await self.updateSettings(
                 request: request.message,
                 context: context
             ),
@@ -882,6 +1076,48 @@ extension Billing_V1_BillingService {
             deserializer: some GRPCCore.MessageDeserializer<Billing_V1_ListHoldsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_ListHoldsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetSettings" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The user's spend cap, low-balance threshold and cap alert percents.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_GetSettingsRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_GetSettingsRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_SettingsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getSettings<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_GetSettingsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_GetSettingsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_SettingsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_SettingsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UpdateSettings" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_UpdateSettingsRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_UpdateSettingsRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_SettingsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func updateSettings<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_UpdateSettingsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_UpdateSettingsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_SettingsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_SettingsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1115,6 +1351,70 @@ extension Billing_V1_BillingService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "GetSettings" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The user's spend cap, low-balance threshold and cap alert percents.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_GetSettingsRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_GetSettingsRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_SettingsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getSettings<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_GetSettingsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_GetSettingsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_SettingsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_SettingsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Billing_V1_BillingService.Method.GetSettings.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UpdateSettings" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_UpdateSettingsRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_UpdateSettingsRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_SettingsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func updateSettings<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_UpdateSettingsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_UpdateSettingsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_SettingsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_SettingsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Billing_V1_BillingService.Method.UpdateSettings.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1291,6 +1591,60 @@ extension Billing_V1_BillingService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_ListHoldsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_ListHoldsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetSettings" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The user's spend cap, low-balance threshold and cap alert percents.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Billing_V1_GetSettingsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getSettings<Result>(
+        request: GRPCCore.ClientRequest<Billing_V1_GetSettingsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_SettingsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getSettings(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_GetSettingsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_SettingsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateSettings" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Billing_V1_UpdateSettingsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateSettings<Result>(
+        request: GRPCCore.ClientRequest<Billing_V1_UpdateSettingsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_SettingsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.updateSettings(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_UpdateSettingsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_SettingsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1497,6 +1851,68 @@ extension Billing_V1_BillingService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listHolds(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetSettings" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The user's spend cap, low-balance threshold and cap alert percents.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getSettings<Result>(
+        _ message: Billing_V1_GetSettingsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_SettingsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Billing_V1_GetSettingsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getSettings(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateSettings" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateSettings<Result>(
+        _ message: Billing_V1_UpdateSettingsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_SettingsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Billing_V1_UpdateSettingsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.updateSettings(
             request: request,
             options: options,
             onResponse: handleResponse

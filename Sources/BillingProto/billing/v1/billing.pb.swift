@@ -1,4 +1,4 @@
-// proto-sha256: f7707e06806e00a448a4985b344a23386a62cee6bef4431b4f345673ace5d483
+// proto-sha256: 518994ea3d5b83300048e16a9ea66c92beeee503ec8925cdadccade6bff43640
 // DO NOT EDIT.
 // swift-format-ignore-file
 // swiftlint:disable all
@@ -983,6 +983,97 @@ public nonisolated struct Billing_V1_ListAuditResponse: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+}
+
+public nonisolated struct Billing_V1_GetSettingsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Like the HTTP PUT: an unset field stays unchanged; remove_* removes a value (null in JSON).
+public nonisolated struct Billing_V1_UpdateSettingsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: String = String()
+
+  public var monthlySpendCapFen: Int64 {
+    get {_monthlySpendCapFen ?? 0}
+    set {_monthlySpendCapFen = newValue}
+  }
+  /// Returns true if `monthlySpendCapFen` has been explicitly set.
+  public var hasMonthlySpendCapFen: Bool {self._monthlySpendCapFen != nil}
+  /// Clears the value of `monthlySpendCapFen`. Subsequent reads from it will return its default value.
+  public mutating func clearMonthlySpendCapFen() {self._monthlySpendCapFen = nil}
+
+  public var removeMonthlySpendCap: Bool = false
+
+  public var lowBalanceThresholdFen: Int64 {
+    get {_lowBalanceThresholdFen ?? 0}
+    set {_lowBalanceThresholdFen = newValue}
+  }
+  /// Returns true if `lowBalanceThresholdFen` has been explicitly set.
+  public var hasLowBalanceThresholdFen: Bool {self._lowBalanceThresholdFen != nil}
+  /// Clears the value of `lowBalanceThresholdFen`. Subsequent reads from it will return its default value.
+  public mutating func clearLowBalanceThresholdFen() {self._lowBalanceThresholdFen = nil}
+
+  public var removeLowBalanceThreshold: Bool = false
+
+  /// Replaces the percents when set_cap_alert_percents is true (a repeated field cannot be unset).
+  public var capAlertPercents: [Int32] = []
+
+  public var setCapAlertPercents: Bool = false
+
+  /// Back to the defaults [50, 80, 100].
+  public var resetCapAlertPercents: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _monthlySpendCapFen: Int64? = nil
+  fileprivate var _lowBalanceThresholdFen: Int64? = nil
+}
+
+public nonisolated struct Billing_V1_SettingsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var monthlySpendCapFen: Int64 {
+    get {_monthlySpendCapFen ?? 0}
+    set {_monthlySpendCapFen = newValue}
+  }
+  /// Returns true if `monthlySpendCapFen` has been explicitly set.
+  public var hasMonthlySpendCapFen: Bool {self._monthlySpendCapFen != nil}
+  /// Clears the value of `monthlySpendCapFen`. Subsequent reads from it will return its default value.
+  public mutating func clearMonthlySpendCapFen() {self._monthlySpendCapFen = nil}
+
+  public var lowBalanceThresholdFen: Int64 {
+    get {_lowBalanceThresholdFen ?? 0}
+    set {_lowBalanceThresholdFen = newValue}
+  }
+  /// Returns true if `lowBalanceThresholdFen` has been explicitly set.
+  public var hasLowBalanceThresholdFen: Bool {self._lowBalanceThresholdFen != nil}
+  /// Clears the value of `lowBalanceThresholdFen`. Subsequent reads from it will return its default value.
+  public mutating func clearLowBalanceThresholdFen() {self._lowBalanceThresholdFen = nil}
+
+  public var capAlertPercents: [Int32] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _monthlySpendCapFen: Int64? = nil
+  fileprivate var _lowBalanceThresholdFen: Int64? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -3309,6 +3400,149 @@ nonisolated extension Billing_V1_ListAuditResponse: SwiftProtobuf.Message, Swift
 
   public static func ==(lhs: Billing_V1_ListAuditResponse, rhs: Billing_V1_ListAuditResponse) -> Bool {
     if lhs.entries != rhs.entries {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Billing_V1_GetSettingsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetSettingsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Billing_V1_GetSettingsRequest, rhs: Billing_V1_GetSettingsRequest) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Billing_V1_UpdateSettingsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateSettingsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{3}monthly_spend_cap_fen\0\u{3}remove_monthly_spend_cap\0\u{3}low_balance_threshold_fen\0\u{3}remove_low_balance_threshold\0\u{3}cap_alert_percents\0\u{3}set_cap_alert_percents\0\u{3}reset_cap_alert_percents\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self._monthlySpendCapFen) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.removeMonthlySpendCap) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self._lowBalanceThresholdFen) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.removeLowBalanceThreshold) }()
+      case 6: try { try decoder.decodeRepeatedInt32Field(value: &self.capAlertPercents) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.setCapAlertPercents) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.resetCapAlertPercents) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 1)
+    }
+    try { if let v = self._monthlySpendCapFen {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 2)
+    } }()
+    if self.removeMonthlySpendCap != false {
+      try visitor.visitSingularBoolField(value: self.removeMonthlySpendCap, fieldNumber: 3)
+    }
+    try { if let v = self._lowBalanceThresholdFen {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 4)
+    } }()
+    if self.removeLowBalanceThreshold != false {
+      try visitor.visitSingularBoolField(value: self.removeLowBalanceThreshold, fieldNumber: 5)
+    }
+    if !self.capAlertPercents.isEmpty {
+      try visitor.visitPackedInt32Field(value: self.capAlertPercents, fieldNumber: 6)
+    }
+    if self.setCapAlertPercents != false {
+      try visitor.visitSingularBoolField(value: self.setCapAlertPercents, fieldNumber: 7)
+    }
+    if self.resetCapAlertPercents != false {
+      try visitor.visitSingularBoolField(value: self.resetCapAlertPercents, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Billing_V1_UpdateSettingsRequest, rhs: Billing_V1_UpdateSettingsRequest) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs._monthlySpendCapFen != rhs._monthlySpendCapFen {return false}
+    if lhs.removeMonthlySpendCap != rhs.removeMonthlySpendCap {return false}
+    if lhs._lowBalanceThresholdFen != rhs._lowBalanceThresholdFen {return false}
+    if lhs.removeLowBalanceThreshold != rhs.removeLowBalanceThreshold {return false}
+    if lhs.capAlertPercents != rhs.capAlertPercents {return false}
+    if lhs.setCapAlertPercents != rhs.setCapAlertPercents {return false}
+    if lhs.resetCapAlertPercents != rhs.resetCapAlertPercents {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Billing_V1_SettingsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SettingsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}monthly_spend_cap_fen\0\u{3}low_balance_threshold_fen\0\u{3}cap_alert_percents\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self._monthlySpendCapFen) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self._lowBalanceThresholdFen) }()
+      case 3: try { try decoder.decodeRepeatedInt32Field(value: &self.capAlertPercents) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._monthlySpendCapFen {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._lowBalanceThresholdFen {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 2)
+    } }()
+    if !self.capAlertPercents.isEmpty {
+      try visitor.visitPackedInt32Field(value: self.capAlertPercents, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Billing_V1_SettingsResponse, rhs: Billing_V1_SettingsResponse) -> Bool {
+    if lhs._monthlySpendCapFen != rhs._monthlySpendCapFen {return false}
+    if lhs._lowBalanceThresholdFen != rhs._lowBalanceThresholdFen {return false}
+    if lhs.capAlertPercents != rhs.capAlertPercents {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
