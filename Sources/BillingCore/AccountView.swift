@@ -25,7 +25,16 @@ public struct AccountView: Sendable, Hashable {
     /// Every catalog service, in catalog order.
     public let quotas: [QuotaView]
 
-    public init(userId: String, balanceFen: Fen, heldFen: Fen = .zero, currency: String, quotas: [QuotaView]) {
+    /// This period's spend, and with a cap what is left of it.
+    public let spentFen: Fen
+    public let capRemainingFen: Fen?
+
+    public init(
+        userId: String, balanceFen: Fen, heldFen: Fen = .zero, currency: String, quotas: [QuotaView],
+        spentFen: Fen = .zero, spendCapFen: Fen? = nil
+    ) {
+        self.spentFen = spentFen
+        self.capRemainingFen = spendCapFen.map { Fen(max(0, $0.value - spentFen.value)) }
         self.userId = userId
         self.balanceFen = balanceFen
         self.heldFen = heldFen

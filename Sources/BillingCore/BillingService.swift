@@ -83,7 +83,8 @@ public struct BillingService: Sendable {
                     period: period, price: terms.price))
         }
         return AccountView(
-            userId: userId, balanceFen: state.balanceFen, heldFen: state.heldFen, currency: "CNY", quotas: quotas)
+            userId: userId, balanceFen: state.balanceFen, heldFen: state.heldFen, currency: "CNY", quotas: quotas,
+            spentFen: state.spentFen, spendCapFen: state.spendCapFen)
     }
 
     /// What `deduct` would do now, changing nothing: the same price, carry and allowance.

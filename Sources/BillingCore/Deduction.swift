@@ -164,6 +164,8 @@ public struct CheckAnswer: Sendable, Hashable {
     /// The answer a deduction of `count` calls would get against this quota, balance and carry.
     /// Whether the spend cap left no room (the mode is then `denied`).
     public let capReached: Bool
+    /// With a cap: what is left of it this period (never below zero).
+    public let capRemainingFen: Fen?
 
     public init(
         count: Int64, price: AppliedPrice, quota: QuotaUsage, balance: Fen, carryMicroFen: Int64 = 0, held: Fen = .zero,
@@ -175,6 +177,7 @@ public struct CheckAnswer: Sendable, Hashable {
         // Free calls are never blocked; a paid charge needs room under the cap too.
         let (total, overflow) = spent.value.addingReportingOverflow(plan.costFen.value)
         capReached = plan.costFen > .zero && cap.map { overflow || total > $0.value } == true
+        capRemainingFen = cap.map { Fen(max(0, $0.value - spent.value)) }
         mode = capReached ? .denied : plan.mode(balance: available)
         allowed = mode != .denied
         freeRemaining = quota.remaining

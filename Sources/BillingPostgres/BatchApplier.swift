@@ -15,6 +15,8 @@ struct BatchApplier: Sendable {
         var outcomes: [Result<LedgerOutcome, BillingError>]
         var period: QuotaPeriod
         var accounts: [String: AccountState]
+        /// The types of the events written to the outbox.
+        var events: [BillingEventType] = []
     }
 
     enum Failure: Error {
@@ -76,7 +78,7 @@ struct BatchApplier: Sendable {
             let version = read.versions[user, default: 0].addingReportingOverflow(1).partialValue
             accounts[user] = Self.account(user, in: result.snapshot, period: period, version: version)
         }
-        let commit = Commit(outcomes: outcomes, period: period, accounts: accounts)
+        let commit = Commit(outcomes: outcomes, period: period, accounts: accounts, events: result.events.map(\.type))
         var steps: [PipelineStep] = []
         let writes = !result.changedBalances.isEmpty || !result.records.isEmpty
         if writes {

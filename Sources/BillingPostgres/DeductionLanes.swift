@@ -98,6 +98,12 @@ public final class DeductionLanes: DeductionLedger, OperationLedger, ThreadOwnin
 public protocol LaneObserver: Sendable {
     func batchCommitted(lane: Int, size: Int, attempts: Int)
     func batchFailed(lane: Int, size: Int, error: BillingError)
+    /// Events a committed batch wrote to the outbox.
+    func eventsWritten(_ types: [BillingEventType])
+}
+
+extension LaneObserver {
+    public func eventsWritten(_ types: [BillingEventType]) {}
 }
 
 /// Told, before the waiters are answered, how a committed batch left the accounts (the
@@ -206,6 +212,7 @@ final class DeductionLane: Sendable {
             switch attemptOnce(requests, connection: &connection) {
             case .committed(let commit):
                 observer?.batchCommitted(lane: index, size: requests.count, attempts: attempt)
+                if !commit.events.isEmpty { observer?.eventsWritten(commit.events) }
                 return LaneCommit(commit)
             case .retry(let error, let lockWait):
                 lastError = error
@@ -235,6 +242,7 @@ final class DeductionLane: Sendable {
             switch attemptOnce(part, connection: &connection) {
             case .committed(let done):
                 observer?.batchCommitted(lane: index, size: part.count, attempts: 2)
+                if !done.events.isEmpty { observer?.eventsWritten(done.events) }
                 commit = LaneCommit(done)
             case .retry(let error, _):
                 observer?.batchFailed(lane: index, size: part.count, error: error)

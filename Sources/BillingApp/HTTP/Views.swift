@@ -46,6 +46,9 @@ enum Views {
         .object(
             [("userId", .string(account.userId))] + money("balance", account.balanceFen) + money("held", account.heldFen)
                 + money("available", account.availableFen) + [
+                    ("spentFen", .int(account.spentFen.value)),
+                    ("capRemainingFen", account.capRemainingFen.map { .int($0.value) } ?? .null),
+                ] + [
                 ("currency", .string(account.currency)),
                 (
                     "quotas",
@@ -76,6 +79,7 @@ enum Views {
             ] + money("balance", answer.balanceFen) + [
                 ("availableFen", .int(answer.availableFen.value)),
                 ("capReached", .bool(answer.capReached)),
+                ("capRemainingFen", answer.capRemainingFen.map { .int($0.value) } ?? .null),
                 ("costFen", .int(answer.costFen.value)), ("requiredFen", .int(answer.requiredFen.value)),
             ] + price(answer.price))
     }

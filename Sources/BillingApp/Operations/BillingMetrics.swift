@@ -106,6 +106,18 @@ extension BillingMetrics: LaneObserver {
         }
     }
 
+    public func eventsWritten(_ types: [BillingEventType]) {
+        for type in types { event(type) }
+    }
+
+    /// One event written to the outbox.
+    func event(_ type: BillingEventType) {
+        registry.makeCounter(
+            descriptor: Self.named("billing_events_total", "Events written to the outbox, by type"),
+            labels: [("type", type.rawValue)]
+        ).increment()
+    }
+
     public func batchFailed(lane: Int, size: Int, error: BillingError) {
         registry.makeCounter(
             descriptor: Self.named("billing_lane_batch_failures_total", "Lane batches that failed, by error code"),
@@ -169,5 +181,6 @@ extension BillingMetrics: UseCaseObserver {
     public func settled(_ outcome: Result<Settlement, BillingError>) {
         guard case .success(let settlement) = outcome else { return }
         callback(credited: settlement.creditedFen.isPositive)
+        if settlement.creditedFen.isPositive { event(.rechargeSucceeded) }
     }
 }
