@@ -18,6 +18,8 @@ public enum PaymentSandbox {
         public let httpPort: Int
         public let payPageBase: String
         public let ledger: SandboxLedger
+        /// What billing's webhooks delivered here.
+        public let webhooks: WebhookInbox
         let group: ServiceGroup
         let stopped: Stopped
 
@@ -60,6 +62,7 @@ public enum PaymentSandbox {
         onRunning: @escaping @Sendable (Running) async -> Void = { _ in }
     ) async throws {
         let ledger = SandboxLedger()
+        let webhooks = WebhookInbox(secret: options.webhookSecret)
         let httpPort = Mutex(options.httpPort)
         let payPageBase: @Sendable () -> String = {
             options.publicURL ?? "http://\(options.host):\(httpPort.withLock { $0 })"
@@ -72,7 +75,8 @@ public enum PaymentSandbox {
         let queue = CallbackQueue(sender: sender, delay: options.callbackDelay)
         let bound = AsyncStream.makeStream(of: Int.self)
         let app = Application(
-            router: SandboxRoutes(ledger: ledger, sender: sender, queue: queue, options: options).router(),
+            router: SandboxRoutes(ledger: ledger, sender: sender, queue: queue, options: options, webhooks: webhooks)
+                .router(),
             configuration: .init(address: .hostname(options.host, port: options.httpPort), serverName: "payment-sandbox"),
             services: [queue, GRPCServerService(server: grpcServer)],
             onServerRunning: { channel in
@@ -102,8 +106,8 @@ public enum PaymentSandbox {
                 }
                 await onRunning(
                     Running(
-                        grpcPort: grpc, httpPort: http, payPageBase: payPageBase(), ledger: ledger, group: group,
-                        stopped: stopped))
+                        grpcPort: grpc, httpPort: http, payPageBase: payPageBase(), ledger: ledger, webhooks: webhooks,
+                        group: group, stopped: stopped))
             }
             try await tasks.waitForAll()
         }

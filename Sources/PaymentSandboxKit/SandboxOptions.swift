@@ -22,6 +22,9 @@ public struct SandboxOptions: Sendable {
     /// A callback that gets no answer or a 5xx is tried again this many times.
     public var callbackRetries = 2
     public var callbackTimeout: Duration = .seconds(5)
+    /// The secret billing signs webhooks to the sandbox's `POST /webhooks` with (an endpoint
+    /// registered with this secret and `http://…/webhooks`).
+    public var webhookSecret = "dev-webhook-secret-0123456789"
 
     public init() {}
 }

@@ -7,9 +7,11 @@ struct SandboxRoutes: Sendable {
     let sender: CallbackSender
     let queue: CallbackQueue
     let options: SandboxOptions
+    let webhooks: WebhookInbox
 
     func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        webhooks.routes(on: router)
         router.get("health") { _, _ in "ok" }
         router.get("/") { _, _ in Self.html(.ok, PayPage.index(ledger.all())) }
         router.get("pay/:id") { _, context in

@@ -25,6 +25,7 @@ public enum BillingApplication {
         public let grpcServer: GRPCServer<HTTP2ServerTransport.Posix>?
         public let sweeper: HoldExpirySweeper
         public let audit: PostgresAuditLog
+        public let webhooks: PostgresWebhooks
     }
 
     public static func build(
@@ -67,6 +68,10 @@ public enum BillingApplication {
             cache: cache, orders: orders, payments: payments, queries: PostgresLedgerQueries(pool: pool), observer: metrics,
             prices: prices, holds: lanes, holdQueries: PostgresHolds(pool: pool), settings: PostgresSettings(pool: pool))
         let audit = PostgresAuditLog(pool: pool)
+        let webhooks = PostgresWebhooks(pool: pool)
+        let dispatcher = WebhookDispatcher(
+            store: webhooks, schedule: config.webhooks.schedule, timeout: config.webhooks.timeout,
+            interval: config.webhooks.interval, metrics: metrics, logger: logger)
         let sweeper = HoldExpirySweeper(
             holds: PostgresHolds(pool: pool), ledger: lanes, clock: clock, metrics: metrics, logger: logger)
         let pricing = PriceAdministration(
@@ -93,7 +98,7 @@ public enum BillingApplication {
             : nil
         let parts = Parts(
             pool: pool, lanes: lanes, cache: cache, service: service, pricing: pricing, metrics: metrics,
-            grpcServer: grpcServer, sweeper: sweeper, audit: audit)
+            grpcServer: grpcServer, sweeper: sweeper, audit: audit, webhooks: webhooks)
 
         let router = try makeRouter(
             config: config, parts: parts, clock: clock,
@@ -105,7 +110,7 @@ public enum BillingApplication {
             // requests finish), gRPC, the Payment Service client, the lanes (they commit and
             // answer what is queued, writing the cache), Redis, then the database pool.
             services: [pool as any Service] + (redisPool.map { [$0 as any Service] } ?? []) + [
-                lanes, sweeper, GRPCClientService(client: payments.client),
+                lanes, sweeper, dispatcher, GRPCClientService(client: payments.client),
             ] + (grpcServer.map { [GRPCServerService(server: $0)] } ?? []),
             logger: logger)
         return (app, parts)
@@ -133,7 +138,7 @@ public enum BillingApplication {
             clock: clock
         ).register(on: router)
         AdminRoutes(
-            pricing: parts.pricing, service: parts.service, audit: parts.audit, reader: reader,
+            pricing: parts.pricing, service: parts.service, audit: parts.audit, webhooks: parts.webhooks, reader: reader,
             adminTokens: config.auth.adminTokens
         ).register(on: router)
         OperationsRoutes(pool: parts.pool, cache: parts.cache, metrics: parts.metrics, openAPIDocument: openAPIDocument)

@@ -152,3 +152,35 @@ extension BillingConfig {
         }
     }
 }
+
+extension BillingConfig {
+    /// `billing.webhooks.*`: how often the dispatcher looks for work, and the retry delays
+    /// (the spec's schedule by default; tests shorten it).
+    public struct Webhooks: Sendable {
+        public var interval: Duration
+        public var schedule: RetrySchedule
+        public var timeout: Duration
+
+        init(_ settings: SettingsReader) throws(BillingError) {
+            interval = .milliseconds(try settings.int("interval_ms", default: 1_000, in: 10...60_000))
+            timeout = .milliseconds(try settings.int("timeout_ms", default: 10_000, in: 100...60_000))
+            let delays = settings.list("retry_delays_ms")
+            if delays.isEmpty {
+                schedule = .standard
+            } else {
+                var seconds: [TimeInterval] = []
+                for text in delays {
+                    guard let milliseconds = Int(text), (0...86_400_000).contains(milliseconds) else {
+                        throw .invalidConfiguration(
+                            key: settings.fullKey("retry_delays_ms"), reason: "'\(text)' is not 0…86400000 milliseconds")
+                    }
+                    seconds.append(TimeInterval(milliseconds) / 1_000)
+                }
+                guard seconds.count <= 20 else {
+                    throw .invalidConfiguration(key: settings.fullKey("retry_delays_ms"), reason: "at most 20 retries")
+                }
+                schedule = RetrySchedule(delays: seconds)
+            }
+        }
+    }
+}

@@ -23,6 +23,7 @@ public struct BillingConfig: Sendable {
     public var redis: Redis
     public var catalog: ServiceCatalog
     public var calendar: BillingCalendar
+    public var webhooks: Webhooks
 
     public init(reader: ConfigReader) throws(BillingError) {
         let root = SettingsReader(reader: reader)
@@ -37,6 +38,7 @@ public struct BillingConfig: Sendable {
         paymentService = try PaymentService(root.scoped("payment_service"), environment: environment)
         catalog = try ServiceCatalog(root.scoped("catalog"))
         redis = try Redis(root.scoped("redis"))
+        webhooks = try Webhooks(root.scoped("webhooks"))
         try ProductionRules.check(self)
     }
 

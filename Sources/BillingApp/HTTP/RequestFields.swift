@@ -204,4 +204,23 @@ struct RequestFields: Sendable {
         default: throw .invalidArgument(field: name, reason: "must be an array of integers or null")
         }
     }
+
+    /// An array of strings (at most 100).
+    func strings(_ name: String) throws(BillingError) -> [String] {
+        let camel = Self.camelCase(name)
+        guard let value = body.last(where: { $0.0 == name || $0.0 == camel })?.1 else {
+            throw .invalidArgument(field: name, reason: "is required")
+        }
+        guard case .array(let items) = value, items.count <= 100 else {
+            throw .invalidArgument(field: name, reason: "must be an array of strings")
+        }
+        var strings: [String] = []
+        for item in items {
+            guard case .string(let text) = item else {
+                throw .invalidArgument(field: name, reason: "must be an array of strings")
+            }
+            strings.append(text)
+        }
+        return strings
+    }
 }

@@ -1,4 +1,5 @@
 import BillingCore
+import BillingPostgres
 import Foundation
 
 /// The JSON shapes of api.md, built from domain values. Money appears twice: yuan printed
@@ -244,6 +245,23 @@ enum Views {
             ("monthlySpendCapFen", settings.monthlySpendCapFen.map { .int($0.value) } ?? .null),
             ("lowBalanceThresholdFen", settings.lowBalanceThresholdFen.map { .int($0.value) } ?? .null),
             ("capAlertPercents", .array(settings.capAlertPercents.map { .int($0) })),
+        ])
+    }
+
+    /// An endpoint without its secret.
+    static func endpoint(_ endpoint: WebhookEndpoint) -> JSONValue {
+        .object([
+            ("id", .int(endpoint.id)), ("url", .string(endpoint.url)),
+            ("events", .array(endpoint.events.map { .string($0.rawValue) })), ("createdAt", timestamp(endpoint.createdAt)),
+        ])
+    }
+
+    static func delivery(_ delivery: PostgresWebhooks.Delivery) -> JSONValue {
+        .object([
+            ("id", .int(delivery.id)), ("eventId", .string(delivery.eventId)), ("type", .string(delivery.eventType)),
+            ("endpointId", .int(delivery.endpointId)), ("status", .string(delivery.status)),
+            ("attempts", .int(delivery.attempts)), ("lastStatus", delivery.lastStatus.map { .int($0) } ?? .null),
+            ("lastError", .optional(delivery.lastError)), ("nextAttemptAt", timestamp(delivery.nextAttemptAt)),
         ])
     }
 }

@@ -81,6 +81,21 @@ public final class BillingMetrics: Sendable {
         ).increment()
     }
 
+    /// One webhook attempt: delivered, retry, or failed (for good).
+    func webhookAttempt(_ outcome: String) {
+        registry.makeCounter(
+            descriptor: Self.named("billing_webhook_deliveries_total", "Webhook attempts by outcome"),
+            labels: [("outcome", outcome)]
+        ).increment()
+    }
+
+    /// Seconds since the oldest event still waiting for a delivery.
+    func outboxAge(_ seconds: Double) {
+        registry.makeGauge(
+            descriptor: Self.named("billing_outbox_oldest_pending_seconds", "Age of the oldest undelivered event")
+        ).set(seconds)
+    }
+
     /// Fen kept by every pending hold, as the sweeper last read it.
     func heldFen(_ fen: Int64) {
         registry.makeGauge(descriptor: Self.named("billing_held_fen", "Fen kept by pending holds"))

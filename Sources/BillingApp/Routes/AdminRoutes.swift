@@ -1,4 +1,5 @@
 import BillingCore
+import BillingPostgres
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -9,6 +10,7 @@ struct AdminRoutes: Sendable {
     let pricing: PriceAdministration
     let service: BillingService
     let audit: any AuditLog
+    let webhooks: PostgresWebhooks
     let reader: RequestBodyReader
     let adminTokens: [String]
 
@@ -34,6 +36,46 @@ struct AdminRoutes: Sendable {
             var request = request
             let fields = try await self.reader.fields(&request)
             return APIResponse.ok(Views.refunded(try await self.service.refund(try InternalRoutes.refund(fields))))
+        }
+        group.post("webhooks/endpoints") { request, _ in
+            let operatorName = try Self.operatorName(request)
+            var request = request
+            let fields = try await self.reader.fields(&request)
+            let url = try fields.requiredString("url")
+            let secret = try fields.requiredString("secret")
+            let events = try WebhookEndpoint.validate(url: url, secret: secret, events: try fields.strings("events"))
+            let endpoint = try await self.webhooks.addEndpoint(
+                url: url, secret: secret, events: events, operatorName: operatorName)
+            return APIResponse.ok(Views.endpoint(endpoint))
+        }
+        group.get("webhooks/endpoints") { request, _ in
+            _ = try Self.operatorName(request)
+            return APIResponse.ok(.object([("endpoints", .array(try await self.webhooks.endpoints().map(Views.endpoint)))]))
+        }
+        group.delete("webhooks/endpoints/:id") { request, context in
+            _ = try Self.operatorName(request)
+            guard let id = Int64(try Self.parameter(context, "id")), try await self.webhooks.removeEndpoint(id) else {
+                throw BillingError.notFound("webhook endpoint")
+            }
+            return APIResponse.ok(.object([("removed", .bool(true))]))
+        }
+        group.get("webhooks/deliveries") { request, _ in
+            _ = try Self.operatorName(request)
+            var request = request
+            let fields = try await self.reader.fields(&request)
+            let limit = try fields.int("page_size") ?? Limits.defaultPageSize
+            guard (1...Limits.maxPageSize).contains(limit) else {
+                throw BillingError.invalidArgument(field: "page_size", reason: "must be between 1 and \(Limits.maxPageSize)")
+            }
+            let deliveries = try await self.webhooks.deliveries(limit: limit, before: try fields.int64("before"))
+            return APIResponse.ok(.object([("deliveries", .array(deliveries.map(Views.delivery)))]))
+        }
+        group.post("webhooks/deliveries/:id/resend") { request, context in
+            _ = try Self.operatorName(request)
+            guard let id = Int64(try Self.parameter(context, "id")), try await self.webhooks.resend(id) else {
+                throw BillingError.notFound("webhook delivery")
+            }
+            return APIResponse.ok(.object([("resent", .bool(true))]))
         }
         group.get("users/:user_id/ledger") { request, context in
             _ = try Self.operatorName(request)

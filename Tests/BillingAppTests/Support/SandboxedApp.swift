@@ -19,7 +19,7 @@ struct SandboxedApp {
 
     static func with(
         sandbox options: SandboxOptions = .init(), timeoutMilliseconds: Int = 5_000,
-        _ body: @Sendable (SandboxedApp) async throws -> Void
+        environment extra: [String: String] = [:], _ body: @Sendable (SandboxedApp) async throws -> Void
     ) async throws {
         var options = options
         options.grpcPort = 0
@@ -33,7 +33,7 @@ struct SandboxedApp {
                     "BILLING_PAYMENT_SERVICE_PORT": "\(sandbox.grpcPort)",
                     "BILLING_PAYMENT_SERVICE_TIMEOUT_MS": "\(timeoutMilliseconds)",
                     "BILLING_PAYMENT_SERVICE_NOTIFY_URL": "http://127.0.0.1:\(port)/internal/v1/billing/callback",
-                ]
+                ].merging(extra) { _, new in new }
             ) { app in
                 try await body(SandboxedApp(app: app, sandbox: sandbox))
             }
