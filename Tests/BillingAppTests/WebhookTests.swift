@@ -110,4 +110,31 @@ struct WebhookTests {
             #expect(ids.count == 30 && Set(ids).count == 30, "\(ids.count) deliveries of \(Set(ids).count) events")
         }
     }
+
+    @Test("a receiver that is down gets the event once it is back")
+    func downThenBack() async throws {
+        let slow = Self.environment.merging(["BILLING_WEBHOOKS_RETRY_DELAYS_MS": "200,400,800,1600,3200"]) { _, new in new }
+        try await SandboxedApp.with(environment: slow) { sandboxed in
+            let port = try FreePort.pick()
+            let registered = try await sandboxed.app.send(
+                .post, "/admin/v1/billing/webhooks/endpoints",
+                json: #"{"url": "http://127.0.0.1:\#(port)/webhooks", "secret": "\#(SandboxOptions().webhookSecret)", "events": ["adjustment.created"]}"#,
+                headers: Self.admin)
+            #expect(registered.status == 200)
+            try await adjust(sandboxed, "d1")
+            try await waitFor {
+                let list = try await sandboxed.app.send(.get, "/admin/v1/billing/webhooks/deliveries", headers: Self.admin)
+                guard case .number(let attempts)? = list.data?["deliveries"]?[0]?["attempts"] else { return false }
+                return (Int(attempts) ?? 0) >= 2
+            }
+            // The receiver comes up on that port: a retry reaches it.
+            var options = SandboxOptions()
+            options.grpcPort = 0
+            options.httpPort = port
+            try await PaymentSandbox.withRunning(options: options) { receiver in
+                try await waitFor { receiver.webhooks.received.contains { $0.answered == 200 } }
+                #expect(receiver.webhooks.received.count == 1 && receiver.webhooks.received[0].signatureValid)
+            }
+        }
+    }
 }
