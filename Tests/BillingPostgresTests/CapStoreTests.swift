@@ -20,11 +20,11 @@ struct CapStoreTests {
         }
     }
 
-    @Test("200 concurrent callers on one capped user: paid spend never exceeds the cap, exactly; free calls pass")
+    @Test("200 concurrent callers on one capped user: paid spend never exceeds the cap, exactly; free calls pass; 50/80/100 % once")
     func concurrentCap() async throws {
         try await TestLedger.with(catalog: Self.catalog) { db in
             let settings = PostgresSettings(pool: db.pool)
-            _ = try await settings.update("cap1", with: SettingsUpdate(monthlySpendCapFen: .set(100)))
+            _ = try await settings.update("cap1", with: SettingsUpdate(monthlySpendCapFen: .set(99)))
             try await db.fund("cap1", fen: 10_000)
             let outcomes = await withTaskGroup(of: String.self) { group in
                 for _ in 0..<200 {
@@ -39,7 +39,7 @@ struct CapStoreTests {
                 return await group.reduce(into: [String]()) { $0.append($1) }
             }
             let charged = outcomes.compactMap(Int64.init).reduce(0, +)
-            // 2 free calls, then 33 paid calls of 3 fen = 99 fen: the 34th would make 102.
+            // 2 free calls, then 33 paid calls of 3 fen = 99 fen, the cap: the 34th would make 102.
             #expect(charged == 99 && outcomes.filter { $0 == "0" }.count == 2)
             #expect(outcomes.filter { $0 == "SPEND_CAP_REACHED" }.count == 200 - 2 - 33)
             let row = try await db.pool.withConnection { connection in
@@ -50,8 +50,12 @@ struct CapStoreTests {
                     """)[0]
             }
             #expect(try row.int64(0) == 99 && row.int64(1) == 99)
-            // 50 % and 80 % fired once each, then the first refusal; 100 % is never reached.
-            #expect(try await events(db, "cap1") == ["recharge.succeeded", "spend_cap.threshold:50", "spend_cap.threshold:80", "spend_cap.reached"])
+            // 50, 80 and 100 % fired once each, then the first refusal, once.
+            #expect(
+                try await events(db, "cap1") == [
+                    "recharge.succeeded", "spend_cap.threshold:50", "spend_cap.threshold:80", "spend_cap.threshold:100",
+                    "spend_cap.reached",
+                ])
             // A hold counts against the cap at once.
             await #expect(throws: BillingError.self) {
                 try await db.lanes.perform(.authorize(try HoldRequest(userId: "cap1", serviceName: "job", count: 1, holdId: "h")))
