@@ -28,6 +28,8 @@ public enum BillingError: Error, Sendable, Hashable {
     case holdNotFound(String)
     case deductionNotFound(String)
     case spendCapReached(capFen: Int64, spentFen: Int64)
+    /// A request over a route's limits (items or bytes): refused whole.
+    case tooLarge(String)
     case refundExceedsCharge(String)
     case holdAlreadySettled(String)
     case holdVoided(String)
@@ -46,6 +48,7 @@ public enum BillingError: Error, Sendable, Hashable {
         case unavailable
         case upstreamUnavailable
         case internalFailure
+        case tooLarge
     }
 
     public var code: String {
@@ -74,6 +77,7 @@ public enum BillingError: Error, Sendable, Hashable {
         case .holdNotFound: "HOLD_NOT_FOUND"
         case .deductionNotFound: "DEDUCTION_NOT_FOUND"
         case .spendCapReached: "SPEND_CAP_REACHED"
+        case .tooLarge: "PAYLOAD_TOO_LARGE"
         case .refundExceedsCharge: "REFUND_EXCEEDS_CHARGE"
         case .holdAlreadySettled: "HOLD_ALREADY_SETTLED"
         case .holdVoided: "HOLD_VOIDED"
@@ -98,6 +102,7 @@ public enum BillingError: Error, Sendable, Hashable {
         case .unavailable, .overloaded: .unavailable
         case .paymentServiceUnavailable: .upstreamUnavailable
         case .internalFailure: .internalFailure
+        case .tooLarge: .tooLarge
         }
     }
 
@@ -131,6 +136,7 @@ public enum BillingError: Error, Sendable, Hashable {
         case .priceOverlap(let why): why
         case .holdNotFound(let id): "hold '\(id)' not found"
         case .deductionNotFound(let id): "no applied deduction with request_id '\(id)'"
+        case .tooLarge(let why): why
         case .spendCapReached(let cap, let spent):
             "spend cap reached: \(Fen(spent).yuanText) of the monthly cap of \(Fen(cap).yuanText) yuan spent"
         case .refundExceedsCharge(let why): why

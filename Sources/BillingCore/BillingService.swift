@@ -197,6 +197,38 @@ public struct BillingService: Sendable {
         }
     }
 
+    /// A gateway's buffered deductions (at most `Limits.maxBatchItems`): each item on its
+    /// own, answered in order. Items that did not parse come in as failures and stay so.
+    public func deductBatch(_ items: [Result<DeductionRequest, BillingError>]) async throws(BillingError)
+        -> [Result<DeductionReceipt, BillingError>]
+    {
+        guard items.count <= Limits.maxBatchItems else {
+            throw .tooLarge("a batch holds at most \(Limits.maxBatchItems) items, not \(items.count)")
+        }
+        // Each item's own refusal (unparsed, unknown service, no request id) stays in its place.
+        var results: [Result<DeductionReceipt, BillingError>] = []
+        var valid: [(position: Int, request: DeductionRequest)] = []
+        for (position, item) in items.enumerated() {
+            do throws(BillingError) {
+                let request = try item.get()
+                _ = try catalog.entry(named: request.serviceName)
+                guard request.requestId != nil else {
+                    throw .invalidArgument(field: "request_id", reason: "is required in a batch")
+                }
+                valid.append((position, request))
+                results.append(.failure(.internalFailure("not answered")))
+            } catch {
+                results.append(.failure(error))
+            }
+        }
+        let answers = await ledger.deductAll(valid.map(\.request))
+        for (item, answer) in zip(valid, answers) {
+            results[item.position] = answer
+            observer?.deducted(answer)
+        }
+        return results
+    }
+
     private func accountState(_ userId: String, period: QuotaPeriod) async throws(BillingError) -> AccountState {
         if let cached = await cache?.account(of: userId, period: period) { return cached }
         let state = try await accounts.account(of: userId, period: period)

@@ -11,6 +11,8 @@ public enum Limits {
     public static let maxRechargeFen = Fen(100_000_000)
     public static let maxPageSize = 100
     public static let defaultPageSize = 20
+    /// Deductions in one batch request.
+    public static let maxBatchItems = 1_000
 
     /// Identifiers are printable ASCII without spaces: they end up in order ids, cache
     /// keys and logs, where anything else is a source of confusion or injection.

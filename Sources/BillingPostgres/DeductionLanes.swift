@@ -1,6 +1,7 @@
 import BillingConcurrency
 import BillingCore
 import Foundation
+import Synchronization
 
 /// The deduction path: group commit over N lanes. A user always goes to the same lane
 /// (a stable hash of the user id), so one user's deductions stay in arrival order and
@@ -67,6 +68,34 @@ public final class DeductionLanes: DeductionLedger, OperationLedger, ThreadOwnin
         return receipt
     }
 
+    /// Many deductions at once (a gateway's buffered batch): each goes to its user's lane,
+    /// a lane's share queued in order at once, so one commit can carry many of them; each
+    /// answered on its own (after its COMMIT), in the order given.
+    public func deductAll(_ requests: [DeductionRequest]) async -> [Result<DeductionReceipt, BillingError>] {
+        var byLane: [Int: [Int]] = [:]
+        for (position, request) in requests.enumerated() {
+            byLane[Self.laneIndex(of: request.userId, laneCount: lanes.count), default: []].append(position)
+        }
+        var results = [Result<DeductionReceipt, BillingError>](
+            repeating: .failure(.internalFailure("no answer")), count: requests.count)
+        await withTaskGroup(of: [(Int, Result<LedgerOutcome, BillingError>)].self) { group in
+            for (lane, positions) in byLane {
+                group.addTask {
+                    let outcomes = await self.lanes[lane].submitAll(positions.map { .deduct(requests[$0]) })
+                    return Array(zip(positions, outcomes))
+                }
+            }
+            for await answered in group {
+                for (position, outcome) in answered {
+                    results[position] = outcome.flatMap { outcome in
+                        outcome.receipt.map { .success($0) } ?? .failure(.internalFailure("not a deduction"))
+                    }
+                }
+            }
+        }
+        return results
+    }
+
     /// Any ledger operation (holds included), in its user's lane, answered after COMMIT.
     public func perform(_ operation: LedgerOperation) async throws(BillingError) -> LedgerOutcome {
         try await lanes[Self.laneIndex(of: operation.userId, laneCount: lanes.count)].submit(operation)
@@ -120,7 +149,8 @@ public protocol LaneCommitListener: Sendable {
 final class DeductionLane: Sendable {
     struct Pending {
         let request: LedgerOperation
-        let continuation: CheckedContinuation<Result<LedgerOutcome, BillingError>, Never>
+        /// Called once, on the lane's thread, after COMMIT (or with the error).
+        let complete: @Sendable (Result<LedgerOutcome, BillingError>) -> Void
     }
 
     let index: Int
@@ -146,15 +176,55 @@ final class DeductionLane: Sendable {
 
     func submit(_ request: LedgerOperation) async throws(BillingError) -> LedgerOutcome {
         let result = await withCheckedContinuation { continuation in
-            if let refusal = queue.push(Pending(request: request, continuation: continuation)) {
-                let error: BillingError =
-                    refusal == .full
-                    ? .overloaded("too many deductions waiting; retry with the same request_id")
-                    : .unavailable("the service is shutting down")
-                continuation.resume(returning: .failure(error))
-            }
+            push(request) { continuation.resume(returning: $0) }
         }
         return try result.get()
+    }
+
+    /// Queues every operation at once, in order (so a request id repeated among them
+    /// replays the earlier one), and answers each once its batch has committed.
+    func submitAll(_ requests: [LedgerOperation]) async -> [Result<LedgerOutcome, BillingError>] {
+        guard !requests.isEmpty else { return [] }
+        let slots = Slots(count: requests.count)
+        return await withCheckedContinuation { continuation in
+            slots.onFull { continuation.resume(returning: $0) }
+            for (index, request) in requests.enumerated() {
+                push(request) { slots.fill(index, with: $0) }
+            }
+        }
+    }
+
+    private func push(_ request: LedgerOperation, complete: @escaping @Sendable (Result<LedgerOutcome, BillingError>) -> Void) {
+        if let refusal = queue.push(Pending(request: request, complete: complete)) {
+            let error: BillingError =
+                refusal == .full
+                ? .overloaded("too many deductions waiting; retry with the same request_id")
+                : .unavailable("the service is shutting down")
+            complete(.failure(error))
+        }
+    }
+
+    /// Results filled in any order; the waiter is told once all are in.
+    final class Slots: Sendable {
+        private let state: Mutex<(results: [Result<LedgerOutcome, BillingError>?], left: Int,
+            done: (@Sendable ([Result<LedgerOutcome, BillingError>]) -> Void)?)>
+
+        init(count: Int) { state = Mutex((Array(repeating: nil, count: count), count, nil)) }
+
+        func onFull(_ done: @escaping @Sendable ([Result<LedgerOutcome, BillingError>]) -> Void) {
+            state.withLock { $0.done = done }
+        }
+
+        func fill(_ index: Int, with result: Result<LedgerOutcome, BillingError>) {
+            let finished: (([Result<LedgerOutcome, BillingError>]) -> Void, [Result<LedgerOutcome, BillingError>])? =
+                state.withLock { state in
+                    state.results[index] = result
+                    state.left -= 1
+                    guard state.left == 0, let done = state.done else { return nil }
+                    return (done, state.results.map { $0 ?? .failure(.internalFailure("no answer")) })
+                }
+            if let (done, results) = finished { done(results) }
+        }
     }
 
     func stop() { queue.stop() }
@@ -175,7 +245,7 @@ final class DeductionLane: Sendable {
                 if !commit.unknown.isEmpty { listener.accountsUnknown(commit.unknown, period: period) }
             }
             for (pending, outcome) in zip(batch, commit.outcomes) {
-                pending.continuation.resume(returning: outcome)
+                pending.complete(outcome)
             }
         }
         connection?.close()

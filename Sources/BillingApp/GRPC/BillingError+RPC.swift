@@ -16,6 +16,7 @@ extension BillingError: RPCErrorConvertible {
         case .insufficientFunds: .failedPrecondition
         case .unavailable, .upstreamUnavailable: .unavailable
         case .internalFailure: .internalError
+        case .tooLarge: .resourceExhausted
         }
     }
 

@@ -33,6 +33,7 @@ enum APIResponse {
         case .unavailable: .serviceUnavailable
         case .upstreamUnavailable: .badGateway
         case .internalFailure: .internalServerError
+        case .tooLarge: HTTPResponse.Status(code: 413, reasonPhrase: "Content Too Large")
         }
     }
 

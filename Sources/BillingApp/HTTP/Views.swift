@@ -264,4 +264,18 @@ enum Views {
             ("lastError", .optional(delivery.lastError)), ("nextAttemptAt", timestamp(delivery.nextAttemptAt)),
         ])
     }
+
+    /// One item of a batch's answer: its index, then the deduct fields or its error.
+    static func batchItem(_ index: Int, _ result: Result<DeductionReceipt, BillingError>) -> JSONValue {
+        switch result {
+        case .success(let receipt):
+            guard case .object(let fields) = deduction(receipt) else { return .null }
+            return .object([("index", .int(index))] + fields)
+        case .failure(let error):
+            return .object([
+                ("index", .int(index)), ("success", .bool(false)),
+                ("error", .object([("code", .string(error.code)), ("message", .string(error.message))])),
+            ])
+        }
+    }
 }

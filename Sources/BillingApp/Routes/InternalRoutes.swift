@@ -59,6 +59,32 @@ struct InternalRoutes: Sendable {
             let hold = try await self.service.voidHold(userId: fields.requiredString("user_id"), holdId: Self.holdId(context))
             return APIResponse.ok(Views.hold(hold))
         }
+        // Buffered usage from a gateway: up to 1,000 deductions in one request (1 MiB), each
+        // its own (idempotent by its request id, failing alone), answered in order.
+        guarded.post("deduct/batch") { request, _ in
+            var request = request
+            let bytes = try await RequestBodyReader(limitBytes: Self.batchBodyLimit).bytes(&request)
+            guard case .object(let members)? = try RequestBodyReader.parse(bytes),
+                case .array(let items)? = members.last(where: { $0.0 == "items" })?.1
+            else { throw BillingError.invalidArgument(field: "items", reason: "is required: an array of deductions") }
+            guard items.count <= Limits.maxBatchItems else {
+                throw BillingError.tooLarge("a batch holds at most \(Limits.maxBatchItems) items, not \(items.count)")
+            }
+            let requests = items.map { item -> Result<DeductionRequest, BillingError> in
+                do throws(BillingError) {
+                    let fields = try RequestFields(body: item, query: [:])
+                    return .success(
+                        try DeductionRequest(
+                            userId: fields.requiredString("user_id"), serviceName: fields.requiredString("service_name"),
+                            count: try Self.count(fields), appId: fields.string("app_id"),
+                            requestId: fields.requiredString("request_id")))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            let results = try await self.service.deductBatch(requests)
+            return APIResponse.ok(.object([("results", .array(results.enumerated().map(Views.batchItem)))]))
+        }
         guarded.post("refunds") { request, _ in
             var request = request
             let fields = try await self.reader.fields(&request)
@@ -111,6 +137,9 @@ struct InternalRoutes: Sendable {
         }
         return id
     }
+
+    /// The batch route's own body limit.
+    static let batchBodyLimit = 1 << 20
 
     static func count(_ fields: RequestFields) throws(BillingError) -> Int64 {
         guard let count = try fields.int64("count") else {

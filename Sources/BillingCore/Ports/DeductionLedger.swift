@@ -1,4 +1,22 @@
-/// Applies deductions durably: a receipt is returned only once the deduction is committed.
+/// Applies deductions atomically and idempotently; a receipt only after commit.
 public protocol DeductionLedger: Sendable {
     func deduct(_ request: DeductionRequest) async throws(BillingError) -> DeductionReceipt
+    /// Many deductions, each on its own (one's failure never affects another), answered in
+    /// the order given; a request id repeated among them replays the earlier one.
+    func deductAll(_ requests: [DeductionRequest]) async -> [Result<DeductionReceipt, BillingError>]
+}
+
+extension DeductionLedger {
+    /// One after the other: correct for any ledger, fast for none.
+    public func deductAll(_ requests: [DeductionRequest]) async -> [Result<DeductionReceipt, BillingError>] {
+        var results: [Result<DeductionReceipt, BillingError>] = []
+        for request in requests {
+            do {
+                results.append(.success(try await deduct(request)))
+            } catch {
+                results.append(.failure(error))
+            }
+        }
+        return results
+    }
 }
