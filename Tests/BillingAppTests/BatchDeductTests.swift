@@ -1,6 +1,9 @@
 @testable import BillingApp
 import BillingCore
+import BillingProto
 import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
 import Testing
 
 /// `POST /internal/v1/billing/deduct/batch` (ledger-features.md §5): per-item results in
@@ -68,6 +71,44 @@ struct BatchDeductTests {
             let empty = try await batch(app, [])
             #expect(empty.status == 200 && empty.data?["results"] == .array([]))
             #expect(try await app.send(.get, "/api/v1/billing/account?user_id=b3").data?["balanceFen"] == .int(0))
+        }
+    }
+
+    @Test("DeductQuotaBatch over gRPC: results in order, errors per item, too many items RESOURCE_EXHAUSTED")
+    func grpc() async throws {
+        try await TestApp.with { app in
+            try await app.fund("bg", yuan: "0.10")
+            let server = try #require(app.parts.grpcServer)
+            let address = try #require(try await server.listeningAddress?.ipv4)
+            try await withGRPCClient(
+                transport: .http2NIOPosix(
+                    target: .ipv4(address: address.host, port: address.port), transportSecurity: .plaintext)
+            ) { client in
+                let gateway = Billing_V1_BillingInternalService.Client(wrapping: client)
+                let bearer: Metadata = ["authorization": "Bearer \(TestApp.internalToken)"]
+                func item(_ count: Int64, _ id: String) -> Billing_V1_DeductQuotaRequest {
+                    .with {
+                        $0.userID = "bg"
+                        $0.serviceName = "payment"
+                        $0.count = count
+                        $0.requestID = id
+                    }
+                }
+                let answer = try await gateway.deductQuotaBatch(
+                    .with { $0.items = [item(1_001, "g1"), item(1, "g2"), item(0, "g3"), item(1_001, "g1")] },
+                    metadata: bearer)
+                #expect(answer.results.map(\.index) == [0, 1, 2, 3])
+                #expect(answer.results.map(\.success) == [true, false, false, true])
+                #expect(answer.results[0].result.amountFen == 10 && answer.results[3].result.replayed)
+                #expect(answer.results[1].errorCode == "INSUFFICIENT_BALANCE" && answer.results[2].errorCode == "INVALID_ARGUMENT")
+                do {
+                    _ = try await gateway.deductQuotaBatch(
+                        .with { $0.items = Array(repeating: item(1, "x"), count: 1_001) }, metadata: bearer)
+                    Issue.record("1,001 items were accepted")
+                } catch let error as RPCError {
+                    #expect(error.code == .resourceExhausted)
+                }
+            }
         }
     }
 }

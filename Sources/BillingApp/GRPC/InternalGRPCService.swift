@@ -44,6 +44,40 @@ struct InternalGRPCService: Billing_V1_BillingInternalService.SimpleServiceProto
         return HoldMessages.charge(try await service.deduct(deduction))
     }
 
+    func deductQuotaBatch(request: Billing_V1_DeductQuotaBatchRequest, context: ServerContext) async throws
+        -> Billing_V1_DeductQuotaBatchResponse
+    {
+        guard request.items.count <= Limits.maxBatchItems else {
+            throw BillingError.tooLarge("a batch holds at most \(Limits.maxBatchItems) items, not \(request.items.count)")
+        }
+        let items = request.items.map { item -> Result<DeductionRequest, BillingError> in
+            do throws(BillingError) {
+                return .success(
+                    try DeductionRequest(
+                        userId: item.userID, serviceName: item.serviceName, count: item.count,
+                        appId: item.appID.isEmpty ? nil : item.appID, requestId: item.requestID.isEmpty ? nil : item.requestID))
+            } catch {
+                return .failure(error)
+            }
+        }
+        let results = try await service.deductBatch(items)
+        return .with {
+            $0.results = results.enumerated().map { index, result in
+                .with {
+                    $0.index = Int32(index)
+                    switch result {
+                    case .success(let receipt):
+                        $0.success = true
+                        $0.result = HoldMessages.charge(receipt)
+                    case .failure(let error):
+                        $0.errorCode = error.code
+                        $0.errorMessage = error.message
+                    }
+                }
+            }
+        }
+    }
+
     func authorizeHold(request: Billing_V1_AuthorizeHoldRequest, context: ServerContext) async throws
         -> Billing_V1_HoldResponse
     {

@@ -1,4 +1,4 @@
-// proto-sha256: 518994ea3d5b83300048e16a9ea66c92beeee503ec8925cdadccade6bff43640
+// proto-sha256: 4e7222f25f32914ebabca7a26b9bc25d07f019fa0bc98b910e61e62dcb5560e6
 /// The Billing Service's gRPC API: the same use cases as the HTTP API. Money is integer
 /// fen (int64 *_fen); yuan appears only as display strings with two decimals.
 
@@ -3722,6 +3722,19 @@ public enum Billing_V1_BillingInternalService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "DeductQuotaBatch" metadata.
+        public enum DeductQuotaBatch: Sendable {
+            /// Request type for "DeductQuotaBatch".
+            public typealias Input = Billing_V1_DeductQuotaBatchRequest
+            /// Response type for "DeductQuotaBatch".
+            public typealias Output = Billing_V1_DeductQuotaBatchResponse
+            /// Descriptor for "DeductQuotaBatch".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "billing.v1.BillingInternalService"),
+                method: "DeductQuotaBatch",
+                type: .unary
+            )
+        }
         /// Namespace for "RechargeCallback" metadata.
         public enum RechargeCallback: Sendable {
             /// Request type for "RechargeCallback".
@@ -3804,6 +3817,7 @@ public enum Billing_V1_BillingInternalService: Sendable {
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CheckQuota.descriptor,
             DeductQuota.descriptor,
+            DeductQuotaBatch.descriptor,
             RechargeCallback.descriptor,
             AuthorizeHold.descriptor,
             SettleHold.descriptor,
@@ -3867,6 +3881,24 @@ extension Billing_V1_BillingInternalService {
             request: GRPCCore.StreamingServerRequest<Billing_V1_DeductQuotaRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_DeductQuotaResponse>
+
+        /// Handle the "DeductQuotaBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 1,000 deductions, each its own (request_id required), results in order.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Billing_V1_DeductQuotaBatchRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Billing_V1_DeductQuotaBatchResponse` messages.
+        func deductQuotaBatch(
+            request: GRPCCore.StreamingServerRequest<Billing_V1_DeductQuotaBatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_DeductQuotaBatchResponse>
 
         /// Handle the "RechargeCallback" method.
         ///
@@ -4005,6 +4037,24 @@ extension Billing_V1_BillingInternalService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Billing_V1_DeductQuotaResponse>
 
+        /// Handle the "DeductQuotaBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 1,000 deductions, each its own (request_id required), results in order.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_DeductQuotaBatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Billing_V1_DeductQuotaBatchResponse` message.
+        func deductQuotaBatch(
+            request: GRPCCore.ServerRequest<Billing_V1_DeductQuotaBatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Billing_V1_DeductQuotaBatchResponse>
+
         /// Handle the "RechargeCallback" method.
         ///
         /// - Parameters:
@@ -4140,6 +4190,24 @@ extension Billing_V1_BillingInternalService {
             context: GRPCCore.ServerContext
         ) async throws -> Billing_V1_DeductQuotaResponse
 
+        /// Handle the "DeductQuotaBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 1,000 deductions, each its own (request_id required), results in order.
+        ///
+        /// - Parameters:
+        ///   - request: A `Billing_V1_DeductQuotaBatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Billing_V1_DeductQuotaBatchResponse` to respond with.
+        func deductQuotaBatch(
+            request: Billing_V1_DeductQuotaBatchRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Billing_V1_DeductQuotaBatchResponse
+
         /// Handle the "RechargeCallback" method.
         ///
         /// - Parameters:
@@ -4265,6 +4333,17 @@ extension Billing_V1_BillingInternalService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Billing_V1_BillingInternalService.Method.DeductQuotaBatch.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_DeductQuotaBatchRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_DeductQuotaBatchResponse>(),
+            handler: { request, context in
+                try await self.deductQuotaBatch(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Billing_V1_BillingInternalService.Method.RechargeCallback.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_RechargeCallbackRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_RechargeCallbackResponse>(),
@@ -4352,6 +4431,17 @@ extension Billing_V1_BillingInternalService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_DeductQuotaResponse> {
         let response = try await self.deductQuota(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func deductQuotaBatch(
+        request: GRPCCore.StreamingServerRequest<Billing_V1_DeductQuotaBatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_DeductQuotaBatchResponse> {
+        let response = try await self.deductQuotaBatch(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -4447,6 +4537,19 @@ extension Billing_V1_BillingInternalService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Billing_V1_DeductQuotaResponse> {
         return GRPCCore.ServerResponse<Billing_V1_DeductQuotaResponse>(
             message: try await self.deductQuota(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func deductQuotaBatch(
+        request: GRPCCore.ServerRequest<Billing_V1_DeductQuotaBatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Billing_V1_DeductQuotaBatchResponse> {
+        return GRPCCore.ServerResponse<Billing_V1_DeductQuotaBatchResponse>(
+            message: try await self.deductQuotaBatch(
                 request: request.message,
                 context: context
             ),
@@ -4582,6 +4685,29 @@ extension Billing_V1_BillingInternalService {
             deserializer: some GRPCCore.MessageDeserializer<Billing_V1_DeductQuotaResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_DeductQuotaResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeductQuotaBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 1,000 deductions, each its own (request_id required), results in order.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_DeductQuotaBatchRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_DeductQuotaBatchRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_DeductQuotaBatchResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deductQuotaBatch<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_DeductQuotaBatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_DeductQuotaBatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_DeductQuotaBatchResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_DeductQuotaBatchResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "RechargeCallback" method.
@@ -4784,6 +4910,40 @@ extension Billing_V1_BillingInternalService {
             try await self.client.unary(
                 request: request,
                 descriptor: Billing_V1_BillingInternalService.Method.DeductQuota.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DeductQuotaBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 1,000 deductions, each its own (request_id required), results in order.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_DeductQuotaBatchRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_DeductQuotaBatchRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_DeductQuotaBatchResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deductQuotaBatch<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_DeductQuotaBatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_DeductQuotaBatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_DeductQuotaBatchResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_DeductQuotaBatchResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Billing_V1_BillingInternalService.Method.DeductQuotaBatch.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -5038,6 +5198,35 @@ extension Billing_V1_BillingInternalService.ClientProtocol {
         )
     }
 
+    /// Call the "DeductQuotaBatch" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Up to 1,000 deductions, each its own (request_id required), results in order.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Billing_V1_DeductQuotaBatchRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deductQuotaBatch<Result>(
+        request: GRPCCore.ClientRequest<Billing_V1_DeductQuotaBatchRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_DeductQuotaBatchResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deductQuotaBatch(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_DeductQuotaBatchRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_DeductQuotaBatchResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "RechargeCallback" method.
     ///
     /// - Parameters:
@@ -5256,6 +5445,39 @@ extension Billing_V1_BillingInternalService.ClientProtocol {
             metadata: metadata
         )
         return try await self.deductQuota(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeductQuotaBatch" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Up to 1,000 deductions, each its own (request_id required), results in order.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deductQuotaBatch<Result>(
+        _ message: Billing_V1_DeductQuotaBatchRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_DeductQuotaBatchResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Billing_V1_DeductQuotaBatchRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deductQuotaBatch(
             request: request,
             options: options,
             onResponse: handleResponse
