@@ -111,4 +111,45 @@ struct BatchDeductTests {
             }
         }
     }
+
+    @Test("DeductQuotaStream: 500 deductions in, 500 results out keyed by request id, each charged once")
+    func stream() async throws {
+        try await TestApp.with { app in
+            try await app.fund("bs", yuan: "100.00")
+            let server = try #require(app.parts.grpcServer)
+            let address = try #require(try await server.listeningAddress?.ipv4)
+            try await withGRPCClient(
+                transport: .http2NIOPosix(
+                    target: .ipv4(address: address.host, port: address.port), transportSecurity: .plaintext)
+            ) { client in
+                let gateway = Billing_V1_BillingInternalService.Client(wrapping: client)
+                let ids = (0..<500).map { "s\($0)" } + ["s0"]  // the last one repeats the first
+                let results = try await gateway.deductQuotaStream(
+                    metadata: ["authorization": "Bearer \(TestApp.internalToken)"],
+                    requestProducer: { writer in
+                        for id in ids {
+                            try await writer.write(
+                                .with {
+                                    $0.userID = "bs"
+                                    $0.serviceName = "payment"
+                                    $0.count = 3
+                                    $0.requestID = id
+                                })
+                        }
+                        try await writer.write(.with { $0.userID = "bs"; $0.serviceName = "payment"; $0.count = 1 })
+                    },
+                    onResponse: { response in
+                        var collected: [Billing_V1_DeductQuotaStreamResult] = []
+                        for try await message in response.messages { collected.append(message) }
+                        return collected
+                    })
+                #expect(results.count == 502)
+                #expect(Set(results.filter(\.success).map(\.requestID)) == Set(ids))
+                #expect(results.filter { $0.requestID == "s0" }.filter { $0.result.replayed }.count == 1)
+                #expect(results.contains { !$0.success && $0.errorCode == "INVALID_ARGUMENT" && $0.requestID.isEmpty })
+            }
+            // 500 deductions of 3 calls: 1,000 free, then 500 paid at 10 fen.
+            #expect(try await app.send(.get, "/api/v1/billing/account?user_id=bs").data?["balanceFen"] == .int(10_000 - 5_000))
+        }
+    }
 }

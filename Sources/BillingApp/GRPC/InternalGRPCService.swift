@@ -78,6 +78,46 @@ struct InternalGRPCService: Billing_V1_BillingInternalService.SimpleServiceProto
         }
     }
 
+    /// Deductions in, results out as each commits: every message is deducted at once (the
+    /// lanes batch them with everything else), so a gateway can keep thousands in flight on
+    /// one stream. Results carry the request id; their order is the order of the commits.
+    func deductQuotaStream(
+        request: RPCAsyncSequence<Billing_V1_DeductQuotaRequest, any Error>,
+        response: RPCWriter<Billing_V1_DeductQuotaStreamResult>, context: ServerContext
+    ) async throws {
+        let writer = SerialWriter(writer: response)
+        let service = service
+        try await withThrowingDiscardingTaskGroup { group in
+            for try await message in request {
+                group.addTask {
+                    let result: Billing_V1_DeductQuotaStreamResult
+                    do throws(BillingError) {
+                        let deduction = try DeductionRequest(
+                            userId: message.userID, serviceName: message.serviceName, count: message.count,
+                            appId: message.appID.isEmpty ? nil : message.appID,
+                            requestId: message.requestID.isEmpty ? nil : message.requestID)
+                        guard deduction.requestId != nil else {
+                            throw .invalidArgument(field: "request_id", reason: "is required on a stream")
+                        }
+                        let receipt = try await service.deduct(deduction)
+                        result = .with {
+                            $0.requestID = message.requestID
+                            $0.success = true
+                            $0.result = HoldMessages.charge(receipt)
+                        }
+                    } catch {
+                        result = .with {
+                            $0.requestID = message.requestID
+                            $0.errorCode = error.code
+                            $0.errorMessage = error.message
+                        }
+                    }
+                    try await writer.write(result)
+                }
+            }
+        }
+    }
+
     func authorizeHold(request: Billing_V1_AuthorizeHoldRequest, context: ServerContext) async throws
         -> Billing_V1_HoldResponse
     {
@@ -126,4 +166,13 @@ struct InternalGRPCService: Billing_V1_BillingInternalService.SimpleServiceProto
     func ping(request: Billing_V1_PingRequest, context: ServerContext) async throws -> Billing_V1_PingResponse {
         Billing_V1_PingResponse()
     }
+}
+
+/// One writer for many tasks: a stream's results are written one at a time.
+actor SerialWriter<Element: Sendable> {
+    let writer: RPCWriter<Element>
+
+    init(writer: RPCWriter<Element>) { self.writer = writer }
+
+    func write(_ element: Element) async throws { try await writer.write(element) }
 }

@@ -1,4 +1,4 @@
-// proto-sha256: 4e7222f25f32914ebabca7a26b9bc25d07f019fa0bc98b910e61e62dcb5560e6
+// proto-sha256: 4b6104a99465f2d94c350f8f6b4e185ee3c25ba1063aedff8ad52e8ef6515b04
 /// The Billing Service's gRPC API: the same use cases as the HTTP API. Money is integer
 /// fen (int64 *_fen); yuan appears only as display strings with two decimals.
 
@@ -3735,6 +3735,19 @@ public enum Billing_V1_BillingInternalService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "DeductQuotaStream" metadata.
+        public enum DeductQuotaStream: Sendable {
+            /// Request type for "DeductQuotaStream".
+            public typealias Input = Billing_V1_DeductQuotaRequest
+            /// Response type for "DeductQuotaStream".
+            public typealias Output = Billing_V1_DeductQuotaStreamResult
+            /// Descriptor for "DeductQuotaStream".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "billing.v1.BillingInternalService"),
+                method: "DeductQuotaStream",
+                type: .bidirectionalStreaming
+            )
+        }
         /// Namespace for "RechargeCallback" metadata.
         public enum RechargeCallback: Sendable {
             /// Request type for "RechargeCallback".
@@ -3818,6 +3831,7 @@ public enum Billing_V1_BillingInternalService: Sendable {
             CheckQuota.descriptor,
             DeductQuota.descriptor,
             DeductQuotaBatch.descriptor,
+            DeductQuotaStream.descriptor,
             RechargeCallback.descriptor,
             AuthorizeHold.descriptor,
             SettleHold.descriptor,
@@ -3899,6 +3913,24 @@ extension Billing_V1_BillingInternalService {
             request: GRPCCore.StreamingServerRequest<Billing_V1_DeductQuotaBatchRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_DeductQuotaBatchResponse>
+
+        /// Handle the "DeductQuotaStream" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deductions in, results out as each commits (any order), keyed by request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Billing_V1_DeductQuotaRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Billing_V1_DeductQuotaStreamResult` messages.
+        func deductQuotaStream(
+            request: GRPCCore.StreamingServerRequest<Billing_V1_DeductQuotaRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_DeductQuotaStreamResult>
 
         /// Handle the "RechargeCallback" method.
         ///
@@ -4055,6 +4087,24 @@ extension Billing_V1_BillingInternalService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Billing_V1_DeductQuotaBatchResponse>
 
+        /// Handle the "DeductQuotaStream" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deductions in, results out as each commits (any order), keyed by request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Billing_V1_DeductQuotaRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Billing_V1_DeductQuotaStreamResult` messages.
+        func deductQuotaStream(
+            request: GRPCCore.StreamingServerRequest<Billing_V1_DeductQuotaRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_DeductQuotaStreamResult>
+
         /// Handle the "RechargeCallback" method.
         ///
         /// - Parameters:
@@ -4208,6 +4258,25 @@ extension Billing_V1_BillingInternalService {
             context: GRPCCore.ServerContext
         ) async throws -> Billing_V1_DeductQuotaBatchResponse
 
+        /// Handle the "DeductQuotaStream" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deductions in, results out as each commits (any order), keyed by request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A stream of `Billing_V1_DeductQuotaRequest` messages.
+        ///   - response: A response stream of `Billing_V1_DeductQuotaStreamResult` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func deductQuotaStream(
+            request: GRPCCore.RPCAsyncSequence<Billing_V1_DeductQuotaRequest, any Swift.Error>,
+            response: GRPCCore.RPCWriter<Billing_V1_DeductQuotaStreamResult>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
         /// Handle the "RechargeCallback" method.
         ///
         /// - Parameters:
@@ -4338,6 +4407,17 @@ extension Billing_V1_BillingInternalService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_DeductQuotaBatchResponse>(),
             handler: { request, context in
                 try await self.deductQuotaBatch(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Billing_V1_BillingInternalService.Method.DeductQuotaStream.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_DeductQuotaRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_DeductQuotaStreamResult>(),
+            handler: { request, context in
+                try await self.deductQuotaStream(
                     request: request,
                     context: context
                 )
@@ -4557,6 +4637,23 @@ extension Billing_V1_BillingInternalService.SimpleServiceProtocol {
         )
     }
 
+    public func deductQuotaStream(
+        request: GRPCCore.StreamingServerRequest<Billing_V1_DeductQuotaRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_DeductQuotaStreamResult> {
+        return GRPCCore.StreamingServerResponse<Billing_V1_DeductQuotaStreamResult>(
+            metadata: [:],
+            producer: { writer in
+                try await self.deductQuotaStream(
+                    request: request.messages,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+
     public func rechargeCallback(
         request: GRPCCore.ServerRequest<Billing_V1_RechargeCallbackRequest>,
         context: GRPCCore.ServerContext
@@ -4708,6 +4805,29 @@ extension Billing_V1_BillingInternalService {
             deserializer: some GRPCCore.MessageDeserializer<Billing_V1_DeductQuotaBatchResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_DeductQuotaBatchResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeductQuotaStream" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deductions in, results out as each commits (any order), keyed by request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Billing_V1_DeductQuotaRequest` messages.
+        ///   - serializer: A serializer for `Billing_V1_DeductQuotaRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_DeductQuotaStreamResult` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deductQuotaStream<Result>(
+            request: GRPCCore.StreamingClientRequest<Billing_V1_DeductQuotaRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_DeductQuotaRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_DeductQuotaStreamResult>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Billing_V1_DeductQuotaStreamResult>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "RechargeCallback" method.
@@ -4944,6 +5064,38 @@ extension Billing_V1_BillingInternalService {
             try await self.client.unary(
                 request: request,
                 descriptor: Billing_V1_BillingInternalService.Method.DeductQuotaBatch.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DeductQuotaStream" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deductions in, results out as each commits (any order), keyed by request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Billing_V1_DeductQuotaRequest` messages.
+        ///   - serializer: A serializer for `Billing_V1_DeductQuotaRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_DeductQuotaStreamResult` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deductQuotaStream<Result>(
+            request: GRPCCore.StreamingClientRequest<Billing_V1_DeductQuotaRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_DeductQuotaRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_DeductQuotaStreamResult>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Billing_V1_DeductQuotaStreamResult>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.bidirectionalStreaming(
+                request: request,
+                descriptor: Billing_V1_BillingInternalService.Method.DeductQuotaStream.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -5227,6 +5379,33 @@ extension Billing_V1_BillingInternalService.ClientProtocol {
         )
     }
 
+    /// Call the "DeductQuotaStream" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deductions in, results out as each commits (any order), keyed by request_id.
+    ///
+    /// - Parameters:
+    ///   - request: A streaming request producing `Billing_V1_DeductQuotaRequest` messages.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deductQuotaStream<Result>(
+        request: GRPCCore.StreamingClientRequest<Billing_V1_DeductQuotaRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Billing_V1_DeductQuotaStreamResult>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.deductQuotaStream(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_DeductQuotaRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_DeductQuotaStreamResult>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "RechargeCallback" method.
     ///
     /// - Parameters:
@@ -5478,6 +5657,38 @@ extension Billing_V1_BillingInternalService.ClientProtocol {
             metadata: metadata
         )
         return try await self.deductQuotaBatch(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeductQuotaStream" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deductions in, results out as each commits (any order), keyed by request_id.
+    ///
+    /// - Parameters:
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - producer: A closure producing request messages to send to the server. Returning
+    ///       from the closure closes the request stream.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deductQuotaStream<Result>(
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Billing_V1_DeductQuotaRequest>) async throws -> Void,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Billing_V1_DeductQuotaStreamResult>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.StreamingClientRequest<Billing_V1_DeductQuotaRequest>(
+            metadata: metadata,
+            producer: producer
+        )
+        return try await self.deductQuotaStream(
             request: request,
             options: options,
             onResponse: handleResponse
