@@ -73,10 +73,21 @@ struct BatchApplier: Sendable {
         }
         let outcomes = result.results.map { outcome in outcome.map { Self.renumber($0, ids: recordIds) } }
         // Every changed balance row is updated once, so its version moves on by exactly one.
+        // Quota rows and carries grouped by user once, not scanned again for every user.
+        var quotasByUser: [String: [String: QuotaUsage]] = [:]
+        for (key, usage) in result.snapshot.quotas where key.period == period {
+            quotasByUser[key.userId, default: [:]][key.serviceName] = usage
+        }
+        var carriesByUser: [String: [String: Int64]] = [:]
+        for (key, carry) in result.snapshot.carries where carry != 0 {
+            carriesByUser[key.userId, default: [:]][key.serviceName] = carry
+        }
         var accounts: [String: AccountState] = [:]
         for user in result.changedBalances {
             let version = read.versions[user, default: 0].addingReportingOverflow(1).partialValue
-            accounts[user] = Self.account(user, in: result.snapshot, period: period, version: version)
+            accounts[user] = Self.account(
+                user, in: result.snapshot, quotas: quotasByUser[user] ?? [:], carries: carriesByUser[user] ?? [:],
+                period: period, version: version)
         }
         let commit = Commit(outcomes: outcomes, period: period, accounts: accounts, events: result.events.map(\.type))
         var steps: [PipelineStep] = []
@@ -108,16 +119,11 @@ struct BatchApplier: Sendable {
 
     /// A user's account after the batch: balance, every quota row of the period, carries
     /// and overrides.
-    private static func account(_ user: String, in snapshot: LedgerSnapshot, period: QuotaPeriod, version: Int64)
-        -> AccountState
-    {
-        var quotas: [String: QuotaUsage] = [:]
-        for (key, usage) in snapshot.quotas where key.userId == user && key.period == period {
-            quotas[key.serviceName] = usage
-        }
-        var carries: [String: Int64] = [:]
-        for (key, carry) in snapshot.carries where key.userId == user && carry != 0 { carries[key.serviceName] = carry }
-        return AccountState(
+    private static func account(
+        _ user: String, in snapshot: LedgerSnapshot, quotas: [String: QuotaUsage], carries: [String: Int64],
+        period: QuotaPeriod, version: Int64
+    ) -> AccountState {
+        AccountState(
             balanceFen: snapshot.balance(of: user), quotas: quotas, version: version, carries: carries,
             overrides: snapshot.overrides[user] ?? [], heldFen: snapshot.held(by: user),
             spentFen: snapshot.spend[user].flatMap { $0.period == period ? $0.fen : nil } ?? .zero,

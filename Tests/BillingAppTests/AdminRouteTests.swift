@@ -127,12 +127,7 @@ struct AdminRouteTests {
             try await app.fund("gr", yuan: "1.00")
             _ = try await app.deduct("gr", "payment", count: 1_002, requestId: "d1")
             let before = try await auditCount(app)
-            let server = try #require(app.parts.grpcServer)
-            let address = try #require(try await server.listeningAddress?.ipv4)
-            try await withGRPCClient(
-                transport: .http2NIOPosix(
-                    target: .ipv4(address: address.host, port: address.port), transportSecurity: .plaintext)
-            ) { client in
+            try await app.withGRPC { client in
                 let gateway = Billing_V1_BillingInternalService.Client(wrapping: client)
                 let admin = Billing_V1_BillingAdminService.Client(wrapping: client)
                 let bearer: Metadata = ["authorization": "Bearer \(TestApp.internalToken)"]

@@ -78,12 +78,7 @@ struct BatchDeductTests {
     func grpc() async throws {
         try await TestApp.with { app in
             try await app.fund("bg", yuan: "0.10")
-            let server = try #require(app.parts.grpcServer)
-            let address = try #require(try await server.listeningAddress?.ipv4)
-            try await withGRPCClient(
-                transport: .http2NIOPosix(
-                    target: .ipv4(address: address.host, port: address.port), transportSecurity: .plaintext)
-            ) { client in
+            try await app.withGRPC { client in
                 let gateway = Billing_V1_BillingInternalService.Client(wrapping: client)
                 let bearer: Metadata = ["authorization": "Bearer \(TestApp.internalToken)"]
                 func item(_ count: Int64, _ id: String) -> Billing_V1_DeductQuotaRequest {
@@ -116,12 +111,7 @@ struct BatchDeductTests {
     func stream() async throws {
         try await TestApp.with { app in
             try await app.fund("bs", yuan: "100.00")
-            let server = try #require(app.parts.grpcServer)
-            let address = try #require(try await server.listeningAddress?.ipv4)
-            try await withGRPCClient(
-                transport: .http2NIOPosix(
-                    target: .ipv4(address: address.host, port: address.port), transportSecurity: .plaintext)
-            ) { client in
+            try await app.withGRPC { client in
                 let gateway = Billing_V1_BillingInternalService.Client(wrapping: client)
                 let ids = (0..<500).map { "s\($0)" } + ["s0"]  // the last one repeats the first
                 let results = try await gateway.deductQuotaStream(

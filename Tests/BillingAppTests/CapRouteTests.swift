@@ -57,12 +57,7 @@ struct CapRouteTests {
     @Test("settings over gRPC: unset fields stay, remove and reset clear, bad values are INVALID_ARGUMENT")
     func grpcSettings() async throws {
         try await TestApp.with { app in
-            let server = try #require(app.parts.grpcServer)
-            let address = try #require(try await server.listeningAddress?.ipv4)
-            try await withGRPCClient(
-                transport: .http2NIOPosix(
-                    target: .ipv4(address: address.host, port: address.port), transportSecurity: .plaintext)
-            ) { client in
+            try await app.withGRPC { client in
                 let console = Billing_V1_BillingService.Client(wrapping: client)
                 let set = try await console.updateSettings(
                     .with {

@@ -109,12 +109,7 @@ struct HoldRouteTests {
     func grpc() async throws {
         try await TestApp.with { app in
             try await app.fund("hg", yuan: "1.00")
-            let server = try #require(app.parts.grpcServer)
-            let address = try #require(try await server.listeningAddress?.ipv4)
-            try await withGRPCClient(
-                transport: .http2NIOPosix(
-                    target: .ipv4(address: address.host, port: address.port), transportSecurity: .plaintext)
-            ) { client in
+            try await app.withGRPC { client in
                 let gateway = Billing_V1_BillingInternalService.Client(wrapping: client)
                 let console = Billing_V1_BillingService.Client(wrapping: client)
                 let bearer: Metadata = ["authorization": "Bearer \(TestApp.internalToken)"]

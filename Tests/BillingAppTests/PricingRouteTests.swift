@@ -113,12 +113,7 @@ struct PricingRouteTests {
     @Test("the admin service over gRPC: admin token and x-operator, the same rules")
     func adminOverGRPC() async throws {
         try await TestApp.with(environment: Self.environment) { app in
-            let server = try #require(app.parts.grpcServer)
-            let address = try #require(try await server.listeningAddress?.ipv4)
-            try await withGRPCClient(
-                transport: .http2NIOPosix(
-                    target: .ipv4(address: address.host, port: address.port), transportSecurity: .plaintext)
-            ) { client in
+            try await app.withGRPC { client in
                 let admin = Billing_V1_BillingAdminService.Client(wrapping: client)
                 let request = Billing_V1_AddPriceVersionRequest.with {
                     $0.serviceName = "passport"

@@ -98,6 +98,7 @@ public final class BillingMetrics: Sendable {
 
     /// Fen kept by every pending hold, as the sweeper last read it.
     func heldFen(_ fen: Int64) {
+        // A Prometheus sample is a float; the fen stay integers everywhere else (exact up to 2⁵³).
         registry.makeGauge(descriptor: Self.named("billing_held_fen", "Fen kept by pending holds"))
             .set(Double(fen))
     }

@@ -63,10 +63,7 @@ struct AdminRoutes: Sendable {
             _ = try Self.operatorName(request)
             var request = request
             let fields = try await self.reader.fields(&request)
-            let limit = try fields.int("page_size") ?? Limits.defaultPageSize
-            guard (1...Limits.maxPageSize).contains(limit) else {
-                throw BillingError.invalidArgument(field: "page_size", reason: "must be between 1 and \(Limits.maxPageSize)")
-            }
+            let limit = try Self.pageSize(fields)
             let deliveries = try await self.webhooks.deliveries(limit: limit, before: try fields.int64("before"))
             return APIResponse.ok(.object([("deliveries", .array(deliveries.map(Views.delivery)))]))
         }
@@ -93,10 +90,7 @@ struct AdminRoutes: Sendable {
             _ = try Self.operatorName(request)
             var request = request
             let fields = try await self.reader.fields(&request)
-            let limit = try fields.int("page_size") ?? Limits.defaultPageSize
-            guard (1...Limits.maxPageSize).contains(limit) else {
-                throw BillingError.invalidArgument(field: "page_size", reason: "must be between 1 and \(Limits.maxPageSize)")
-            }
+            let limit = try Self.pageSize(fields)
             let entries = try await self.audit.entries(before: try fields.int64("before"), limit: limit)
             return APIResponse.ok(
                 .object([
@@ -140,6 +134,15 @@ struct AdminRoutes: Sendable {
                 from: from, to: try fields.date("to"), operatorName: operatorName)
             return APIResponse.ok(Views.priceOverride(stored.value, replayed: stored.replayed))
         }
+    }
+
+    /// `page_size` of a keyset-paged list: 1…`Limits.maxPageSize`, default `Limits.defaultPageSize`.
+    static func pageSize(_ fields: RequestFields) throws(BillingError) -> Int {
+        let limit = try fields.int("page_size") ?? Limits.defaultPageSize
+        guard (1...Limits.maxPageSize).contains(limit) else {
+            throw .invalidArgument(field: "page_size", reason: "must be between 1 and \(Limits.maxPageSize)")
+        }
+        return limit
     }
 
     /// The operator named by `X-Operator`: required on every admin call.
