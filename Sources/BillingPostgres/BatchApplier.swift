@@ -30,9 +30,7 @@ struct BatchApplier: Sendable {
     /// A connection with the lane's statements prepared.
     func connect(_ config: PostgresConfig) throws -> PostgresConnection {
         let connection = try PostgresConnection.connect(config)
-        for statement in LaneStatement.allCases {
-            try connection.prepare(name: statement.rawValue, sql: statement.sql)
-        }
+        try LaneStatement.prepareAll(on: connection)
         return connection
     }
 

@@ -22,6 +22,8 @@ struct GRPCLoad {
         let seconds = Double(environment["SECONDS"] ?? "") ?? 8
         let users = Int(environment["USERS"] ?? "") ?? 10_000
         let token = environment["TOKEN"] ?? "dev-internal-token"
+        // RPC=stream: each caller keeps WINDOW deductions in flight on one DeductQuotaStream.
+        let window = Int(environment["WINDOW"] ?? "") ?? 100
         let metadata: Metadata = ["authorization": "Bearer \(token)"]
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         let started = ContinuousClock.now
@@ -38,6 +40,11 @@ struct GRPCLoad {
                         return try await withThrowingTaskGroup(of: [Duration].self) { callers in
                             for caller in 0..<(streams / connections) {
                                 callers.addTask {
+                                    if rpc == "stream" {
+                                        return try await Self.stream(
+                                            billing, metadata: metadata, users: users, deadline: deadline,
+                                            prefix: "s\(connection)-\(caller)", window: window, failures: failures)
+                                    }
                                     var mine: [Duration] = []
                                     var step = 0
                                     while ContinuousClock.now < deadline {
@@ -89,9 +96,56 @@ struct GRPCLoad {
             let value = latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
             return String(format: "%.2f", Double(value.components.seconds) * 1000 + Double(value.components.attoseconds) / 1e15)
         }
+        // For a ledger check: how many deductions were answered as charged.
+        FileHandle.standardError.write(Data("charged \(latencies.count)\n".utf8))
         print(
             "| \(Int(Double(latencies.count) / elapsedSeconds)) | \(percentile(0.5)) | \(percentile(0.99)) | \(percentile(0.999)) | \(failures.count.load(ordering: .relaxed)) |"
         )
+    }
+}
+
+extension GRPCLoad {
+    /// One DeductQuotaStream kept `window` deductions ahead of its answers until `deadline`;
+    /// the latency of each is from its write to its answer.
+    static func stream(
+        _ billing: Billing_V1_BillingInternalService.Client<HTTP2ClientTransport.Posix>, metadata: Metadata,
+        users: Int, deadline: ContinuousClock.Instant, prefix: String, window: Int, failures: Failures
+    ) async throws -> [Duration] {
+        let (credits, grant) = AsyncStream.makeStream(of: Void.self)
+        let sentAt = Mutex<[String: ContinuousClock.Instant]>([:])
+        for _ in 0..<window { grant.yield() }
+        return try await billing.deductQuotaStream(
+            metadata: metadata,
+            requestProducer: { writer in
+                var step = 0
+                for await _ in credits {
+                    guard ContinuousClock.now < deadline else { break }
+                    step += 1
+                    let id = "\(prefix)-\(step)"
+                    sentAt.withLock { $0[id] = ContinuousClock.now }
+                    try await writer.write(
+                        .with {
+                            $0.userID = "u\(Int.random(in: 0..<users))"
+                            $0.serviceName = "passport"
+                            $0.count = 1
+                            $0.requestID = id
+                        })
+                }
+            },
+            onResponse: { response in
+                var mine: [Duration] = []
+                for try await result in response.messages {
+                    let now = ContinuousClock.now
+                    let begin = sentAt.withLock { $0.removeValue(forKey: result.requestID) }
+                    if !result.success {
+                        failures.count.add(1, ordering: .relaxed)
+                    } else if let begin {
+                        mine.append(now - begin)
+                    }
+                    grant.yield()
+                }
+                return mine
+            })
     }
 }
 
