@@ -20,7 +20,9 @@ enum LaneStatement: String, CaseIterable {
     /// its rows by key (an `= ANY` on an index, or a `LATERAL … LIMIT 1` lookup per key,
     /// which fixes the join order); with sequential scans priced out, the planner has no
     /// cheaper plan to pick whatever the statistics say. Lane connections run nothing else.
-    /// `LanePlanTests` checks every statement's cached plan after a bulk insert.
+    /// (`LIMIT 1` or `OFFSET 0` keeps a LATERAL subquery from being flattened back into
+    /// a join the planner may reorder.) `LanePlanTests` checks every statement's cached plan
+    /// after a bulk insert.
     static let sessionSettings = ["SET enable_seqscan = off"]
 
     /// Sets the session settings and prepares every statement on `connection`.
@@ -116,7 +118,7 @@ enum LaneStatement: String, CaseIterable {
                     WHERE k.kind = 'hold' AND h.user_id = k.user_id AND h.hold_id = k.id AND h.status = 'settled'
                 ) AS t ON true
                 CROSS JOIN LATERAL (
-                    SELECT * FROM billing_record WHERE id = ANY(t.ids) AND user_id = k.user_id) AS r
+                    SELECT * FROM billing_record WHERE id = ANY(t.ids) AND user_id = k.user_id OFFSET 0) AS r
             ) AS x
             """
         case .readRefunds:
@@ -128,7 +130,8 @@ enum LaneStatement: String, CaseIterable {
             FROM (
                 SELECT f.* FROM unnest($1::text[], $2::text[], $3::text[]) AS k(user_id, kind, id)
                 CROSS JOIN LATERAL (
-                    SELECT * FROM refund WHERE user_id = k.user_id AND target_kind = k.kind AND target_id = k.id) AS f
+                    SELECT * FROM refund WHERE user_id = k.user_id AND target_kind = k.kind AND target_id = k.id
+                    OFFSET 0) AS f
                 UNION
                 SELECT f.* FROM unnest($4::text[], $5::text[]) AS k(user_id, id)
                 CROSS JOIN LATERAL (

@@ -64,7 +64,7 @@ struct LanePlanTests {
     /// The cached plan of prepared statement `name` (EXPLAIN EXECUTE also builds and caches it).
     static func plan(_ connection: PostgresConnection, _ name: String, parameters: Int) throws -> [[String: Any]] {
         let arguments = parameters == 0 ? "" : "(" + Array(repeating: "NULL", count: parameters).joined(separator: ", ") + ")"
-        let text = try connection.query("EXPLAIN (FORMAT JSON) EXECUTE \(name)\(arguments)")[0].string(0)
+        let text = try connection.query("EXPLAIN (FORMAT JSON) EXECUTE \"\(name)\"\(arguments)")[0].string(0)
         let document = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]]
         var nodes: [[String: Any]] = []
         func walk(_ node: [String: Any]) {
@@ -90,7 +90,7 @@ struct LanePlanTests {
         }
     }
 
-    @Test("every lane statement's cached plan still looks rows up by key after 20,000 rows per table arrive")
+    @Test("every lane statement's cached plan looks rows up by key on tiny tables and after 20,000 rows per table arrive")
     func plansSurviveABulkLoad() async throws {
         try await TestSchema.with(prefix: "plan") { schema in
             let lane = try PostgresConnection.connect(schema.config)
@@ -98,25 +98,28 @@ struct LanePlanTests {
             // What the planner sees on a new database: tiny tables, analyzed.
             try lane.query("INSERT INTO user_balance (user_id, balance_fen) VALUES ('a', 1), ('b', 1)")
             try lane.query("ANALYZE")
+            // The statistics lag on purpose: no autovacuum ANALYZE may catch up mid-test.
+            for table in [
+                "user_balance", "free_quota", "billing_record", "deduction_request", "hold", "refund", "adjustment",
+                "user_settings", "user_price",
+            ] {
+                try lane.query("ALTER TABLE \(table) SET (autovacuum_enabled = false)")
+            }
             // Production reaches the generic plan after five executions; force it at once.
             try lane.query("SET plan_cache_mode = force_generic_plan")
             try LaneStatement.prepareAll(on: lane)
+            // Cached now, while the tables are tiny: already by key (nothing to invalidate later).
             for statement in LaneStatement.allCases {
-                _ = try Self.plan(lane, statement.rawValue, parameters: Self.parameterCount(statement.sql))
+                let nodes = try Self.plan(lane, statement.rawValue, parameters: Self.parameterCount(statement.sql))
+                #expect(Self.wholeTableScans(nodes) == [], "\(statement.rawValue) on tiny tables")
             }
-
-            // A control on the same tables: the old lock statement on a plain connection.
-            let plain = try PostgresConnection.connect(schema.config)
-            defer { plain.close() }
-            try plain.query("SET plan_cache_mode = force_generic_plan")
-            try plain.prepare(
-                name: "old_lock", sql: "SELECT * FROM user_balance WHERE user_id = ANY($1::text[]) FOR UPDATE")
-            _ = try Self.plan(plain, "old_lock", parameters: 1)
 
             try Self.bulkLoad(lane, rows: 20_000)
 
-            // The hazard is real: the control's cached plan still scans the whole table.
-            #expect(Self.wholeTableScans(try Self.plan(plain, "old_lock", parameters: 1)) == ["Seq Scan on user_balance"])
+            // (Before the fix, lockBalances, writeBalances, readIdempotency and lockQuotas cached
+            // sequential scans here, as did a plain connection's `… WHERE user_id = ANY($1)`: see
+            // docs/benchmarks.md. Not asserted as a control: DDL of tests running alongside can
+            // reset every backend's plan cache, which replans it.)
             for statement in LaneStatement.allCases {
                 let nodes = try Self.plan(lane, statement.rawValue, parameters: Self.parameterCount(statement.sql))
                 #expect(!nodes.isEmpty, "\(statement.rawValue) has a plan")
