@@ -69,6 +69,12 @@ public struct PostgresQuotaReset: Sendable {
             guard let last = chunk.lastUser else { break }
             after = last
         }
+        if rows > 0 {
+            // Millions of new rows of a period no statistics know yet: refresh them now rather
+            // than at autovacuum's next pass (the lanes' plans do not depend on them, but the
+            // reports, statistics and reconcile queries do).
+            try await pool.withConnection { connection -> Void in try connection.query("ANALYZE free_quota") }
+        }
         return QuotaResetReport(period: period, rowsCreated: rows, usersCovered: users)
     }
 
