@@ -13,6 +13,21 @@ struct JSONTests {
         #expect(try JSONParser.parse(Array(value.serialized().utf8)) == value)
     }
 
+    @Test("any string survives writing and parsing: escapes, control characters, every plane")
+    func stringsRoundTrip() throws {
+        var random = SystemRandomNumberGenerator()
+        let pool: [Unicode.Scalar] = ["a", "\"", "\\", "/", "\n", "\r", "\t", "\u{00}", "\u{1F}", "\u{7F}", "é", "中", "😀"]
+        for _ in 0..<500 {
+            var text = String.UnicodeScalarView()
+            for _ in 0..<Int.random(in: 0...12, using: &random) { text.append(pool.randomElement(using: &random)!) }
+            let value = JSONValue.object([(String(text), .array([.string(String(text)), .number("1")]))])
+            let bytes = value.serializedBytes()
+            #expect(!bytes.contains { $0 < 0x20 }, "control characters are escaped")
+            #expect(try JSONParser.parse(bytes) == value)
+        }
+        #expect(JSONValue.string("a\u{01}\"\\\n").serialized() == #""a\u0001\"\\\n""#)
+    }
+
     @Test(
         "malformed JSON is rejected with a position",
         arguments: [

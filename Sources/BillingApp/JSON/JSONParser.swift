@@ -143,6 +143,14 @@ public struct JSONParser {
             guard let byte = current else { throw failure("unterminated string") }
             switch byte {
             case UInt8(ascii: "\""):
+                if scalars.isEmpty {
+                    // No escape met (nearly every string): one validated copy of the bytes.
+                    guard let text = String(validating: bytes[run..<index], as: UTF8.self) else {
+                        throw failure("invalid UTF-8 in a string")
+                    }
+                    index += 1
+                    return text
+                }
                 try flush(self, upTo: index, into: &scalars)
                 index += 1
                 return String(scalars)

@@ -21,14 +21,28 @@ public final class BillingMetrics: Sendable {
         MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
+    private struct RequestLabels: Hashable, Sendable {
+        let route: String
+        let method: String
+        let status: Int
+    }
+
+    private let requestHandles = MetricHandles<RequestLabels, (Counter, DurationHistogram)>()
+    private let deductionHandles = MetricHandles<String, Counter>()
+
     func request(route: String, method: String, status: Int, duration: Duration) {
-        registry.makeCounter(
-            descriptor: Self.named("http_requests_total", "HTTP requests by route, method and status"), labels: [("route", route), ("method", method), ("status", String(status))]
-        ).increment()
-        registry.makeDurationHistogram(
-            descriptor: Self.named("http_request_duration_seconds", "HTTP request latency by route"), labels: [("route", route), ("method", method)],
-            buckets: Self.latencyBuckets
-        ).record(duration)
+        let (counter, histogram) = requestHandles.handle(RequestLabels(route: route, method: method, status: status)) {
+            (
+                registry.makeCounter(
+                    descriptor: Self.named("http_requests_total", "HTTP requests by route, method and status"),
+                    labels: [("route", route), ("method", method), ("status", String(status))]),
+                registry.makeDurationHistogram(
+                    descriptor: Self.named("http_request_duration_seconds", "HTTP request latency by route"),
+                    labels: [("route", route), ("method", method)], buckets: Self.latencyBuckets)
+            )
+        }
+        counter.increment()
+        histogram.record(duration)
     }
 
     /// One RPC by its method and final status code.
@@ -44,9 +58,11 @@ public final class BillingMetrics: Sendable {
     }
 
     func deduction(mode: String) {
-        registry.makeCounter(
-            descriptor: Self.named("billing_deductions_total", "Deductions by mode, replay or error code"),
-            labels: [("mode", mode)]).increment()
+        deductionHandles.handle(mode) {
+            registry.makeCounter(
+                descriptor: Self.named("billing_deductions_total", "Deductions by mode, replay or error code"),
+                labels: [("mode", mode)])
+        }.increment()
     }
 
     func recharge(outcome: String) {
