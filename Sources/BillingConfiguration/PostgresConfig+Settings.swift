@@ -43,7 +43,7 @@ extension DeductionLanes.Settings {
     public init(_ lanes: SettingsReader) throws(BillingError) {
         self.init(
             laneCount: try lanes.int("count", default: DeductionLanes.Settings.defaultLaneCount, in: 1...64),
-            maxBatchCount: try lanes.int("max_batch", default: 256, in: 1...4_096),
-            maxQueuedPerLane: try lanes.int("max_queued", default: 4_096, in: 1...1_000_000))
+            maxBatchCount: try lanes.int("max_batch", default: 1_024, in: 1...4_096),
+            maxQueuedPerLane: try lanes.int("max_queued", default: 16_384, in: 1...1_000_000))
     }
 }

@@ -22,7 +22,7 @@ public final class DeductionLanes: DeductionLedger, OperationLedger, ThreadOwnin
         }
 
         public init(
-            laneCount: Int = Settings.defaultLaneCount, maxBatchCount: Int = 256, maxQueuedPerLane: Int = 4_096
+            laneCount: Int = Settings.defaultLaneCount, maxBatchCount: Int = 1_024, maxQueuedPerLane: Int = 16_384
         ) {
             self.laneCount = laneCount
             self.maxBatchCount = maxBatchCount
@@ -129,10 +129,13 @@ public protocol LaneObserver: Sendable {
     func batchFailed(lane: Int, size: Int, error: BillingError)
     /// Events a committed batch wrote to the outbox.
     func eventsWritten(_ types: [BillingEventType])
+    /// How long a batch took: its transaction (retries included) and the cache write after it.
+    func batchTimed(lane: Int, transaction: Duration, cache: Duration)
 }
 
 extension LaneObserver {
     public func eventsWritten(_ types: [BillingEventType]) {}
+    public func batchTimed(lane: Int, transaction: Duration, cache: Duration) {}
 }
 
 /// Told, before the waiters are answered, how a committed batch left the accounts (the
@@ -238,12 +241,15 @@ final class DeductionLane: Sendable {
             let batch = queue.take(max: maxBatchCount)
             if batch.isEmpty { break }
             let requests = batch.map(\.request)
+            let started = ContinuousClock.now
             let commit = commit(requests, connection: &connection)
+            let committed = ContinuousClock.now
             // The cache first, so a check after an acknowledged deduction sees it.
             if let listener, let period = commit.period {
                 if !commit.accounts.isEmpty { listener.accountsCommitted(commit.accounts, period: period) }
                 if !commit.unknown.isEmpty { listener.accountsUnknown(commit.unknown, period: period) }
             }
+            observer?.batchTimed(lane: index, transaction: committed - started, cache: ContinuousClock.now - committed)
             for (pending, outcome) in zip(batch, commit.outcomes) {
                 pending.complete(outcome)
             }

@@ -3,8 +3,16 @@ local users = tonumber(os.getenv("USERS") or "10000")
 local counter = 0
 local headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer dev-internal-token" }
 
+-- wrk does not seed Lua's generator: unseeded, every run would draw the same thread ids
+-- and users, and a second run's request ids would be replays of the first's.
+math.randomseed(os.time())
+
 setup = function(thread)
   thread:set("tid", tostring(math.random(1, 1000000000)))
+end
+
+init = function(args)
+  math.randomseed(tonumber(tid))
 end
 
 request = function()

@@ -8,11 +8,13 @@
 #   - the same server with the per-call strategy (the original design behind HTTP).
 # Prints a Markdown table and the ratios.
 #   bench/http/run.sh [seconds per row, default 10] [connections, default 64]
+#   (ITEMS items per batch request, default 100; WARMUP seconds per design, default 10)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds="${1:-10}"
 connections="${2:-64}"
 items="${ITEMS:-100}"
+warmup="${WARMUP:-10}"
 port=8199
 grpc=9199
 schema=httpbench
@@ -40,7 +42,14 @@ fill() {
 }
 
 ledger() { # request-id prefix, items answered as charged -> a verdict
-  local prefix="$1" acked="$2" records distinct requests drop
+  local prefix="$1" acked="$2" records distinct requests drop last=-1
+  # Requests in flight when the client stopped are still being committed: wait until the
+  # ledger stops moving.
+  for _ in $(seq 1 50); do
+    records="$(sql "SELECT count(*) FROM billing_record")"
+    [ "$records" = "$last" ] && break
+    last=$records; sleep 0.5
+  done
   records="$(sql "SELECT count(*) FROM billing_record WHERE request_id LIKE '$prefix%'")"
   distinct="$(sql "SELECT count(DISTINCT (user_id, request_id)) FROM billing_record WHERE request_id LIKE '$prefix%'")"
   requests="$(sql "SELECT count(*) FROM deduction_request WHERE request_id LIKE '$prefix%'")"
@@ -68,10 +77,16 @@ echo "|---|---|---:|---:|---:|---:|---:|"
 seed
 BILLING_DATABASE_SCHEMA=$schema .build/release/billing-server migrate --config configs/config.yaml >/dev/null 2>&1
 fill
+pgbench_run() { # users, seconds, extra flags
+  (cd /tmp && PGOPTIONS="-c search_path=$schema" pgbench -n -M prepared -c "$connections" -j 2 -T "$2" \
+    -D users="$1" -D period="$period" -f "$OLDPWD/bench/http/per-call.pgbench" ${3:-} 2>&1)
+}
+# Every design first runs on its new tables for a while: the first seconds on empty tables
+# (and a cold cache) are up to 2× slower than the rest for the lanes (docs/benchmarks.md).
+pgbench_run 10000 "$warmup" >/dev/null
 for users in 10000 1; do
   rm -f /tmp/pgbench_log.*
-  out="$(cd /tmp && PGOPTIONS="-c search_path=$schema" pgbench -n -M prepared -c "$connections" -j 2 -T "$seconds" \
-    -D users=$users -D period="$period" -f "$OLDPWD/bench/http/per-call.pgbench" -l --log-prefix=/tmp/pgbench_log 2>&1)"
+  out="$(pgbench_run "$users" "$seconds" "-l --log-prefix=/tmp/pgbench_log")"
   tps="$(awk '/^tps/ { printf "%d", $3 }' <<<"$out")"
   read -r p50 p99 < <(cat /tmp/pgbench_log.* | awk '{ print $3 / 1000 }' | sort -n \
     | awk '{ v[NR] = $1 } END { printf "%.2f %.2f\n", v[int(NR * 0.5)], v[int(NR * 0.99)] }')
@@ -89,6 +104,7 @@ for strategy in lanes per_call; do
   pid=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
   fill
+  PREFIX=w ITEMS=$items wrk -t2 -c"$connections" -d"${warmup}s" -s bench/http/batch.lua "http://127.0.0.1:$port" >/dev/null
   scenarios="health check deduct-10000 deduct-1 batch stream"
   [ "$strategy" = per_call ] && scenarios="deduct-10000 deduct-1"
   for scenario in $scenarios; do

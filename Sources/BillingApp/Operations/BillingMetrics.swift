@@ -138,6 +138,24 @@ extension BillingMetrics: LaneObserver {
         }
     }
 
+    public func batchTimed(lane: Int, transaction: Duration, cache: Duration) {
+        laneTransaction.record(transaction)
+        laneCacheWrite.record(cache)
+    }
+
+    private var laneTransaction: DurationHistogram {
+        registry.makeDurationHistogram(
+            descriptor: Self.named(
+                "billing_lane_transaction_seconds", "A lane batch's transaction, from BEGIN to the COMMIT's answer"),
+            buckets: Self.latencyBuckets)
+    }
+
+    private var laneCacheWrite: DurationHistogram {
+        registry.makeDurationHistogram(
+            descriptor: Self.named("billing_lane_cache_write_seconds", "Writing a committed batch's accounts to the cache"),
+            buckets: Self.latencyBuckets)
+    }
+
     public func eventsWritten(_ types: [BillingEventType]) {
         for type in types { event(type) }
     }
