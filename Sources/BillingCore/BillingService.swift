@@ -353,6 +353,23 @@ public struct BillingService: Sendable {
         return UsageStats(userId: userId, serviceName: serviceName, window: window, usage: usage)
     }
 
+    /// Calls, free and paid counts and cost per local day (configured zone) and service,
+    /// every day of the range listed.
+    public func dailyStats(userId: String, range: DayRange) async throws(BillingError) -> DailyStats {
+        let userId = try Self.validUser(userId)
+        let found = try await queries.dailyUsage(of: userId, over: range, calendar: calendar)
+        let days = range.days.map { day in
+            let services = (found[day] ?? []).sorted { $0.serviceName < $1.serviceName }
+            return DailyUsage(day: day, total: .total(of: services, name: "all"), services: services)
+        }
+        return DailyStats(
+            userId: userId, timeZone: calendar.timeZone.identifier, days: days,
+            total: .total(of: days.map(\.total), name: "all"))
+    }
+
+    /// The local day of now (configured zone): the default end of a daily range.
+    public var today: LocalDay { calendar.day(containing: clock.now()) }
+
     /// All-time usage per service: every catalog service, then retired ones with records.
     public func summary(userId: String) async throws(BillingError) -> UsageSummary {
         let userId = try Self.validUser(userId)

@@ -10,6 +10,8 @@ public enum Limits {
     /// 1,000,000.00 yuan.
     public static let maxRechargeFen = Fen(100_000_000)
     public static let maxPageSize = 100
+    /// Days one daily-statistics request may cover (a year, leap day included).
+    public static let maxStatsDays = 366
     public static let defaultPageSize = 20
     /// Deductions in one batch request.
     public static let maxBatchItems = 1_000

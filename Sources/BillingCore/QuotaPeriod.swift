@@ -68,7 +68,7 @@ public struct QuotaPeriod: Sendable, Hashable, Comparable, Codable, CustomString
 /// is handled in one place.
 public struct BillingCalendar: Sendable {
     public let timeZone: TimeZone
-    private let calendar: Calendar
+    let calendar: Calendar
 
     public init(timeZone: TimeZone) {
         self.timeZone = timeZone

@@ -83,6 +83,45 @@ public struct PostgresLedgerQueries: LedgerQueries {
         }
     }
 
+    public func dailyUsage(of userId: String, over range: DayRange, calendar: BillingCalendar)
+        async throws(BillingError) -> [LocalDay: [ServiceUsage]]
+    {
+        let start = calendar.bounds(of: range.from).lowerBound
+        let end = calendar.bounds(of: range.to).upperBound
+        return try await pool.withConnection { connection in
+            // One pass over the user's records of the range (the (user_id, created_at) index),
+            // grouped by the local day in the zone ($4) and the service.
+            let rows = try connection.query(
+                """
+                SELECT to_char(created_at AT TIME ZONE $4, 'YYYY-MM-DD') AS day, service_name,
+                    (COALESCE(sum(count) FILTER (WHERE type = 1), 0) - COALESCE(sum(count) FILTER (WHERE type = 5), 0))::bigint,
+                    (COALESCE(sum(count) FILTER (WHERE type = 2), 0) - COALESCE(sum(count) FILTER (WHERE type = 3), 0))::bigint,
+                    (COALESCE(sum(amount_fen) FILTER (WHERE type = 2), 0)
+                        - COALESCE(sum(amount_fen) FILTER (WHERE type = 3), 0))::bigint,
+                    COALESCE(sum(count) FILTER (WHERE type IN (3, 5)), 0)::bigint,
+                    COALESCE(sum(amount_fen) FILTER (WHERE type = 3), 0)::bigint
+                FROM billing_record
+                WHERE user_id = $1 AND created_at >= \(timestampParameter(2)) AND created_at < \(timestampParameter(3))
+                    AND type <> 4
+                GROUP BY 1, 2 ORDER BY 1, 2
+                """,
+                [
+                    userId, PostgresText.microseconds(start), PostgresText.microseconds(end),
+                    calendar.timeZone.identifier,
+                ])
+            var days: [LocalDay: [ServiceUsage]] = [:]
+            for row in rows.all {
+                let day = try LocalDay(text: try row.string(0), field: "day")
+                days[day, default: []].append(
+                    ServiceUsage(
+                        serviceName: try row.string(1), freeCount: try row.int64(2), paidCount: try row.int64(3),
+                        totalCostFen: Fen(try row.int64(4)), refundedCount: try row.int64(5),
+                        refundedFen: Fen(try row.int64(6))))
+            }
+            return days
+        }
+    }
+
     /// The columns after `period` of a record select, as `decode` reads them.
     static let recordTail =
         "\(microsecondsColumn("created_at")), price_micro_fen, price_version, price_override, hold_id, refers_to"

@@ -64,6 +64,55 @@ struct LedgerQueryTests {
         }
     }
 
+    /// The port's default: one usage query per day.
+    struct PerDayQueries: LedgerQueries {
+        let base: PostgresLedgerQueries
+        func records(of userId: String, filter: RecordFilter, page: PageRequest) async throws(BillingError)
+            -> RecordPage
+        { try await base.records(of: userId, filter: filter, page: page) }
+        func usage(of userId: String, serviceName: String?, in range: Range<Date>?) async throws(BillingError)
+            -> [ServiceUsage]
+        { try await base.usage(of: userId, serviceName: serviceName, in: range) }
+    }
+
+    @Test("daily usage: local days of the zone, a call a second before midnight and one after, net of refunds")
+    func daily() async throws {
+        try await TestLedger.with { db in
+            let calendar = BillingCalendar.platformDefault
+            try await db.fund("u1", fen: 1_000)
+            let first = calendar.day(containing: db.clock.now())
+            _ = try await db.deduct("u1", "passport", count: 2)
+            // One second before local midnight, then one second after.
+            db.clock.advance(seconds: calendar.bounds(of: first).upperBound.timeIntervalSince(db.clock.now()) - 1)
+            _ = try await db.deduct("u1", "passport")
+            db.clock.advance(seconds: 2)
+            _ = try await db.deduct("u1", "passport")
+            _ = try await db.deduct("u2", "passport", count: 5)
+            db.clock.advance(seconds: 2 * 86_400)
+            _ = try await db.deduct("u1", "asset", count: 1_003, requestId: "r-asset")
+            _ = try await db.lanes.perform(
+                .refund(
+                    try RefundRequest(
+                        refundId: "f1", userId: "u1", target: .deduction(requestId: "r-asset"), count: 1, reason: "test")))
+
+            let range = try DayRange(from: first, to: first.next.next.next.next)
+            let days = try await db.queries.dailyUsage(of: "u1", over: range, calendar: calendar)
+            #expect(days.count == 3, "days with records only")
+            #expect(days[first] == [ServiceUsage(serviceName: "passport", freeCount: 3, paidCount: 0, totalCostFen: .zero)])
+            #expect(days[first.next] == [ServiceUsage(serviceName: "passport", freeCount: 1, paidCount: 0, totalCostFen: .zero)])
+            #expect(days[first.next.next] == nil)
+            #expect(
+                days[first.next.next.next] == [
+                    ServiceUsage(
+                        serviceName: "asset", freeCount: 1_000, paidCount: 2, totalCostFen: Fen(10), refundedCount: 1,
+                        refundedFen: Fen(5))
+                ])
+            // One grouped query answers what a query per day answers.
+            let perDay = try await PerDayQueries(base: db.queries).dailyUsage(of: "u1", over: range, calendar: calendar)
+            #expect(perDay == days)
+        }
+    }
+
     @Test("the monthly reset creates next month's rows for every known user, once, even run concurrently")
     func reset() async throws {
         try await TestLedger.with { db in

@@ -159,6 +159,35 @@ struct ConsoleGRPCService: Billing_V1_BillingService.ServiceProtocol {
             })
     }
 
+    func getDailyStats(request: ServerRequest<Billing_V1_GetDailyStatsRequest>, context: ServerContext) async throws
+        -> ServerResponse<Billing_V1_DailyStatsResponse>
+    {
+        let message = request.message
+        let range = try ManagementRoutes.dayRange(
+            from: message.from.isEmpty ? nil : message.from, to: message.to.isEmpty ? nil : message.to,
+            today: service.today)
+        let stats = try await service.dailyStats(userId: user(request.metadata, message.userID), range: range)
+        return ServerResponse(
+            message: .with {
+                $0.userID = stats.userId
+                $0.timeZone = stats.timeZone
+                $0.totalCount = stats.total.totalCount
+                $0.totalCostFen = stats.total.totalCostFen.value
+                $0.totalCost = stats.total.totalCostFen.yuanText
+                $0.days = stats.days.map { day in
+                    .with {
+                        $0.day = day.day.description
+                        $0.totalCount = day.total.totalCount
+                        $0.freeCount = day.total.freeCount
+                        $0.paidCount = day.total.paidCount
+                        $0.totalCostFen = day.total.totalCostFen.value
+                        $0.totalCost = day.total.totalCostFen.yuanText
+                        $0.services = day.services.map(Self.serviceStats)
+                    }
+                }
+            })
+    }
+
     func getStatsSummary(request: ServerRequest<Billing_V1_GetStatsSummaryRequest>, context: ServerContext)
         async throws -> ServerResponse<Billing_V1_StatsSummaryResponse>
     {
@@ -169,16 +198,18 @@ struct ConsoleGRPCService: Billing_V1_BillingService.ServiceProtocol {
                 $0.totalCount = summary.total.totalCount
                 $0.totalCostFen = summary.total.totalCostFen.value
                 $0.totalCost = summary.total.totalCostFen.yuanText
-                $0.services = summary.services.map { usage in
-                    .with {
-                        $0.serviceName = usage.serviceName
-                        $0.totalCount = usage.totalCount
-                        $0.freeCount = usage.freeCount
-                        $0.paidCount = usage.paidCount
-                        $0.totalCostFen = usage.totalCostFen.value
-                        $0.totalCost = usage.totalCostFen.yuanText
-                    }
-                }
+                $0.services = summary.services.map(Self.serviceStats)
             })
+    }
+
+    private static func serviceStats(_ usage: ServiceUsage) -> Billing_V1_ServiceStats {
+        .with {
+            $0.serviceName = usage.serviceName
+            $0.totalCount = usage.totalCount
+            $0.freeCount = usage.freeCount
+            $0.paidCount = usage.paidCount
+            $0.totalCostFen = usage.totalCostFen.value
+            $0.totalCost = usage.totalCostFen.yuanText
+        }
     }
 }

@@ -198,6 +198,29 @@ enum Views {
             ] + usage(stats.usage))
     }
 
+    static func daily(_ stats: DailyStats) -> JSONValue {
+        .object(
+            [
+                ("userId", .string(stats.userId)), ("timeZone", .string(stats.timeZone)),
+                ("from", .string(stats.days.first?.day.description ?? "")),
+                ("to", .string(stats.days.last?.day.description ?? "")),
+            ] + usage(stats.total) + [
+                (
+                    "days",
+                    .array(
+                        stats.days.map { day in
+                            .object(
+                                [("day", .string(day.day.description))] + usage(day.total) + [
+                                    (
+                                        "services",
+                                        .array(day.services.map { .object([("serviceName", .string($0.serviceName))] + usage($0)) })
+                                    )
+                                ])
+                        })
+                )
+            ])
+    }
+
     static func summary(_ summary: UsageSummary) -> JSONValue {
         .object(
             [("userId", .string(summary.userId)), ("totalCount", .int(summary.total.totalCount))]

@@ -63,6 +63,12 @@ struct ManagementRoutes: Sendable {
                 return APIResponse.ok(Views.stats(stats))
             }
         }
+        group.get("stats/daily") { request, _ in
+            let (user, fields) = try await self.user(request)
+            let range = try Self.dayRange(
+                from: fields.string("from"), to: fields.string("to"), today: self.service.today)
+            return APIResponse.ok(Views.daily(try await self.service.dailyStats(userId: user, range: range)))
+        }
         group.get("stats/summary") { request, _ in
             let (user, _) = try await self.user(request)
             return APIResponse.ok(Views.summary(try await self.service.summary(userId: user)))
@@ -85,6 +91,16 @@ struct ManagementRoutes: Sendable {
         return try await service.recharge(
             rechargeRequest, idempotencyKey: request.headers[.idempotencyKey],
             clientIP: ClientAddress.fromForwardedFor(request.headers[.forwardedFor]))
+    }
+
+    /// `from`…`to` (YYYY-MM-DD, both included); `to` defaults to today and `from` to 29
+    /// days before `to` (30 days).
+    static func dayRange(from: String?, to: String?, today: LocalDay) throws(BillingError) -> DayRange {
+        let last = try to.map { (text: String) throws(BillingError) in try LocalDay(text: text, field: "to") } ?? today
+        if let from { return try DayRange(from: try LocalDay(text: from, field: "from"), to: last) }
+        var first = last
+        for _ in 0..<29 { first = first.previous }
+        return try DayRange(from: first, to: last)
     }
 
     static func date(_ fields: RequestFields, _ name: String) throws(BillingError) -> Date? {

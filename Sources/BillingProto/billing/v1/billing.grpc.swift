@@ -1,4 +1,4 @@
-// proto-sha256: 4b6104a99465f2d94c350f8f6b4e185ee3c25ba1063aedff8ad52e8ef6515b04
+// proto-sha256: 7e772568cbbcf37a61b4424edd6e2c32e12f2ea8cbf9c4b4f18d93f627ea5a5f
 /// The Billing Service's gRPC API: the same use cases as the HTTP API. Money is integer
 /// fen (int64 *_fen); yuan appears only as display strings with two decimals.
 
@@ -102,6 +102,19 @@ public enum Billing_V1_BillingService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GetDailyStats" metadata.
+        public enum GetDailyStats: Sendable {
+            /// Request type for "GetDailyStats".
+            public typealias Input = Billing_V1_GetDailyStatsRequest
+            /// Response type for "GetDailyStats".
+            public typealias Output = Billing_V1_DailyStatsResponse
+            /// Descriptor for "GetDailyStats".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "billing.v1.BillingService"),
+                method: "GetDailyStats",
+                type: .unary
+            )
+        }
         /// Namespace for "ListHolds" metadata.
         public enum ListHolds: Sendable {
             /// Request type for "ListHolds".
@@ -149,6 +162,7 @@ public enum Billing_V1_BillingService: Sendable {
             GetStatsToday.descriptor,
             GetStatsMonth.descriptor,
             GetStatsSummary.descriptor,
+            GetDailyStats.descriptor,
             ListHolds.descriptor,
             GetSettings.descriptor,
             UpdateSettings.descriptor
@@ -266,6 +280,25 @@ extension Billing_V1_BillingService {
             request: GRPCCore.StreamingServerRequest<Billing_V1_GetStatsSummaryRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_StatsSummaryResponse>
+
+        /// Handle the "GetDailyStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Calls and cost per local day (the configured zone) and service, every day of
+        /// > [from, to] listed; from/to are YYYY-MM-DD (to defaults to today, from to 29 days before).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Billing_V1_GetDailyStatsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Billing_V1_DailyStatsResponse` messages.
+        func getDailyStats(
+            request: GRPCCore.StreamingServerRequest<Billing_V1_GetDailyStatsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_DailyStatsResponse>
 
         /// Handle the "ListHolds" method.
         ///
@@ -411,6 +444,25 @@ extension Billing_V1_BillingService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Billing_V1_StatsSummaryResponse>
 
+        /// Handle the "GetDailyStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Calls and cost per local day (the configured zone) and service, every day of
+        /// > [from, to] listed; from/to are YYYY-MM-DD (to defaults to today, from to 29 days before).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_GetDailyStatsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Billing_V1_DailyStatsResponse` message.
+        func getDailyStats(
+            request: GRPCCore.ServerRequest<Billing_V1_GetDailyStatsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Billing_V1_DailyStatsResponse>
+
         /// Handle the "ListHolds" method.
         ///
         /// - Parameters:
@@ -553,6 +605,25 @@ extension Billing_V1_BillingService {
             context: GRPCCore.ServerContext
         ) async throws -> Billing_V1_StatsSummaryResponse
 
+        /// Handle the "GetDailyStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Calls and cost per local day (the configured zone) and service, every day of
+        /// > [from, to] listed; from/to are YYYY-MM-DD (to defaults to today, from to 29 days before).
+        ///
+        /// - Parameters:
+        ///   - request: A `Billing_V1_GetDailyStatsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Billing_V1_DailyStatsResponse` to respond with.
+        func getDailyStats(
+            request: Billing_V1_GetDailyStatsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Billing_V1_DailyStatsResponse
+
         /// Handle the "ListHolds" method.
         ///
         /// - Parameters:
@@ -672,6 +743,17 @@ extension Billing_V1_BillingService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Billing_V1_BillingService.Method.GetDailyStats.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_GetDailyStatsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_DailyStatsResponse>(),
+            handler: { request, context in
+                try await self.getDailyStats(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Billing_V1_BillingService.Method.ListHolds.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_ListHoldsRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_ListHoldsResponse>(),
@@ -770,6 +852,17 @@ extension Billing_V1_BillingService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_StatsSummaryResponse> {
         let response = try await self.getStatsSummary(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getDailyStats(
+        request: GRPCCore.StreamingServerRequest<Billing_V1_GetDailyStatsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Billing_V1_DailyStatsResponse> {
+        let response = try await self.getDailyStats(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -884,6 +977,19 @@ extension Billing_V1_BillingService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Billing_V1_StatsSummaryResponse> {
         return GRPCCore.ServerResponse<Billing_V1_StatsSummaryResponse>(
             message: try await self.getStatsSummary(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getDailyStats(
+        request: GRPCCore.ServerRequest<Billing_V1_GetDailyStatsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Billing_V1_DailyStatsResponse> {
+        return GRPCCore.ServerResponse<Billing_V1_DailyStatsResponse>(
+            message: try await self.getDailyStats(
                 request: request.message,
                 context: context
             ),
@@ -1057,6 +1163,30 @@ extension Billing_V1_BillingService {
             deserializer: some GRPCCore.MessageDeserializer<Billing_V1_StatsSummaryResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_StatsSummaryResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetDailyStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Calls and cost per local day (the configured zone) and service, every day of
+        /// > [from, to] listed; from/to are YYYY-MM-DD (to defaults to today, from to 29 days before).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_GetDailyStatsRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_GetDailyStatsRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_DailyStatsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getDailyStats<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_GetDailyStatsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_GetDailyStatsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_DailyStatsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_DailyStatsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ListHolds" method.
@@ -1322,6 +1452,41 @@ extension Billing_V1_BillingService {
             )
         }
 
+        /// Call the "GetDailyStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Calls and cost per local day (the configured zone) and service, every day of
+        /// > [from, to] listed; from/to are YYYY-MM-DD (to defaults to today, from to 29 days before).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Billing_V1_GetDailyStatsRequest` message.
+        ///   - serializer: A serializer for `Billing_V1_GetDailyStatsRequest` messages.
+        ///   - deserializer: A deserializer for `Billing_V1_DailyStatsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getDailyStats<Result>(
+            request: GRPCCore.ClientRequest<Billing_V1_GetDailyStatsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Billing_V1_GetDailyStatsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Billing_V1_DailyStatsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_DailyStatsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Billing_V1_BillingService.Method.GetDailyStats.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "ListHolds" method.
         ///
         /// - Parameters:
@@ -1566,6 +1731,36 @@ extension Billing_V1_BillingService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_GetStatsSummaryRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_StatsSummaryResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetDailyStats" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Calls and cost per local day (the configured zone) and service, every day of
+    /// > [from, to] listed; from/to are YYYY-MM-DD (to defaults to today, from to 29 days before).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Billing_V1_GetDailyStatsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getDailyStats<Result>(
+        request: GRPCCore.ClientRequest<Billing_V1_GetDailyStatsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_DailyStatsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getDailyStats(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Billing_V1_GetDailyStatsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Billing_V1_DailyStatsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1822,6 +2017,40 @@ extension Billing_V1_BillingService.ClientProtocol {
             metadata: metadata
         )
         return try await self.getStatsSummary(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetDailyStats" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Calls and cost per local day (the configured zone) and service, every day of
+    /// > [from, to] listed; from/to are YYYY-MM-DD (to defaults to today, from to 29 days before).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getDailyStats<Result>(
+        _ message: Billing_V1_GetDailyStatsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Billing_V1_DailyStatsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Billing_V1_GetDailyStatsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getDailyStats(
             request: request,
             options: options,
             onResponse: handleResponse

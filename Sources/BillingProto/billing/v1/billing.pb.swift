@@ -1,4 +1,4 @@
-// proto-sha256: 4b6104a99465f2d94c350f8f6b4e185ee3c25ba1063aedff8ad52e8ef6515b04
+// proto-sha256: 7e772568cbbcf37a61b4424edd6e2c32e12f2ea8cbf9c4b4f18d93f627ea5a5f
 // DO NOT EDIT.
 // swift-format-ignore-file
 // swiftlint:disable all
@@ -329,6 +329,68 @@ public nonisolated struct Billing_V1_StatsSummaryResponse: Sendable {
   public var totalCost: String = String()
 
   public var services: [Billing_V1_ServiceStats] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Billing_V1_GetDailyStatsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: String = String()
+
+  public var from: String = String()
+
+  public var to: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Billing_V1_DayStats: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var day: String = String()
+
+  public var totalCount: Int64 = 0
+
+  public var freeCount: Int64 = 0
+
+  public var paidCount: Int64 = 0
+
+  public var totalCostFen: Int64 = 0
+
+  public var totalCost: String = String()
+
+  public var services: [Billing_V1_ServiceStats] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Billing_V1_DailyStatsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: String = String()
+
+  public var timeZone: String = String()
+
+  public var days: [Billing_V1_DayStats] = []
+
+  public var totalCount: Int64 = 0
+
+  public var totalCostFen: Int64 = 0
+
+  public var totalCost: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1934,6 +1996,161 @@ nonisolated extension Billing_V1_StatsSummaryResponse: SwiftProtobuf.Message, Sw
     if lhs.totalCostFen != rhs.totalCostFen {return false}
     if lhs.totalCost != rhs.totalCost {return false}
     if lhs.services != rhs.services {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Billing_V1_GetDailyStatsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetDailyStatsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}from\0\u{1}to\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.from) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.to) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 1)
+    }
+    if !self.from.isEmpty {
+      try visitor.visitSingularStringField(value: self.from, fieldNumber: 2)
+    }
+    if !self.to.isEmpty {
+      try visitor.visitSingularStringField(value: self.to, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Billing_V1_GetDailyStatsRequest, rhs: Billing_V1_GetDailyStatsRequest) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.from != rhs.from {return false}
+    if lhs.to != rhs.to {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Billing_V1_DayStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DayStats"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}day\0\u{3}total_count\0\u{3}free_count\0\u{3}paid_count\0\u{3}total_cost_fen\0\u{3}total_cost\0\u{1}services\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.day) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.totalCount) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.freeCount) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.paidCount) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.totalCostFen) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.totalCost) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.services) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.day.isEmpty {
+      try visitor.visitSingularStringField(value: self.day, fieldNumber: 1)
+    }
+    if self.totalCount != 0 {
+      try visitor.visitSingularInt64Field(value: self.totalCount, fieldNumber: 2)
+    }
+    if self.freeCount != 0 {
+      try visitor.visitSingularInt64Field(value: self.freeCount, fieldNumber: 3)
+    }
+    if self.paidCount != 0 {
+      try visitor.visitSingularInt64Field(value: self.paidCount, fieldNumber: 4)
+    }
+    if self.totalCostFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.totalCostFen, fieldNumber: 5)
+    }
+    if !self.totalCost.isEmpty {
+      try visitor.visitSingularStringField(value: self.totalCost, fieldNumber: 6)
+    }
+    if !self.services.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.services, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Billing_V1_DayStats, rhs: Billing_V1_DayStats) -> Bool {
+    if lhs.day != rhs.day {return false}
+    if lhs.totalCount != rhs.totalCount {return false}
+    if lhs.freeCount != rhs.freeCount {return false}
+    if lhs.paidCount != rhs.paidCount {return false}
+    if lhs.totalCostFen != rhs.totalCostFen {return false}
+    if lhs.totalCost != rhs.totalCost {return false}
+    if lhs.services != rhs.services {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Billing_V1_DailyStatsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DailyStatsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{3}time_zone\0\u{1}days\0\u{3}total_count\0\u{3}total_cost_fen\0\u{3}total_cost\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.days) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.totalCount) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.totalCostFen) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.totalCost) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 1)
+    }
+    if !self.timeZone.isEmpty {
+      try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 2)
+    }
+    if !self.days.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.days, fieldNumber: 3)
+    }
+    if self.totalCount != 0 {
+      try visitor.visitSingularInt64Field(value: self.totalCount, fieldNumber: 4)
+    }
+    if self.totalCostFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.totalCostFen, fieldNumber: 5)
+    }
+    if !self.totalCost.isEmpty {
+      try visitor.visitSingularStringField(value: self.totalCost, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Billing_V1_DailyStatsResponse, rhs: Billing_V1_DailyStatsResponse) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.timeZone != rhs.timeZone {return false}
+    if lhs.days != rhs.days {return false}
+    if lhs.totalCount != rhs.totalCount {return false}
+    if lhs.totalCostFen != rhs.totalCostFen {return false}
+    if lhs.totalCost != rhs.totalCost {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
