@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The browser test of `make test`: installs Chromium and its WebDriver if missing, makes sure
-# PostgreSQL and Redis are up, and runs e2e/browser_recharge.py against the built binaries.
+# PostgreSQL and Redis are up, and runs e2e/browser_recharge.py and e2e/browser_console.py against the built binaries.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -13,4 +13,5 @@ eval "$(scripts/services.sh env)"
 # The same build as `make test` (a plain `swift build` would recompile every module without
 # -enable-testing, and the next test run would recompile them again).
 swift build --build-tests >/dev/null
-exec python3 e2e/browser_recharge.py
+python3 e2e/browser_recharge.py
+exec python3 e2e/browser_console.py

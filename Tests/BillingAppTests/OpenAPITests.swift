@@ -22,6 +22,6 @@ struct OpenAPITests {
         await parts.lanes.shutdown()
         await parts.pool.shutdown()
         #expect(documented == routed)
-        #expect(routed.count == 32)
+        #expect(routed.count == 34)
     }
 }

@@ -143,6 +143,7 @@ public enum BillingApplication {
         ).register(on: router)
         OperationsRoutes(pool: parts.pool, cache: parts.cache, metrics: parts.metrics, openAPIDocument: openAPIDocument)
             .register(on: router)
+        ConsoleRoutes().register(on: router)
         knownPaths.set(router.routes.map(\.path.description))
         return router
     }
