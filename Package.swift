@@ -78,11 +78,16 @@ let package = Package(
         .target(
             name: "BillingConfiguration",
             dependencies: [
-                "BillingCore", "BillingPostgres",
+                "BillingCore", "BillingPostgres", "BillingLogging",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
+        ),
+        // One line per event (key=value or JSON) with the request id: every executable.
+        .target(
+            name: "BillingLogging",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
         ),
         // The cron's scheduler and jobs.
         .target(
@@ -107,7 +112,8 @@ let package = Package(
         .target(
             name: "BillingApp",
             dependencies: [
-                "BillingCore", "BillingPostgres", "BillingRedis", "BillingConfiguration", "CallbackSigning", "GRPCLifecycle",
+                "BillingCore", "BillingPostgres", "BillingRedis", "BillingConfiguration", "BillingLogging", "CallbackSigning",
+                "GRPCLifecycle",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -126,14 +132,14 @@ let package = Package(
         .executableTarget(
             name: "BillingServer",
             dependencies: [
-                "BillingApp",
+                "BillingApp", "BillingLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "BillingCron",
             dependencies: [
-                "BillingJobs", "BillingConfiguration", "BillingPostgres",
+                "BillingJobs", "BillingConfiguration", "BillingPostgres", "BillingLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -202,7 +208,7 @@ let package = Package(
         .testTarget(
             name: "BillingAppTests",
             dependencies: [
-                "BillingApp", "BillingPostgres", "BillingConfiguration", "BillingProto", "CallbackSigning",
+                "BillingApp", "BillingPostgres", "BillingConfiguration", "BillingLogging", "BillingProto", "CallbackSigning",
                 "PaymentSandboxKit", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

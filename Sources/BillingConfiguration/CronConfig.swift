@@ -12,6 +12,10 @@ public struct CronConfig: Sendable {
     /// Six-field cron expressions by job name (checked by billing-cron at start).
     public var schedules: [String: String]
     public var orderMaxAgeMinutes: Int
+    public var log: LogSettings
+    /// Where each job run's outcome is written in Prometheus' text format, for
+    /// node_exporter's textfile collector (`billing.cron.metrics_textfile`; none: not written).
+    public var metricsTextfile: String?
 
     public init(reader: ConfigReader) throws(BillingError) {
         let root = SettingsReader(reader: reader)
@@ -26,5 +30,7 @@ public struct CronConfig: Sendable {
             "reconcile": cron.string("reconcile", default: "0 30 3 * * *"),
         ]
         orderMaxAgeMinutes = try cron.int("order_max_age_minutes", default: 120, in: 1...43_200)
+        metricsTextfile = cron.string("metrics_textfile").flatMap { $0.isEmpty ? nil : $0 }
+        log = try LogSettings(root.scoped("log"))
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import BillingConfiguration
 import BillingCore
 import BillingJobs
+import BillingLogging
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -26,6 +27,7 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let config = try await options.load()
+        BillingLogging.bootstrap(format: config.log.format, level: config.log.level)
         let logger = Logger(label: "billing-cron")
         logger.notice("mode environment=\(config.environment.rawValue)")
         let runtime = try CronRuntime(config: config)
@@ -33,7 +35,8 @@ struct Run: AsyncParsableCommand {
             logger.info("scheduled", metadata: ["job": "\(job.name)", "schedule": "\(job.schedule)"])
         }
         let scheduler = CronScheduler(
-            jobs: runtime.schedules, timeZone: config.calendar.timeZone, clock: SystemClock(), logger: logger)
+            jobs: runtime.schedules, timeZone: config.calendar.timeZone, clock: SystemClock(), logger: logger,
+            textfile: config.metricsTextfile.map(CronTextfile.init))
         let group = ServiceGroup(
             configuration: .init(
                 services: (runtime.services + [scheduler]).map { .init(service: $0) },
@@ -60,19 +63,30 @@ struct Once: AsyncParsableCommand {
         }
         let period = try period.map { text throws(BillingError) in try QuotaPeriod(text: text) }
         let config = try await options.load()
+        BillingLogging.bootstrap(format: config.log.format, level: config.log.level)
         let runtime = try CronRuntime(config: config)
         runtime.start()
         let logger = Logger(label: "billing-cron")
-        let report: JobReport?
+        let started = ContinuousClock.now
+        let textfile = config.metricsTextfile.map(CronTextfile.init)
+        func record(_ report: JobReport?) {
+            do {
+                try textfile?.record(job: job, report: report, at: Date(), duration: ContinuousClock.now - started)
+            } catch {
+                logger.warning("metrics textfile not written", metadata: ["error": "\(error)"])
+            }
+        }
+        let report: JobReport
         do {
             report = try await runtime.jobs.run(job, period: period)
         } catch {
             await runtime.shutdown()
+            record(nil)
             logger.error("job failed", metadata: ["job": "\(job)", "error": "\(error)"])
             throw ExitCode.failure
         }
         await runtime.shutdown()
-        guard let report else { throw ExitCode.failure }
+        record(report)
         print("\(job): \(report.outcome.rawValue): \(report)")
         if report.outcome == .attention { throw ExitCode(2) }
     }

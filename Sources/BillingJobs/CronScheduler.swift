@@ -28,10 +28,13 @@ public struct JobReport: Sendable, Hashable, CustomStringConvertible {
 
     public let outcome: Outcome
     public let description: String
+    /// Numbers for the metrics textfile (reconcile's discrepancies, the reset's rows).
+    public let measurements: [JobMeasurement: Int64]
 
-    public init(_ outcome: Outcome, _ description: String) {
+    public init(_ outcome: Outcome, _ description: String, measurements: [JobMeasurement: Int64] = [:]) {
         self.outcome = outcome
         self.description = description
+        self.measurements = measurements
     }
 }
 
@@ -49,12 +52,16 @@ public struct CronScheduler: Service {
     let timeZone: TimeZone
     let clock: any BillingClock
     let logger: Logger
+    let textfile: CronTextfile?
 
-    public init(jobs: [ScheduledJob], timeZone: TimeZone, clock: any BillingClock, logger: Logger) {
+    public init(
+        jobs: [ScheduledJob], timeZone: TimeZone, clock: any BillingClock, logger: Logger, textfile: CronTextfile? = nil
+    ) {
         self.jobs = jobs
         self.timeZone = timeZone
         self.clock = clock
         self.logger = logger
+        self.textfile = textfile
     }
 
     public func run() async throws {
@@ -83,7 +90,7 @@ public struct CronScheduler: Service {
                     "missed fire time, running once now",
                     metadata: ["job": "\(job.name)", "missed": "\(fireTime)"])
             }
-            await Self.runLogged(job, logger: logger)
+            await Self.runLogged(job, logger: logger, textfile: textfile, clock: clock)
             // The next fire time counts from now: slots missed meanwhile are not replayed.
             after = max(fireTime, clock.now())
         }
@@ -100,8 +107,24 @@ public struct CronScheduler: Service {
     /// Runs a job and logs its outcome; a failure is logged, never thrown, so one job's
     /// failure does not stop the others.
     @discardableResult
-    public static func runLogged(_ job: ScheduledJob, logger: Logger) async -> JobReport? {
+    public static func runLogged(
+        _ job: ScheduledJob, logger: Logger, textfile: CronTextfile? = nil, clock: any BillingClock = SystemClock()
+    ) async -> JobReport? {
         let started = ContinuousClock.now
+        let report = await runReporting(job, logger: logger, started: started)
+        if let textfile {
+            do {
+                try textfile.record(job: job.name, report: report, at: clock.now(), duration: ContinuousClock.now - started)
+            } catch {
+                logger.warning("metrics textfile not written", metadata: ["path": "\(textfile.path)", "error": "\(error)"])
+            }
+        }
+        return report
+    }
+
+    private static func runReporting(_ job: ScheduledJob, logger: Logger, started: ContinuousClock.Instant) async
+        -> JobReport?
+    {
         do {
             let report = try await job.run()
             let level: Logger.Level = report.outcome == .attention ? .error : .info

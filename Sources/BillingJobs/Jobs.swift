@@ -43,11 +43,14 @@ public struct BillingJobs: Sendable {
         let periods = period.map { [$0] } ?? [current, current.next]
         let reset = PostgresQuotaReset(pool: pool)
         var lines: [String] = []
+        var created: Int64 = 0
         for period in periods {
             let report = try await reset.createQuotaRows(for: period, catalog: catalog, calendar: calendar)
             lines.append("\(period): \(report.rowsCreated) rows created for \(report.usersCovered) users")
+            created = created.addingReportingOverflow(report.rowsCreated).partialValue
         }
-        return JobReport(.done, lines.joined(separator: "; "))
+        return JobReport(
+            .done, lines.joined(separator: "; "), measurements: [JobMeasurement(metric: "billing_reset_rows_created"): created])
     }
 
     func expireRechargeOrders() async throws -> JobReport {
@@ -59,13 +62,20 @@ public struct BillingJobs: Sendable {
     /// Never changes money: it reports.
     func reconcile() async throws -> JobReport {
         let report = try await LedgerAudit(pool: pool).run()
-        guard !report.isClean else { return JobReport(.done, "ledger consistent") }
+        func kind(_ name: String) -> JobMeasurement {
+            JobMeasurement(metric: "billing_reconcile_discrepancies", labels: [("kind", name)])
+        }
+        let measurements: [JobMeasurement: Int64] = [
+            kind("balance"): Int64(report.balanceDiscrepancies.count), kind("carry"): Int64(report.carryDiscrepancies.count),
+            kind("held"): Int64(report.heldDiscrepancies.count), kind("overused_quota"): Int64(report.overusedQuotaRows),
+        ]
+        guard !report.isClean else { return JobReport(.done, "ledger consistent", measurements: measurements) }
         let shown = (report.balanceDiscrepancies.prefix(20).map(\.description)
             + report.carryDiscrepancies.prefix(20).map(\.description) + report.heldDiscrepancies.prefix(20))
             .joined(separator: "; ")
         return JobReport(
             .attention,
-            "\(report.balanceDiscrepancies.count) balance discrepancies, \(report.carryDiscrepancies.count) carry discrepancies, \(report.heldDiscrepancies.count) held discrepancies, \(report.overusedQuotaRows) overused quota rows: \(shown)"
-        )
+            "\(report.balanceDiscrepancies.count) balance discrepancies, \(report.carryDiscrepancies.count) carry discrepancies, \(report.heldDiscrepancies.count) held discrepancies, \(report.overusedQuotaRows) overused quota rows: \(shown)",
+            measurements: measurements)
     }
 }

@@ -1,6 +1,7 @@
 import BillingConfiguration
 import ArgumentParser
 import BillingApp
+import BillingLogging
 import Logging
 
 @main
@@ -28,6 +29,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         var config = try await options.load()
         if noMigrate { config.database.migrateOnStart = false }
+        BillingLogging.bootstrap(format: config.log.format, level: config.log.level)
         let logger = Logger(label: "billing-server")
         logger.notice("mode \(config.modeSummary)")
         let (app, _) = try await BillingApplication.build(config: config, logger: logger)
@@ -43,6 +45,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let config = try await options.load()
+        BillingLogging.bootstrap(format: config.log.format, level: config.log.level)
         try await BillingApplication.migrate(config: config, logger: Logger(label: "billing-migrate"))
     }
 }

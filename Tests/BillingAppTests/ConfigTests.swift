@@ -82,6 +82,8 @@ struct ConfigTests {
             (["BILLING_HTTP_PORT": "eighty"], "billing.http.port"),
             (["BILLING_HTTP_PORT": "70000"], "billing.http.port"),
             (["BILLING_TIME_ZONE": "Mars/Olympus"], "billing.time_zone"),
+            (["BILLING_LOG_FORMAT": "yaml"], "billing.log.format"),
+            (["BILLING_LOG_LEVEL": "loud"], "billing.log.level"),
             (["BILLING_CATALOG_PAYMENT_PRICE_FEN": "-1"], "billing.catalog.payment.price_fen"),
             (["BILLING_CATALOG_PAYMENT_PRICE_FEN": "0.10"], "billing.catalog.payment.price_fen"),
             (["BILLING_DATABASE_MIGRATE_ON_START": "perhaps"], "billing.database.migrate_on_start"),

@@ -89,6 +89,7 @@ public enum BillingApplication {
                     AdminGRPCService(pricing: pricing, service: service, audit: audit),
                 ],
                 interceptors: [
+                    RequestIdInterceptor(),
                     MetricsInterceptor(metrics: metrics),
                     AdminAuditInterceptor(log: audit),
                     InternalAuthInterceptor(
@@ -121,6 +122,7 @@ public enum BillingApplication {
     ) throws -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         // Middleware first: routes added later are wrapped by it, and so is "no such route".
+        router.add(middleware: RequestIdMiddleware())
         router.add(middleware: MetricsMiddleware(metrics: parts.metrics))
         let knownPaths = KnownPaths()
         router.add(middleware: ErrorEnvelopeMiddleware(knownPaths: knownPaths))

@@ -24,6 +24,7 @@ public struct BillingConfig: Sendable {
     public var catalog: ServiceCatalog
     public var calendar: BillingCalendar
     public var webhooks: Webhooks
+    public var log: LogSettings
 
     public init(reader: ConfigReader) throws(BillingError) {
         let root = SettingsReader(reader: reader)
@@ -39,6 +40,7 @@ public struct BillingConfig: Sendable {
         catalog = try ServiceCatalog(root.scoped("catalog"))
         redis = try Redis(root.scoped("redis"))
         webhooks = try Webhooks(root.scoped("webhooks"))
+        log = try LogSettings(root.scoped("log"))
         try ProductionRules.check(self)
     }
 

@@ -2,7 +2,7 @@ import HTTPTypes
 import Hummingbird
 
 /// Counts and times every request by its route pattern (not the raw path, so ids do not
-/// explode the label set), and echoes a request id for log correlation.
+/// explode the label set).
 struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: BillingMetrics
 
@@ -10,14 +10,11 @@ struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         -> Response
     {
         let started = ContinuousClock.now
-        var response = try await next(request, context)
+        let response = try await next(request, context)
         let route = context.endpointPath ?? "unmatched"
         metrics.request(
             route: route, method: request.method.rawValue, status: response.status.code,
             duration: ContinuousClock.now - started)
-        if let id = context.logger[metadataKey: "hb.request.id"] {
-            response.headers[.requestId] = "\(id)"
-        }
         return response
     }
 }
