@@ -26,6 +26,7 @@ test: services-up
 	eval "$$($(SERVICES) env)" && swift test $(SWIFT_TEST_FLAGS) --filter "$(RESTART_SUITES)"
 	$(MAKE) test-example
 	scripts/browser-test.sh
+	scripts/check-deploy.sh
 
 # Another package embedding the BillingCore product by path, with in-memory adapters.
 test-example:

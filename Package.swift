@@ -209,7 +209,7 @@ let package = Package(
             name: "BillingAppTests",
             dependencies: [
                 "BillingApp", "BillingPostgres", "BillingConfiguration", "BillingLogging", "BillingProto", "CallbackSigning",
-                "PaymentSandboxKit", "TestSupport",
+                "BillingJobs", "PaymentSandboxKit", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -4,13 +4,14 @@ import Foundation
 /// collector: when each job last ran and last succeeded, how long it took, whether it
 /// failed or needs attention, and what reconciliation found. The file is rewritten whole
 /// and renamed into place (the collector never reads half a file); the other jobs' lines
-/// are kept, so the daemon and `billing-cron once` can share one file.
+/// are kept, so the daemon and `billing-cron once` can share one file. The job is the
+/// `cron_job` label (node_exporter's own scrape already has a `job` label).
 public struct CronTextfile: Sendable {
     public let path: String
 
     public init(path: String) { self.path = path }
 
-    static let metrics: [(name: String, help: String)] = [
+    public static let metrics: [(name: String, help: String)] = [
         ("billing_cron_job_last_run_timestamp_seconds", "When the job last finished, successfully or not"),
         ("billing_cron_job_last_success_timestamp_seconds", "When the job last finished without failing"),
         ("billing_cron_job_last_duration_seconds", "How long the job's last run took"),
@@ -22,7 +23,7 @@ public struct CronTextfile: Sendable {
 
     /// Records a run of `job`: its report, or nil when it failed.
     public func record(job: String, report: JobReport?, at instant: Date, duration: Duration) throws {
-        let label = "job=\"\(job)\""
+        let label = "cron_job=\"\(job)\""
         var samples = (try? String(contentsOfFile: path, encoding: .utf8))?
             .split(separator: "\n").map(String.init)
             .filter { !$0.hasPrefix("#") && !$0.isEmpty } ?? []

@@ -37,14 +37,14 @@ struct CronTextfileTests {
         try file.record(job: "reset-free-quota", report: nil, at: Date(timeIntervalSince1970: 3_000), duration: .seconds(1))
 
         let samples = try Self.samples(path)
-        #expect(samples[#"billing_reconcile_discrepancies{job="reconcile",kind="balance"}"#] == "1")
-        #expect(samples[#"billing_reconcile_discrepancies{job="reconcile",kind="carry"}"#] == "0")
-        #expect(samples[#"billing_cron_job_attention{job="reconcile"}"#] == "1")
-        #expect(samples[#"billing_cron_job_last_duration_seconds{job="reconcile"}"#] == "1.500")
-        #expect(samples[#"billing_cron_job_failed{job="reset-free-quota"}"#] == "1")
-        #expect(samples[#"billing_cron_job_last_run_timestamp_seconds{job="reset-free-quota"}"#] == "3000")
-        #expect(samples[#"billing_cron_job_last_success_timestamp_seconds{job="reset-free-quota"}"#] == "2000")
-        #expect(samples[#"billing_reset_rows_created{job="reset-free-quota"}"#] == nil, "a failed run measured nothing")
+        #expect(samples[#"billing_reconcile_discrepancies{cron_job="reconcile",kind="balance"}"#] == "1")
+        #expect(samples[#"billing_reconcile_discrepancies{cron_job="reconcile",kind="carry"}"#] == "0")
+        #expect(samples[#"billing_cron_job_attention{cron_job="reconcile"}"#] == "1")
+        #expect(samples[#"billing_cron_job_last_duration_seconds{cron_job="reconcile"}"#] == "1.500")
+        #expect(samples[#"billing_cron_job_failed{cron_job="reset-free-quota"}"#] == "1")
+        #expect(samples[#"billing_cron_job_last_run_timestamp_seconds{cron_job="reset-free-quota"}"#] == "3000")
+        #expect(samples[#"billing_cron_job_last_success_timestamp_seconds{cron_job="reset-free-quota"}"#] == "2000")
+        #expect(samples[#"billing_reset_rows_created{cron_job="reset-free-quota"}"#] == nil, "a failed run measured nothing")
         #expect(!FileManager.default.fileExists(atPath: path + ".tmp.\(ProcessInfo.processInfo.processIdentifier)"))
     }
 
@@ -59,9 +59,9 @@ struct CronTextfileTests {
             #expect(await CronScheduler.runLogged(job, logger: .init(label: "test"), textfile: CronTextfile(path: path)) != nil)
             let samples = try Self.samples(path)
             for kind in ["balance", "carry", "held", "overused_quota"] {
-                #expect(samples[#"billing_reconcile_discrepancies{job="reconcile",kind="\#(kind)"}"#] == "0", "\(kind)")
+                #expect(samples[#"billing_reconcile_discrepancies{cron_job="reconcile",kind="\#(kind)"}"#] == "0", "\(kind)")
             }
-            #expect(samples[#"billing_cron_job_failed{job="reconcile"}"#] == "0")
+            #expect(samples[#"billing_cron_job_failed{cron_job="reconcile"}"#] == "0")
         }
     }
 }

@@ -14,8 +14,49 @@ public final class BillingMetrics: Sendable {
         .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
     ]
     private static let batchBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+    private static let holdLagBuckets: [Double] = [0.25, 0.5, 1, 2, 3, 4, 5, 7.5, 10, 30, 60]
 
-    public init() {}
+    public init() {
+        initializeSeries()
+    }
+
+    /// The series that alerts and the dashboard read but that only move on trouble exist
+    /// from the start at zero: an absent series makes `rate()` and `> 0` alerts silently
+    /// evaluate to nothing (deploy/prometheus/alerts.yaml).
+    private func initializeSeries() {
+        _ = registry.makeCounter(
+            descriptor: Self.named("billing_lane_batch_failures_total", "Lane batches that failed, by error code"),
+            labels: [("code", "UNAVAILABLE")])
+        _ = registry.makeCounter(descriptor: Self.named("billing_lane_batch_retries_total", "Lane batches retried"))
+        _ = registry.makeCounter(
+            descriptor: Self.named("billing_cache_write_failures_total", "Account cache writes that did not reach Redis"))
+        for result in ["hit", "miss", "fallback"] {
+            _ = registry.makeCounter(
+                descriptor: Self.named("billing_cache_reads_total", "Account cache reads by result"),
+                labels: [("result", result)])
+        }
+        for result in ["ok", "unavailable", "timeout", "refused"] {
+            _ = registry.makeDurationHistogram(
+                descriptor: Self.named(
+                    "billing_payment_service_call_duration_seconds", "Payment Service CreatePayment calls by result"),
+                labels: [("result", result)], buckets: Self.latencyBuckets)
+        }
+        for outcome in ["delivered", "retry", "failed"] {
+            _ = registry.makeCounter(
+                descriptor: Self.named("billing_webhook_deliveries_total", "Webhook attempts by outcome"),
+                labels: [("outcome", outcome)])
+        }
+        outboxAge(0)
+        heldFen(0)
+        _ = laneTransaction
+        _ = laneCacheWrite
+        _ = registry.makeValueHistogram(
+            descriptor: Self.named("billing_lane_batch_size", "Deductions committed per lane transaction"),
+            buckets: Self.batchBuckets)
+        _ = registry.makeValueHistogram(
+            descriptor: Self.named("billing_hold_expiry_lag_seconds", "Seconds from a hold's expiresAt to its expiry"),
+            buckets: Self.holdLagBuckets)
+    }
 
     fileprivate static func named(_ name: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
@@ -89,7 +130,7 @@ public final class BillingMetrics: Sendable {
     func holdExpired(lag: Double) {
         registry.makeValueHistogram(
             descriptor: Self.named("billing_hold_expiry_lag_seconds", "Seconds from a hold's expiresAt to its expiry"),
-            buckets: [0.25, 0.5, 1, 2, 3, 4, 5, 7.5, 10, 30, 60]
+            buckets: Self.holdLagBuckets
         ).record(max(0, lag))
         registry.makeCounter(
             descriptor: Self.named("billing_holds_total", "Hold operations by operation and outcome"),
