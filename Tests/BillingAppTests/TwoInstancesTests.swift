@@ -15,7 +15,22 @@ struct TwoInstancesTests {
     struct Server {
         let process: Process
         let port: Int
+        let log: URL
         var base: String { "http://127.0.0.1:\(port)" }
+    }
+
+    /// Up within a minute (two debug servers migrating one schema while the whole suite runs
+    /// can take a while), or the test fails with the server's last log lines.
+    static func waitUntilHealthy(_ server: Server) async throws {
+        for _ in 0..<600 where server.process.isRunning {
+            var probe = HTTPClientRequest(url: server.base + "/health")
+            probe.method = .GET
+            if (try? await HTTPClient.shared.execute(probe, timeout: .milliseconds(500)).status.code) == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let log = (try? String(contentsOf: server.log, encoding: .utf8)) ?? ""
+        Issue.record("server on \(server.port) not healthy: \(log.split(separator: "\n").suffix(15).joined(separator: "\n"))")
+        throw CancellationError()
     }
 
     /// One deduction's fate as the client saw it: the record ids answered, or none (no answer).
@@ -62,13 +77,21 @@ struct TwoInstancesTests {
             process.executableURL = URL(fileURLWithPath: GracefulShutdownTests.binary)
             process.arguments = ["serve", "--config", ""]
             process.environment = environment
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            let log = FileManager.default.temporaryDirectory.appendingPathComponent("two-\(schema)-\(port).log")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: log)
+            process.standardOutput = handle
+            process.standardError = handle
             try process.run()
-            servers.append(Server(process: process, port: port))
+            servers.append(Server(process: process, port: port, log: log))
         }
-        defer { for server in servers where server.process.isRunning { server.process.terminate() } }
-        for server in servers { try await GracefulShutdownTests.waitUntilHealthy(port: server.port) }
+        defer {
+            for server in servers {
+                if server.process.isRunning { server.process.terminate() }
+                try? FileManager.default.removeItem(at: server.log)
+            }
+        }
+        for server in servers { try await Self.waitUntilHealthy(server) }
         let (a, b) = (servers[0], servers[1])
 
         let admin = try PostgresConnection.connect(TestEnvironment.postgres)
