@@ -4,7 +4,7 @@ SERVICES := scripts/services.sh
 # Swift Testing only: XCTest's closing "Executed 0 tests" line would read as "no test ran".
 SWIFT_TEST_FLAGS := --disable-xctest
 
-.PHONY: build test test-browser test-example run run-cron run-all stop-all bench proto services-up services-down services-status clean
+.PHONY: citus-up citus-down build test test-browser test-example run run-cron run-all stop-all bench proto services-up services-down services-status clean
 
 build:
 	swift build
@@ -70,3 +70,11 @@ stop-all:
 # Regenerates Sources/BillingProto from proto/ (builds the protoc plugins outside the repo).
 proto:
 	scripts/gen-proto.sh
+
+# A local Citus coordinator and two workers (issue 20, docs/scaling.md); builds Citus from
+# the vendored tarball when missing. Not part of `make test`.
+citus-up:
+	scripts/citus.sh up
+
+citus-down:
+	scripts/citus.sh down
