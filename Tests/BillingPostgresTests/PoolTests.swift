@@ -1,11 +1,16 @@
 import BillingCore
 import BillingPostgres
 import Foundation
+import Synchronization
 import Testing
 import TestSupport
 
 @Suite("The connection pool", .timeLimit(.minutes(1)))
 struct PoolTests {
+    final class Holding: Sendable {
+        let flag = Atomic<Bool>(false)
+    }
+
     @Test("a call that waits longer than the acquire timeout is UNAVAILABLE, and the pool stays usable")
     func acquireTimeout() async throws {
         let pool = PostgresPool(
@@ -13,8 +18,14 @@ struct PoolTests {
         ).started()
         // Connected first: under a loaded test run the connect alone can outlast 50 ms.
         #expect(try await pool.withConnection { connection in try connection.query("SELECT 0")[0].int64(0) } == 0)
-        async let slow: Void = pool.withConnection { connection in try connection.query("SELECT pg_sleep(0.3)") }
-        try await Task.sleep(for: .milliseconds(20))
+        // The slow call must hold the only connection before the next one asks for it: under
+        // a loaded run the task that starts it can be scheduled late.
+        let holding = Holding()
+        async let slow: Void = pool.withConnection { connection in
+            holding.flag.store(true, ordering: .releasing)
+            try connection.query("SELECT pg_sleep(0.3)")
+        }
+        while !holding.flag.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(1)) }
         await #expect(throws: BillingError.unavailable("database unavailable")) {
             try await pool.withConnection { connection in try connection.query("SELECT 1")[0].int64(0) }
         }
