@@ -87,7 +87,7 @@ let package = Package(
         // One line per event (key=value or JSON) with the request id: every executable.
         .target(
             name: "BillingLogging",
-            dependencies: [.product(name: "Logging", package: "swift-log")]
+            dependencies: ["BillingCore", .product(name: "Logging", package: "swift-log")]
         ),
         // The cron's scheduler and jobs.
         .target(

@@ -24,7 +24,7 @@ psql -X -q -c "DROP SCHEMA IF EXISTS $schema CASCADE" -c "CREATE SCHEMA $schema"
 psql -X -q -c "ALTER DATABASE $PGDATABASE SET session_preload_libraries = 'auto_explain'" \
   -c "ALTER DATABASE $PGDATABASE SET auto_explain.log_min_duration = '20ms'"
 trap 'psql -X -q -c "ALTER DATABASE $PGDATABASE RESET session_preload_libraries" -c "ALTER DATABASE $PGDATABASE RESET auto_explain.log_min_duration"' EXIT
-BILLING_DATABASE_SCHEMA=$schema BILLING_HTTP_PORT=$port BILLING_REDIS_NAMESPACE=$schema LOG_LEVEL=warning \
+BILLING_DATABASE_SCHEMA=$schema BILLING_HTTP_PORT=$port BILLING_REDIS_NAMESPACE=$schema BILLING_LOG_LEVEL=warning \
   .build/release/billing-server serve --config configs/config.yaml >/tmp/planbench-server.log 2>&1 &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; psql -X -q -c "ALTER DATABASE $PGDATABASE RESET session_preload_libraries" -c "ALTER DATABASE $PGDATABASE RESET auto_explain.log_min_duration"' EXIT

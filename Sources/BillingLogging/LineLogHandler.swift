@@ -1,3 +1,4 @@
+import BillingCore
 import Foundation
 import Logging
 import Synchronization
@@ -55,7 +56,7 @@ public struct LineLogHandler: LogHandler {
         case .keyValue:
             return fields.map { key, value in "\(key)=\(quotedIfNeeded(value))" }.joined(separator: " ")
         case .json:
-            return "{" + fields.map { key, value in "\(jsonString(key)):\(jsonString(value))" }.joined(separator: ",") + "}"
+            return "{" + fields.map { key, value in "\(JSONString.literal(key)):\(JSONString.literal(value))" }.joined(separator: ",") + "}"
         }
     }
 
@@ -63,26 +64,7 @@ public struct LineLogHandler: LogHandler {
         let plain = !value.isEmpty && value.unicodeScalars.allSatisfy { scalar in
             scalar.value > 0x20 && scalar != "\"" && scalar != "=" && scalar != "\\" && scalar.value != 0x7F
         }
-        return plain ? value : jsonString(value)
-    }
-
-    /// A JSON string literal: `"`, `\` and control characters escaped.
-    static func jsonString(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        return plain ? value : JSONString.literal(value)
     }
 
     static func timestamp() -> String {

@@ -8,33 +8,12 @@ enum EventRows {
             let value: String =
                 switch data[key] {
                 case .int(let number): String(number)
-                case .text(let text): quoted(text)
+                case .text(let text): JSONString.literal(text)
                 case nil: "null"
                 }
-            return "\(quoted(key)):\(value)"
+            return "\(JSONString.literal(key)):\(value)"
         }
         return "{" + fields.joined(separator: ",") + "}"
-    }
-
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 
     /// `insertEvents`' parameters, in the order the batch emitted them.

@@ -66,20 +66,11 @@ public struct PostgresLedgerQueries: LedgerQueries {
             let rows = try connection.query(
                 """
                 SELECT service_name,
-                    (COALESCE(sum(count) FILTER (WHERE type = 1), 0) - COALESCE(sum(count) FILTER (WHERE type = 5), 0))::bigint,
-                    (COALESCE(sum(count) FILTER (WHERE type = 2), 0) - COALESCE(sum(count) FILTER (WHERE type = 3), 0))::bigint,
-                    (COALESCE(sum(amount_fen) FILTER (WHERE type = 2), 0)
-                        - COALESCE(sum(amount_fen) FILTER (WHERE type = 3), 0))::bigint,
-                    COALESCE(sum(count) FILTER (WHERE type IN (3, 5)), 0)::bigint,
-                    COALESCE(sum(amount_fen) FILTER (WHERE type = 3), 0)::bigint
+                    \(Self.usageColumns)
                 FROM billing_record WHERE \(Self.filters) AND type <> 4
                 GROUP BY service_name ORDER BY service_name
                 """, parameters)
-            return try rows.all.map { row in
-                ServiceUsage(
-                    serviceName: try row.string(0), freeCount: try row.int64(1), paidCount: try row.int64(2),
-                    totalCostFen: Fen(try row.int64(3)), refundedCount: try row.int64(4), refundedFen: Fen(try row.int64(5)))
-            }
+            return try rows.all.map { row in try Self.usage(row, from: 0) }
         }
     }
 
@@ -94,12 +85,7 @@ public struct PostgresLedgerQueries: LedgerQueries {
             let rows = try connection.query(
                 """
                 SELECT to_char(created_at AT TIME ZONE $4, 'YYYY-MM-DD') AS day, service_name,
-                    (COALESCE(sum(count) FILTER (WHERE type = 1), 0) - COALESCE(sum(count) FILTER (WHERE type = 5), 0))::bigint,
-                    (COALESCE(sum(count) FILTER (WHERE type = 2), 0) - COALESCE(sum(count) FILTER (WHERE type = 3), 0))::bigint,
-                    (COALESCE(sum(amount_fen) FILTER (WHERE type = 2), 0)
-                        - COALESCE(sum(amount_fen) FILTER (WHERE type = 3), 0))::bigint,
-                    COALESCE(sum(count) FILTER (WHERE type IN (3, 5)), 0)::bigint,
-                    COALESCE(sum(amount_fen) FILTER (WHERE type = 3), 0)::bigint
+                    \(Self.usageColumns)
                 FROM billing_record
                 WHERE user_id = $1 AND created_at >= \(timestampParameter(2)) AND created_at < \(timestampParameter(3))
                     AND type <> 4
@@ -112,14 +98,29 @@ public struct PostgresLedgerQueries: LedgerQueries {
             var days: [LocalDay: [ServiceUsage]] = [:]
             for row in rows.all {
                 let day = try LocalDay(text: try row.string(0), field: "day")
-                days[day, default: []].append(
-                    ServiceUsage(
-                        serviceName: try row.string(1), freeCount: try row.int64(2), paidCount: try row.int64(3),
-                        totalCostFen: Fen(try row.int64(4)), refundedCount: try row.int64(5),
-                        refundedFen: Fen(try row.int64(6))))
+                days[day, default: []].append(try Self.usage(row, from: 1))
             }
             return days
         }
+    }
+
+    /// A service's usage net of refunds (free, paid, cost, refunded units, refunded fen),
+    /// aggregated over records grouped by service; adjustments (type 4) are not usage.
+    static let usageColumns = """
+        (COALESCE(sum(count) FILTER (WHERE type = 1), 0) - COALESCE(sum(count) FILTER (WHERE type = 5), 0))::bigint,
+        (COALESCE(sum(count) FILTER (WHERE type = 2), 0) - COALESCE(sum(count) FILTER (WHERE type = 3), 0))::bigint,
+        (COALESCE(sum(amount_fen) FILTER (WHERE type = 2), 0)
+            - COALESCE(sum(amount_fen) FILTER (WHERE type = 3), 0))::bigint,
+        COALESCE(sum(count) FILTER (WHERE type IN (3, 5)), 0)::bigint,
+        COALESCE(sum(amount_fen) FILTER (WHERE type = 3), 0)::bigint
+        """
+
+    /// The service name at `column`, then the `usageColumns`.
+    static func usage(_ row: PostgresRow, from column: Int) throws(PostgresError) -> ServiceUsage {
+        ServiceUsage(
+            serviceName: try row.string(column), freeCount: try row.int64(column + 1),
+            paidCount: try row.int64(column + 2), totalCostFen: Fen(try row.int64(column + 3)),
+            refundedCount: try row.int64(column + 4), refundedFen: Fen(try row.int64(column + 5)))
     }
 
     /// The columns after `period` of a record select, as `decode` reads them.

@@ -1,22 +1,8 @@
+import BillingCore
+
 /// Just enough JSON writing for the sandbox's small answers.
 enum JSONText {
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func quoted(_ text: String) -> String { JSONString.literal(text) }
 
     static func object(_ fields: [(String, String)]) -> String {
         "{" + fields.map { "\(quoted($0.0)):\($0.1)" }.joined(separator: ",") + "}"

@@ -24,8 +24,9 @@ struct GracefulShutdownTests {
         var environment = ProcessInfo.processInfo.environment.merging(
             TestApp.environment(schema: schema, extra: ["BILLING_HTTP_PORT": String(port)])
         ) { _, new in new }
-        environment["LOG_LEVEL"] = "warning"
-        let config = try BillingConfig(reader: try await BillingConfig.reader(filePath: nil, environment: environment))
+        environment["BILLING_LOG_LEVEL"] = "warning"
+        // The same variables make a valid configuration (the server would refuse to start otherwise).
+        _ = try BillingConfig(reader: try await BillingConfig.reader(filePath: nil, environment: environment))
         let admin = try PostgresConnection.connect(TestEnvironment.postgres)
         defer { admin.close() }
 

@@ -20,7 +20,7 @@ struct HoldRestartTests {
         var environment = ProcessInfo.processInfo.environment.merging(
             TestApp.environment(schema: schema, extra: ["BILLING_HTTP_PORT": String(port)])
         ) { _, new in new }
-        environment["LOG_LEVEL"] = "warning"
+        environment["BILLING_LOG_LEVEL"] = "warning"
 
         func start() throws -> Process {
             let server = Process()
@@ -106,9 +106,7 @@ struct HoldRestartTests {
 
         var config = TestEnvironment.postgres
         config.schema = schema
-        let pool = PostgresPool(config: config, settings: .init(size: 1)).started()
-        let report = try await LedgerAudit(pool: pool).run()
-        await pool.shutdown()
+        let report = try await LedgerAudit.report(of: config)
         #expect(report.isClean, "\(report)")
     }
 }

@@ -130,9 +130,7 @@ struct TestApp {
             let (app, parts) = try await BillingApplication.build(
                 config: config, logger: logger, openAPIPath: root.appendingPathComponent("docs/openapi.yaml").path)
             try await body(app, parts, config)
-            let auditPool = PostgresPool(config: config.database.postgres, settings: .init(size: 1)).started()
-            let audit = try await LedgerAudit(pool: auditPool).run()
-            await auditPool.shutdown()
+            let audit = try await LedgerAudit.report(of: config.database.postgres)
             #expect(audit.isClean, "ledger invariant: \(audit)")
         }
     }

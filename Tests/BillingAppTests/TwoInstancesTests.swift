@@ -175,9 +175,7 @@ struct TwoInstancesTests {
         #expect(spent == 8_000)
         var config = TestEnvironment.postgres
         config.schema = schema
-        let pool = PostgresPool(config: config, settings: .init(size: 1)).started()
-        let report = try await LedgerAudit(pool: pool).run()
-        await pool.shutdown()
+        let report = try await LedgerAudit.report(of: config)
         #expect(report.isClean, "\(report)")
         // The survivor's cached account agrees with the database.
         var account = HTTPClientRequest(url: a.base + "/api/v1/billing/account?user_id=\(users[0])")

@@ -33,7 +33,7 @@ struct WebhookRestartTests {
                         "BILLING_WEBHOOKS_INTERVAL_MS": "60000",
                     ])
             ) { _, new in new }
-            environment["LOG_LEVEL"] = "warning"
+            environment["BILLING_LOG_LEVEL"] = "warning"
             func start(_ environment: [String: String]) throws -> Process {
                 let server = Process()
                 server.executableURL = URL(fileURLWithPath: GracefulShutdownTests.binary)

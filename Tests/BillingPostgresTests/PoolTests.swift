@@ -7,8 +7,10 @@ import TestSupport
 
 @Suite("The connection pool", .timeLimit(.minutes(1)))
 struct PoolTests {
+    /// The slow call holds the only connection from `holding` until well after `asked`.
     final class Holding: Sendable {
-        let flag = Atomic<Bool>(false)
+        let holding = Atomic<Bool>(false)
+        let asked = Atomic<Bool>(false)
     }
 
     @Test("a call that waits longer than the acquire timeout is UNAVAILABLE, and the pool stays usable")
@@ -18,16 +20,19 @@ struct PoolTests {
         ).started()
         // Connected first: under a loaded test run the connect alone can outlast 50 ms.
         #expect(try await pool.withConnection { connection in try connection.query("SELECT 0")[0].int64(0) } == 0)
-        // The slow call must hold the only connection before the next one asks for it: under
-        // a loaded run the task that starts it can be scheduled late.
-        let holding = Holding()
+        // The pool tells a call it waited too long when a worker takes it up. The slow call
+        // holds the only connection until 200 ms after the next call was queued, whenever
+        // a loaded machine happens to schedule either: that one has then waited > 50 ms.
+        let state = Holding()
         async let slow: Void = pool.withConnection { connection in
-            holding.flag.store(true, ordering: .releasing)
-            try connection.query("SELECT pg_sleep(0.3)")
+            state.holding.store(true, ordering: .releasing)
+            repeat { try connection.query("SELECT pg_sleep(0.02)") } while !state.asked.load(ordering: .acquiring)
+            try connection.query("SELECT pg_sleep(0.2)")
         }
-        while !holding.flag.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(1)) }
+        while !state.holding.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(1)) }
         await #expect(throws: BillingError.unavailable("database unavailable")) {
-            try await pool.withConnection { connection in try connection.query("SELECT 1")[0].int64(0) }
+            state.asked.store(true, ordering: .releasing)
+            return try await pool.withConnection { connection in try connection.query("SELECT 1")[0].int64(0) }
         }
         try await slow
         #expect(try await pool.withConnection { connection in try connection.query("SELECT 2")[0].int64(0) } == 2)

@@ -69,3 +69,19 @@ extension Trait where Self == FreshSchemaTrait {
     /// A fresh schema for the test (`migrated: false` leaves it empty).
     public static func freshSchema(migrated: Bool = true) -> Self { FreshSchemaTrait(migrated: migrated) }
 }
+
+extension LedgerAudit {
+    /// The reconcile audit of the schema `config` names, on a connection of its own (the
+    /// servers under test may be gone).
+    public static func report(of config: PostgresConfig) async throws -> Report {
+        let pool = PostgresPool(config: config, settings: .init(size: 1)).started()
+        do {
+            let report = try await LedgerAudit(pool: pool).run()
+            await pool.shutdown()
+            return report
+        } catch {
+            await pool.shutdown()
+            throw error
+        }
+    }
+}

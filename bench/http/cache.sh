@@ -22,7 +22,7 @@ for cache in true false; do
   psql -X -q -c "DROP SCHEMA IF EXISTS $schema CASCADE" -c "CREATE SCHEMA $schema" 2>/dev/null
   redis-cli -p "$REDIS_PORT" --scan --pattern "$schema:*" | xargs -r redis-cli -p "$REDIS_PORT" del >/dev/null
   BILLING_DATABASE_SCHEMA=$schema BILLING_HTTP_PORT=$port BILLING_REDIS_ENABLED=$cache BILLING_REDIS_NAMESPACE=$schema \
-    LOG_LEVEL=warning .build/release/billing-server serve --config configs/config.yaml >/tmp/cachebench-server.log 2>&1 &
+    BILLING_LOG_LEVEL=warning .build/release/billing-server serve --config configs/config.yaml >/tmp/cachebench-server.log 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
   psql -X -q -c "SET search_path = $schema" \

@@ -99,7 +99,7 @@ for strategy in lanes per_call; do
   pool=8; [ "$strategy" = per_call ] && pool=$connections
   seed
   BILLING_DATABASE_SCHEMA=$schema BILLING_HTTP_PORT=$port BILLING_GRPC_PORT=$grpc BILLING_DEDUCTION_STRATEGY=$strategy \
-    BILLING_DATABASE_POOL_SIZE=$pool BILLING_REDIS_NAMESPACE=$schema LOG_LEVEL=warning \
+    BILLING_DATABASE_POOL_SIZE=$pool BILLING_REDIS_NAMESPACE=$schema BILLING_LOG_LEVEL=warning \
     .build/release/billing-server serve --config configs/config.yaml >/tmp/httpbench-server.log 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done

@@ -16,7 +16,7 @@ swift build -c release --product billing-server >/dev/null 2>&1
 period="$(TZ=Asia/Shanghai date +%Y-%m)"
 psql -X -q -c "DROP SCHEMA IF EXISTS $schema CASCADE" -c "CREATE SCHEMA $schema" 2>/dev/null
 BILLING_DATABASE_SCHEMA=$schema BILLING_HTTP_PORT=$port BILLING_GRPC_PORT=9196 BILLING_REDIS_NAMESPACE=$schema \
-  LOG_LEVEL=warning .build/release/billing-server serve --config configs/config.yaml >/tmp/profbench-server.log 2>&1 &
+  BILLING_LOG_LEVEL=warning .build/release/billing-server serve --config configs/config.yaml >/tmp/profbench-server.log 2>&1 &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
