@@ -27,11 +27,18 @@ struct BatchApplier: Sendable {
         case commitUnknown(any Error, commit: Commit, transactionId: Int64, backendPID: Int32)
     }
 
-    /// A connection with the lane's statements prepared.
-    func connect(_ config: PostgresConfig) throws -> PostgresConnection {
+    /// A connection with the lane's statements prepared, and the shards of the user tables
+    /// when the database is Citus (nil on plain PostgreSQL).
+    func connect(_ config: PostgresConfig) throws -> (PostgresConnection, CitusShards?) {
         let connection = try PostgresConnection.connect(config)
-        try LaneStatement.prepareAll(on: connection)
-        return connection
+        do {
+            let shards = try CitusShards.load(on: connection)
+            try LaneStatement.prepareAll(on: connection, citus: shards != nil)
+            return (connection, shards)
+        } catch {
+            connection.close()
+            throw error
+        }
     }
 
     /// Two round trips: one pipeline that begins, locks and reads everything the batch
@@ -360,12 +367,12 @@ struct BatchApplier: Sendable {
     private static func alertParameters(_ users: [String], _ snapshot: LedgerSnapshot) -> [String?] {
         let alerts = users.map { snapshot.alerts[$0] ?? AlertState() }
         func bools(_ values: [Bool]) -> String { "{" + values.map { $0 ? "t" : "f" }.joined(separator: ",") + "}" }
+        let fired = PostgresText.slicedArrays(alerts.map { $0.firedPercents.sorted().map { Int64($0) } })
         return [
             PostgresText.textArray(users.map { snapshot.spend[$0]?.period.text ?? "" }),
             PostgresText.int64Array(users.map { snapshot.spend[$0]?.fen.value ?? 0 }),
             bools(alerts.map(\.lowBalanceArmed)), bools(alerts.map(\.depletedArmed)),
-            PostgresText.textArray(alerts.map { PostgresText.int64Array($0.firedPercents.sorted().map { Int64($0) }) }),
-            bools(alerts.map(\.capReachedFired)),
+            fired.low, bools(alerts.map(\.capReachedFired)), fired.high, fired.flat,
         ]
     }
 

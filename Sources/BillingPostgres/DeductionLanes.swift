@@ -163,6 +163,8 @@ final class DeductionLane: Sendable {
     private let queue: WorkQueue<Pending>
     private let observer: (any LaneObserver)?
     private let listener: (any LaneCommitListener)?
+    /// The Citus shards as read on the lane's current connection (nil: plain PostgreSQL).
+    private let shards = Mutex<CitusShards?>(nil)
 
     init(
         index: Int, config: PostgresConfig, applier: BatchApplier, maxBatchCount: Int, maxQueued: Int,
@@ -242,7 +244,7 @@ final class DeductionLane: Sendable {
             if batch.isEmpty { break }
             let requests = batch.map(\.request)
             let started = ContinuousClock.now
-            let commit = commit(requests, connection: &connection)
+            let commit = commitByShard(requests, connection: &connection)
             let committed = ContinuousClock.now
             // The cache first, so a check after an acknowledged deduction sees it.
             if let listener, let period = commit.period {
@@ -279,6 +281,54 @@ final class DeductionLane: Sendable {
             period = unknown?.period
             self.unknown = unknown?.accounts.mapValues(\.version) ?? [:]
         }
+
+        /// Takes in the commit of the requests at `positions` (in that order).
+        mutating func merge(_ part: LaneCommit, at positions: [Int]) {
+            for (offset, position) in positions.enumerated() { outcomes[position] = part.outcomes[offset] }
+            period = period ?? part.period
+            accounts.merge(part.accounts) { _, new in new }
+            unknown.merge(part.unknown) { _, new in new }
+        }
+    }
+
+    /// On Citus, one transaction per shard of the batch: each is routed whole to one worker
+    /// (a `FOR UPDATE` over two shards is refused, and a transaction over two workers would
+    /// need two-phase commit). A user is on one shard, so its operations keep their order.
+    /// On plain PostgreSQL, the batch as it is.
+    private func commitByShard(_ requests: [LedgerOperation], connection: inout PostgresConnection?) -> LaneCommit {
+        connectIfNeeded(&connection)
+        guard let shards = shards.withLock({ $0 }) else { return commit(requests, connection: &connection) }
+        var groups: [Int64: [Int]] = [:]
+        var order: [Int64] = []
+        for (position, request) in requests.enumerated() {
+            let shard = shards.shard(of: request.userId)
+            if groups[shard] == nil { order.append(shard) }
+            groups[shard, default: []].append(position)
+        }
+        guard order.count > 1 else { return commit(requests, connection: &connection) }
+        var merged = LaneCommit(failing: requests.count, with: .unavailable("database unavailable"), unknown: nil)
+        for shard in order {
+            let positions = groups[shard] ?? []
+            merged.merge(commit(positions.map { requests[$0] }, connection: &connection), at: positions)
+        }
+        return merged
+    }
+
+    /// Connects (and reads the shards) when there is no live connection; a failure leaves
+    /// none, for the attempt to report.
+    private func connectIfNeeded(_ connection: inout PostgresConnection?) {
+        guard connection?.isAlive != true else { return }
+        try? reconnect(&connection)
+    }
+
+    /// A fresh connection in place of `connection` (nil when it cannot be made), and the
+    /// shards read on it: a shard split since the last connection shows up here.
+    private func reconnect(_ connection: inout PostgresConnection?) throws {
+        connection?.close()
+        connection = nil
+        let (fresh, shards) = try applier.connect(config)
+        connection = fresh
+        self.shards.withLock { $0 = shards }
     }
 
     private func commit(_ requests: [LedgerOperation], connection: inout PostgresConnection?) -> LaneCommit {
@@ -327,10 +377,7 @@ final class DeductionLane: Sendable {
                 observer?.batchFailed(lane: index, size: part.count, error: error)
                 commit = LaneCommit(failing: part.count, with: error, unknown: fateUnknown)
             }
-            for (offset, position) in positions.enumerated() { merged.outcomes[position] = commit.outcomes[offset] }
-            merged.period = merged.period ?? commit.period
-            merged.accounts.merge(commit.accounts) { _, new in new }
-            merged.unknown.merge(commit.unknown) { _, new in new }
+            merged.merge(commit, at: positions)
         }
         return merged
     }
@@ -345,16 +392,19 @@ final class DeductionLane: Sendable {
 
     private func attemptOnce(_ requests: [LedgerOperation], connection: inout PostgresConnection?) -> Attempt {
         do {
-            if connection?.isAlive != true {
-                connection?.close()
-                connection = try applier.connect(config)
-            }
+            if connection?.isAlive != true { try reconnect(&connection) }
             guard let live = connection else { return .fail(.unavailable("database unavailable")) }
             return .committed(try applier.apply(requests, on: live))
         } catch let failure as BatchApplier.Failure {
             switch failure {
             case .notCommitted(let error, let retryable):
                 if connection?.isOpen != true { connection = nil }
+                // On Citus, a batch over two shards is refused (0A000): the shards were split
+                // since they were read. A new connection reads them again.
+                if (error as? PostgresError)?.sqlState == "0A000", shards.withLock({ $0 }) != nil {
+                    connection?.close()
+                    connection = nil
+                }
                 let lockWait = (error as? PostgresError)?.sqlState == "55P03"
                 return retryable
                     ? .retry(DatabaseErrors.map(error), lockWait: lockWait) : .fail(DatabaseErrors.map(error))
@@ -363,8 +413,7 @@ final class DeductionLane: Sendable {
                 // transaction's own fate, waiting (or ending the old backend) while it is
                 // still in progress. If that cannot be told, every waiter gets UNAVAILABLE:
                 // a retry with the same request_id is safe either way.
-                connection?.close()
-                connection = try? applier.connect(config)
+                try? reconnect(&connection)
                 guard let fresh = connection else { return .fail(DatabaseErrors.map(error), fateUnknown: commit) }
                 switch TransactionFate.resolve(transactionId: transactionId, backendPID: backendPID, on: fresh) {
                 case .committed: return .committed(commit)

@@ -56,17 +56,17 @@ enum HoldRows {
     /// `updateHolds`' parameters: the end of each hold.
     static func updateParameters(_ holds: [Hold]) -> [String?] {
         let receipts = holds.map(\.settleReceipt)
+        let recordIds = PostgresText.slicedArrays(receipts.map { $0?.recordIds })
         return [
             PostgresText.textArray(holds.map(\.userId)), PostgresText.textArray(holds.map(\.holdId)),
             PostgresText.textArray(holds.map(\.status.rawValue)),
             PostgresText.int64Array(holds.map { $0.resolvedAt.flatMap { Int64(PostgresText.microseconds($0)) } }),
-            PostgresText.int64Array(holds.map(\.settledCount)),
-            PostgresText.textArray(receipts.map { $0.map { PostgresText.int64Array($0.recordIds) } }),
+            PostgresText.int64Array(holds.map(\.settledCount)), recordIds.low,
             PostgresText.int64Array(receipts.map { $0?.freeCount }), PostgresText.int64Array(receipts.map { $0?.paidCount }),
             PostgresText.int64Array(receipts.map { $0?.costFen.value }),
             PostgresText.int64Array(receipts.map { $0?.balanceAfterFen.value }),
             PostgresText.int64Array(receipts.map { $0?.freeRemainingAfter }),
-            PostgresText.int64Array(receipts.map { $0?.availableAfterFen?.value }),
+            PostgresText.int64Array(receipts.map { $0?.availableAfterFen?.value }), recordIds.high, recordIds.flat,
         ]
     }
 }

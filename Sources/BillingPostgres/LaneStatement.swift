@@ -25,10 +25,13 @@ enum LaneStatement: String, CaseIterable {
     /// after a bulk insert.
     static let sessionSettings = ["SET enable_seqscan = off"]
 
-    /// Sets the session settings and prepares every statement on `connection`.
-    static func prepareAll(on connection: PostgresConnection) throws {
+    /// Sets the session settings and prepares every statement on `connection`, in the
+    /// dialect of its database.
+    static func prepareAll(on connection: PostgresConnection, citus: Bool = false) throws {
         for setting in sessionSettings { try connection.query(setting) }
-        for statement in allCases { try connection.prepare(name: statement.rawValue, sql: statement.sql) }
+        for statement in allCases {
+            try connection.prepare(name: statement.rawValue, sql: citus ? statement.citusSQL : statement.sql)
+        }
     }
 
     var sql: String {
@@ -157,17 +160,18 @@ enum LaneStatement: String, CaseIterable {
             "SELECT nextval('billing_record_id_seq') FROM generate_series(1, $1::int) ORDER BY 1"
         case .writeBalances:
             // $1 users, $2 new balances (fen), $3 new carries (NULL: unchanged), $4 held fen,
-            // $5 spend periods, $6 spend (fen), $7 low armed, $8 depleted armed, $9 cap percents
-            // fired (array literals), $10 cap reached fired.
+            // $5 spend periods, $6 spend (fen), $7 low armed, $8 depleted armed, $10 cap reached
+            // fired; the cap percents fired are the slices $9…$11 of $12 (PostgresText.slicedArrays).
             """
             UPDATE user_balance AS b SET balance_fen = v.balance_fen, carries = COALESCE(v.carries, b.carries),
                 held_fen = v.held_fen, spend_period = v.spend_period, spend_fen = v.spend_fen, low_armed = v.low_armed,
-                depleted_armed = v.depleted_armed, cap_alerts_fired = v.cap_alerts_fired::int[],
+                depleted_armed = v.depleted_armed,
+                cap_alerts_fired = COALESCE(($12::int[])[v.fired_low:v.fired_high], '{}'),
                 cap_reached_fired = v.cap_reached_fired, version = b.version + 1, updated_at = now()
             FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::bool[],
-                $8::bool[], $9::text[], $10::bool[])
+                $8::bool[], $9::int[], $10::bool[], $11::int[])
                 AS v(user_id, balance_fen, carries, held_fen, spend_period, spend_fen, low_armed, depleted_armed,
-                    cap_alerts_fired, cap_reached_fired)
+                    fired_low, cap_reached_fired, fired_high)
             WHERE b.user_id = ANY($1::text[]) AND b.user_id = v.user_id
             """
         case .updateQuotas:
@@ -183,6 +187,7 @@ enum LaneStatement: String, CaseIterable {
         case .insertQuotas:
             // Lazily created rows; should the cron have created one meanwhile, it has used = 0.
             // $1 periods, $2 users, $3 services, $4 totals, $5 used, $6 held.
+            // (`EXCLUDED.updated_at` is the default now(): Citus refuses now() itself in DO UPDATE.)
             """
             INSERT INTO free_quota (user_id, period, service_name, total, used, held)
             SELECT v.user_id, v.period, v.service_name, v.total, v.used, v.held
@@ -190,7 +195,7 @@ enum LaneStatement: String, CaseIterable {
                 AS v(period, user_id, service_name, total, used, held)
             ON CONFLICT (user_id, period, service_name)
             DO UPDATE SET used = EXCLUDED.used, held = EXCLUDED.held, version = free_quota.version + 1,
-                updated_at = now()
+                updated_at = EXCLUDED.updated_at
             """
         case .insertHolds:
             // One array per column of a new hold (HoldRows.insertParameters).
@@ -207,17 +212,19 @@ enum LaneStatement: String, CaseIterable {
                     held_fen, price_micro_fen, price_version, price_override, created_at, expires_at)
             """
         case .updateHolds:
-            // A hold's end: status, instant, and a settle's count and answer (HoldRows.updateParameters).
+            // A hold's end: status, instant, and a settle's count and answer (HoldRows.updateParameters;
+            // a settle's record ids are the slices $6…$13 of $14).
             """
             UPDATE hold AS h SET status = v.status, resolved_at = to_timestamp(v.resolved_at / 1000000.0),
-                settled_count = v.settled_count, settle_record_ids = v.record_ids::bigint[],
+                settled_count = v.settled_count,
+                settle_record_ids = CASE WHEN v.ids_low IS NULL THEN NULL ELSE ($14::bigint[])[v.ids_low:v.ids_high] END,
                 settle_free_count = v.free_count, settle_paid_count = v.paid_count, settle_cost_fen = v.cost_fen,
                 settle_balance_after_fen = v.balance_after_fen, settle_free_remaining_after = v.free_remaining_after,
                 settle_available_after_fen = v.available_after_fen
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::bigint[],
-                $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[])
-                AS v(user_id, hold_id, status, resolved_at, settled_count, record_ids, free_count, paid_count,
-                    cost_fen, balance_after_fen, free_remaining_after, available_after_fen)
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::int[], $7::bigint[],
+                $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::int[])
+                AS v(user_id, hold_id, status, resolved_at, settled_count, ids_low, free_count, paid_count,
+                    cost_fen, balance_after_fen, free_remaining_after, available_after_fen, ids_high)
                 CROSS JOIN LATERAL (
                     SELECT ctid AS tid FROM hold WHERE user_id = v.user_id AND hold_id = v.hold_id LIMIT 1) AS t
             WHERE h.ctid = t.tid AND h.status = 'pending'

@@ -107,20 +107,21 @@ public struct PostgresOrders: RechargeOrderStore {
                 }
                 // A credit re-arms the balance alerts when it lifts available funds above the
                 // user's low-balance threshold (0 without one); its event goes in the same transaction.
+                // The threshold is read on its own: Citus refuses subqueries in an INSERT.
+                let threshold =
+                    try tx.query("SELECT low_balance_threshold_fen FROM user_settings WHERE user_id = $1", [order.userId])
+                    .all.first?.optionalInt64(0) ?? 0
                 let balance = try tx.query(
                     """
-                    WITH threshold AS (
-                        SELECT COALESCE((SELECT low_balance_threshold_fen FROM user_settings WHERE user_id = $1), 0) AS fen
-                    )
                     INSERT INTO user_balance (user_id, balance_fen, version) VALUES ($1, $2, 1)
                     ON CONFLICT (user_id) DO UPDATE SET balance_fen = user_balance.balance_fen + EXCLUDED.balance_fen,
                         low_armed = user_balance.low_armed
-                            OR user_balance.balance_fen + EXCLUDED.balance_fen - user_balance.held_fen > (SELECT fen FROM threshold),
+                            OR user_balance.balance_fen + EXCLUDED.balance_fen - user_balance.held_fen > $3::bigint,
                         depleted_armed = user_balance.depleted_armed
-                            OR user_balance.balance_fen + EXCLUDED.balance_fen - user_balance.held_fen > (SELECT fen FROM threshold),
-                        version = user_balance.version + 1, updated_at = now()
+                            OR user_balance.balance_fen + EXCLUDED.balance_fen - user_balance.held_fen > $3::bigint,
+                        version = user_balance.version + 1, updated_at = EXCLUDED.updated_at
                     RETURNING balance_fen
-                    """, [order.userId, String(credit.value)])[0].int64(0)
+                    """, [order.userId, String(credit.value), String(threshold)])[0].int64(0)
                 try tx.query(
                     "INSERT INTO billing_event (user_id, type, data) VALUES ($1, 'recharge.succeeded', $2::jsonb)",
                     [

@@ -33,7 +33,7 @@ public struct PostgresSettings: SettingsStore {
                     VALUES ($1, $2, $3, $4::int[])
                     ON CONFLICT (user_id) DO UPDATE SET monthly_spend_cap_fen = EXCLUDED.monthly_spend_cap_fen,
                         low_balance_threshold_fen = EXCLUDED.low_balance_threshold_fen,
-                        cap_alert_percents = EXCLUDED.cap_alert_percents, updated_at = now()
+                        cap_alert_percents = EXCLUDED.cap_alert_percents, updated_at = EXCLUDED.updated_at
                     """,
                     [
                         userId, next.monthlySpendCapFen.map { String($0.value) },

@@ -44,6 +44,28 @@ enum PostgresText {
         "{" + values.map { $0.map(String.init) ?? "NULL" }.joined(separator: ",") + "}"
     }
 
+    /// Lists of numbers for one array column of many rows, as three parameters: every value
+    /// in one flat array, and each row's slice of it (1-based, inclusive; an empty list is a
+    /// slice that ends before it starts, a missing one NULL bounds). Updates read a row's
+    /// list as `flat[low:high]`: a subscript, where casting a text literal per row would call
+    /// `array_in`, a STABLE function Citus refuses next to column references in an UPDATE.
+    static func slicedArrays(_ lists: [[Int64]?]) -> (flat: String, low: String, high: String) {
+        var flat: [Int64] = []
+        var low: [Int64?] = []
+        var high: [Int64?] = []
+        for list in lists {
+            guard let list else {
+                low.append(nil)
+                high.append(nil)
+                continue
+            }
+            low.append(Int64(flat.count + 1))
+            flat.append(contentsOf: list)
+            high.append(Int64(flat.count))
+        }
+        return (int64Array(flat), int64Array(low), int64Array(high))
+    }
+
     /// Parses `{1,2,3}` as produced by PostgreSQL for a bigint[].
     static func parseInt64Array(_ text: String) throws(PostgresError) -> [Int64] {
         let inner = text.dropFirst().dropLast()
@@ -63,7 +85,9 @@ enum PostgresText {
 /// SQL expression turning a microseconds parameter into a timestamptz.
 func timestampParameter(_ index: Int) -> String { "to_timestamp($\(index)::bigint / 1000000.0)" }
 
-/// SQL expression selecting a timestamptz column as microseconds since the epoch.
+/// SQL expression selecting a timestamptz column as microseconds since the epoch. Through
+/// an interval: `extract(epoch FROM timestamptz)` is STABLE, which Citus refuses in a
+/// RETURNING clause; the interval's is IMMUTABLE and just as exact.
 func microsecondsColumn(_ column: String) -> String {
-    "(extract(epoch FROM \(column)) * 1000000)::bigint"
+    "(extract(epoch FROM (\(column) - to_timestamp(0))) * 1000000)::bigint"
 }

@@ -63,11 +63,12 @@ public final class StoredPrices: Sendable {
     /// Forgets the copy: this process just added a version.
     func invalidate() { loaded.withLock { $0 = nil } }
 
+    /// Not a correlated `NOT EXISTS`: Citus refuses one next to a set-returning function.
     static let seedSQL = """
         INSERT INTO service_price (service_name, effective_from, price_micro_fen, free_calls_per_month, created_by)
         SELECT c.name, 'epoch', c.price, c.free, 'configuration'
         FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS c(name, price, free)
-        WHERE NOT EXISTS (SELECT 1 FROM service_price AS p WHERE p.service_name = c.name)
+        WHERE c.name NOT IN (SELECT p.service_name FROM service_price AS p)
         ON CONFLICT DO NOTHING
         """
 

@@ -20,6 +20,10 @@ public enum TestEnvironment {
             applicationName: "billing-tests")
     }
 
+    /// `BILLING_TEST_CITUS=1` (`make test-scale`): the test database is a Citus coordinator,
+    /// and every migrated test schema is distributed by `sql/citus/distribute.sql`.
+    public static var citus: Bool { process["BILLING_TEST_CITUS"] == "1" }
+
     public static var redisPort: Int { process["REDIS_PORT"].flatMap(Int.init) ?? 63799 }
 
     /// The `BILLING_…` variables that point an executable (or a configuration read in a

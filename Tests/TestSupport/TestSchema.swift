@@ -27,14 +27,44 @@ public struct TestSchema: Sendable {
                 let connection = try PostgresConnection.connect(config)
                 defer { connection.close() }
                 try Migrator(directory: TestEnvironment.sqlDirectory).migrate(connection)
+                if TestEnvironment.citus { try distribute(on: connection) }
             }
             let value = try await body(schema)
-            try run("DROP SCHEMA \(name) CASCADE")
+            try drop(name)
             return value
         } catch {
-            try? run("DROP SCHEMA \(name) CASCADE")
+            try? drop(name)
             throw error
         }
+    }
+
+    /// Distributes the migrated schema as an operator would (docs/scaling.md): statement by
+    /// statement, as psql runs the file (one multi-statement query would be one transaction,
+    /// which Citus refuses for these).
+    private static func distribute(on connection: PostgresConnection) throws {
+        try withDDLLock(on: connection) {
+            let script = TestEnvironment.repositoryRoot.appendingPathComponent("sql/citus/distribute.sql")
+            let code = try String(contentsOf: script, encoding: .utf8).split(separator: "\n")
+                .filter { !$0.hasPrefix("--") }.joined(separator: "\n")
+            for statement in code.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
+                try connection.query(String(statement))
+            }
+        }
+    }
+
+    /// Parallel tests distributing and dropping schemas on Citus deadlock each other (both
+    /// lock the shards of every reference table): on Citus they take turns.
+    private static func withDDLLock(on connection: PostgresConnection, _ body: () throws -> Void) throws {
+        guard TestEnvironment.citus else { return try body() }
+        try connection.query("SELECT pg_advisory_lock(4107)")
+        defer { _ = try? connection.query("SELECT pg_advisory_unlock(4107)") }
+        try body()
+    }
+
+    private static func drop(_ name: String) throws {
+        let admin = try PostgresConnection.connect(TestEnvironment.postgres)
+        defer { admin.close() }
+        try withDDLLock(on: admin) { try admin.query("DROP SCHEMA \(name) CASCADE") }
     }
 
     private static func run(_ sql: String) throws {

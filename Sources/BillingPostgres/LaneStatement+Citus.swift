@@ -1,0 +1,93 @@
+extension LaneStatement {
+    /// The statement as Citus runs it. A lane batch holds one shard's users (`CitusShards`),
+    /// so every statement filters the distribution column with `user_id = ANY(…)` and Citus
+    /// routes it whole to that shard's worker. Citus cannot push down the plan-stable
+    /// `unnest(…) CROSS JOIN LATERAL (… LIMIT 1)` lookups ("Limit clause is currently
+    /// unsupported when a lateral subquery references a column from a table function"), so
+    /// the key pairs are matched with `(user_id, key) IN (SELECT … FROM unnest(…))` instead;
+    /// the worker's planner then sees one shard's rows. Statements without such a lookup
+    /// run as written.
+    var citusSQL: String {
+        switch self {
+        case .lockHoldQuotas:
+            """
+            SELECT q.user_id, q.service_name, q.total, q.used, q.held, q.period FROM free_quota AS q
+            WHERE q.user_id = ANY($1::text[]) AND (q.user_id, q.period, q.service_name) IN (
+                SELECT h.user_id, h.period, h.service_name FROM hold AS h
+                WHERE h.user_id = ANY($1::text[])
+                    AND (h.user_id, h.hold_id) IN (SELECT * FROM unnest($1::text[], $2::text[])))
+            ORDER BY q.user_id, q.period, q.service_name FOR UPDATE OF q
+            """
+        case .lockHolds:
+            """
+            SELECT \(HoldRows.columns) FROM hold AS h
+            WHERE h.user_id = ANY($1::text[]) AND (h.user_id, h.hold_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+            ORDER BY h.user_id, h.hold_id FOR UPDATE
+            """
+        case .readIdempotency:
+            """
+            SELECT d.user_id, d.request_id, d.service_name, d.count, d.app_id, d.record_ids, d.free_count,
+                d.paid_count, d.cost_fen, d.balance_after_fen, d.free_remaining_after, d.price_micro_fen,
+                d.price_version, d.price_override, d.available_after_fen
+            FROM deduction_request AS d
+            WHERE d.user_id = ANY($1::text[])
+                AND (d.user_id, d.request_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+            """
+        case .readRefundTargets:
+            """
+            SELECT \(PostgresLedgerQueries.recordColumns), target_kind, target_id FROM (
+                SELECT r.*, t.kind AS target_kind, t.id AS target_id
+                FROM (
+                    SELECT d.user_id, 'deduction'::text AS kind, d.request_id AS id, d.record_ids AS ids
+                    FROM deduction_request AS d
+                    WHERE d.user_id = ANY($1::text[]) AND (d.user_id, 'deduction'::text, d.request_id) IN (
+                        SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
+                    UNION ALL
+                    SELECT h.user_id, 'hold'::text, h.hold_id, h.settle_record_ids FROM hold AS h
+                    WHERE h.user_id = ANY($1::text[]) AND h.status = 'settled' AND (h.user_id, 'hold'::text, h.hold_id) IN (
+                        SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
+                ) AS t
+                JOIN billing_record AS r ON r.user_id = t.user_id AND r.id = ANY(t.ids)
+                WHERE r.user_id = ANY($1::text[])
+            ) AS x
+            """
+        case .readRefunds:
+            """
+            SELECT user_id, refund_id, target_kind, target_id, count, reason, paid_refunded, free_refunded,
+                free_returned, fen_returned, balance_after_fen, record_ids
+            FROM refund AS f
+            WHERE f.user_id = ANY($1::text[]) AND (f.user_id, f.target_kind, f.target_id) IN (
+                SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
+            UNION
+            SELECT user_id, refund_id, target_kind, target_id, count, reason, paid_refunded, free_refunded,
+                free_returned, fen_returned, balance_after_fen, record_ids
+            FROM refund AS f
+            WHERE f.user_id = ANY($4::text[]) AND (f.user_id, f.refund_id) IN (SELECT * FROM unnest($4::text[], $5::text[]))
+            """
+        case .readAdjustments:
+            """
+            SELECT a.user_id, a.adjustment_id, a.amount_fen, a.reason, a.operator, a.balance_after_fen,
+                a.available_after_fen, a.record_id
+            FROM adjustment AS a
+            WHERE a.user_id = ANY($1::text[]) AND (a.user_id, a.adjustment_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+            """
+        case .updateHolds:
+            """
+            UPDATE hold AS h SET status = v.status, resolved_at = to_timestamp(v.resolved_at / 1000000.0),
+                settled_count = v.settled_count,
+                settle_record_ids = CASE WHEN v.ids_low IS NULL THEN NULL ELSE ($14::bigint[])[v.ids_low:v.ids_high] END,
+                settle_free_count = v.free_count, settle_paid_count = v.paid_count, settle_cost_fen = v.cost_fen,
+                settle_balance_after_fen = v.balance_after_fen, settle_free_remaining_after = v.free_remaining_after,
+                settle_available_after_fen = v.available_after_fen
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::int[], $7::bigint[],
+                $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::int[])
+                AS v(user_id, hold_id, status, resolved_at, settled_count, ids_low, free_count, paid_count,
+                    cost_fen, balance_after_fen, free_remaining_after, available_after_fen, ids_high)
+            WHERE h.user_id = ANY($1::text[]) AND h.user_id = v.user_id AND h.hold_id = v.hold_id
+                AND h.status = 'pending'
+            """
+        default:
+            sql
+        }
+    }
+}
