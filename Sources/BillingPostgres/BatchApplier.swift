@@ -47,7 +47,11 @@ struct BatchApplier: Sendable {
     /// The batch's instant is the database's `now()` in its transaction when `clock` is the
     /// `SystemClock` (real time: every server agrees on it, whatever its own clock says);
     /// any other clock (tests) is read here instead.
-    func apply(_ requests: [LedgerOperation], on connection: PostgresConnection) throws -> Commit {
+    /// `transactionSettings`: `SET LOCAL …` statements run right after BEGIN (on Citus, the
+    /// lane's lock timeout, which the coordinator then passes to the worker's transaction).
+    func apply(
+        _ requests: [LedgerOperation], on connection: PostgresConnection, transactionSettings: [String] = []
+    ) throws -> Commit {
         let fixedNow: Date? = clock is SystemClock ? nil : clock.now()
         let result: BatchResult
         let read: Snapshot
@@ -58,7 +62,7 @@ struct BatchApplier: Sendable {
         do {
             let book = try prices.book(on: connection)
             read = try readSnapshot(
-                requests, fixed: fixedNow.map { ($0, calendar.period(containing: $0)) }, on: connection)
+                requests, settings: transactionSettings, fixed: fixedNow.map { ($0, calendar.period(containing: $0)) }, on: connection)
             now = read.now
             period = read.period
             recordIds = read.recordIds
@@ -157,7 +161,8 @@ struct BatchApplier: Sendable {
     /// `fixed` nil: the instant is the transaction's `now()` and the period is computed by
     /// PostgreSQL in the configured zone, then checked against this server's calendar.
     private func readSnapshot(
-        _ operations: [LedgerOperation], fixed: (now: Date, period: QuotaPeriod)?, on connection: PostgresConnection
+        _ operations: [LedgerOperation], settings: [String], fixed: (now: Date, period: QuotaPeriod)?,
+        on connection: PostgresConnection
     ) throws -> Snapshot {
         let zone = calendar.timeZone.identifier
         let fixedMicros = fixed.map { PostgresText.microseconds($0.now) }
@@ -179,6 +184,7 @@ struct BatchApplier: Sendable {
             steps.append(step)
         }
         add(.begin, .sql("BEGIN"))
+        for setting in settings { add(.begin, .sql(setting)) }
         add(.ensure, .prepared(LaneStatement.ensureBalances.rawValue, [users]))
         add(.balances, .prepared(LaneStatement.lockBalances.rawValue, [users]))
         add(.quotas, .prepared(LaneStatement.lockQuotas.rawValue, [fixed?.period.text, users, zone]))

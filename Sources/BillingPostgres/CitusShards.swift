@@ -9,8 +9,9 @@ struct CitusShards: Sendable, Equatable {
 
     /// The shard holding `userId`: Citus hashes a text distribution column with
     /// PostgreSQL's `hashtext` (the column's collation is deterministic).
-    func shard(of userId: String) -> Int64 {
-        let hash = Self.hashText(userId)
+    func shard(of userId: String) -> Int64 { shard(forHash: Self.hashText(userId)) }
+
+    func shard(forHash hash: Int32) -> Int64 {
         // The last range whose low end is ≤ hash.
         var low = 0
         var high = lowerBounds.count - 1

@@ -394,7 +394,8 @@ final class DeductionLane: Sendable {
         do {
             if connection?.isAlive != true { try reconnect(&connection) }
             guard let live = connection else { return .fail(.unavailable("database unavailable")) }
-            return .committed(try applier.apply(requests, on: live))
+            let settings = shards.withLock { $0 } == nil ? [] : LaneStatement.citusTransactionSettings(config)
+            return .committed(try applier.apply(requests, on: live, transactionSettings: settings))
         } catch let failure as BatchApplier.Failure {
             switch failure {
             case .notCommitted(let error, let retryable):

@@ -1,4 +1,13 @@
 extension LaneStatement {
+    /// A coordinator session's `lock_timeout` does not reach the workers, where the row locks
+    /// are waited for; a `SET LOCAL` does, when Citus is told to pass those on.
+    static let citusSessionSettings = ["SET citus.propagate_set_commands = 'local'"]
+
+    /// What a lane runs after BEGIN on Citus: its lock timeout, for the worker's transaction.
+    static func citusTransactionSettings(_ config: PostgresConfig) -> [String] {
+        config.lockTimeoutMilliseconds.map { ["SET LOCAL lock_timeout = \($0)"] } ?? []
+    }
+
     /// The statement as Citus runs it. A lane batch holds one shard's users (`CitusShards`),
     /// so every statement filters the distribution column with `user_id = ANY(…)` and Citus
     /// routes it whole to that shard's worker. Citus cannot push down the plan-stable

@@ -28,7 +28,7 @@ enum LaneStatement: String, CaseIterable {
     /// Sets the session settings and prepares every statement on `connection`, in the
     /// dialect of its database.
     static func prepareAll(on connection: PostgresConnection, citus: Bool = false) throws {
-        for setting in sessionSettings { try connection.query(setting) }
+        for setting in sessionSettings + (citus ? citusSessionSettings : []) { try connection.query(setting) }
         for statement in allCases {
             try connection.prepare(name: statement.rawValue, sql: citus ? statement.citusSQL : statement.sql)
         }

@@ -123,7 +123,7 @@ public final class RedisAccountCache: AccountCache {
     }
 
     private func runWaiting(
-        timeout: Duration, failures: Int, _ body: @escaping @Sendable (RedisConnection) throws(RedisError) -> Void
+        timeout: Duration, failures: Int, _ body: @escaping @Sendable (any RedisCommands) throws(RedisError) -> Void
     ) {
         let done = DispatchSemaphore(value: 0)
         let queued = pool.submit { [observer] connection in
@@ -153,7 +153,7 @@ public final class RedisAccountCache: AccountCache {
     }
 
     /// EVALSHA, loading the script again if the server lost it (a restart, SCRIPT FLUSH).
-    static func evalVersioned(_ commands: [[String]], on connection: RedisConnection) throws(RedisError) {
+    static func evalVersioned(_ commands: [[String]], on connection: any RedisCommands) throws(RedisError) {
         do {
             _ = try connection.pipeline(commands)
         } catch where error.kind == .reply && error.message.hasPrefix("NOSCRIPT") {

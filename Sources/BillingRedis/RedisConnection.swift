@@ -8,7 +8,7 @@ import Glibc
 ///
 /// `@unchecked Sendable` because it moves between threads: it is used by one caller at a
 /// time (the holder of a pool lease) and its blocking calls never run on an event loop.
-public final class RedisConnection: @unchecked Sendable {
+public final class RedisConnection: RedisCommands, @unchecked Sendable {
     private var context: UnsafeMutablePointer<redisContext>?
 
     private init(context: UnsafeMutablePointer<redisContext>) { self.context = context }
@@ -18,8 +18,13 @@ public final class RedisConnection: @unchecked Sendable {
     }
 
     public static func connect(_ config: RedisConfig) throws(RedisError) -> RedisConnection {
+        try connect(host: config.host, port: config.port, config: config)
+    }
+
+    /// A connection to `host:port` with `config`'s timeouts (a cluster's nodes).
+    public static func connect(host: String, port: Int, config: RedisConfig) throws(RedisError) -> RedisConnection {
         let connectTimeout = timeval(milliseconds: config.connectTimeoutMilliseconds)
-        guard let context = redisConnectWithTimeout(config.host, Int32(config.port), connectTimeout) else {
+        guard let context = redisConnectWithTimeout(host, Int32(port), connectTimeout) else {
             throw RedisError(kind: .connection, message: "out of memory")
         }
         if context.pointee.err != 0 {
@@ -46,20 +51,26 @@ public final class RedisConnection: @unchecked Sendable {
 
     /// Sends several commands in one write and reads their replies in order.
     public func pipeline(_ commands: [[String]]) throws(RedisError) -> [RedisReply] {
-        for arguments in commands { try append(arguments) }
         var replies: [RedisReply] = []
         replies.reserveCapacity(commands.count)
-        var firstError: RedisError?
+        for result in try results(commands) { replies.append(try result.get()) }
+        return replies
+    }
+
+    /// Like `pipeline`, with each command's error reply as its own result (a cluster client
+    /// follows each MOVED or ASK on its own); a broken connection is thrown.
+    public func results(_ commands: [[String]]) throws(RedisError) -> [Result<RedisReply, RedisError>] {
+        for arguments in commands { try append(arguments) }
+        var results: [Result<RedisReply, RedisError>] = []
+        results.reserveCapacity(commands.count)
         for _ in commands {
             // Every reply is read even after an error reply, so the connection stays in step.
-            do { replies.append(try readReply()) } catch {
+            do { results.append(.success(try readReply())) } catch {
                 if error.kind == .connection { throw error }
-                firstError = firstError ?? error
-                replies.append(.null)
+                results.append(.failure(error))
             }
         }
-        if let firstError { throw firstError }
-        return replies
+        return results
     }
 
     private func append(_ arguments: [String]) throws(RedisError) {

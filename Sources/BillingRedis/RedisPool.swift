@@ -20,7 +20,7 @@ public final class RedisPool: ThreadOwningService {
     }
 
     private struct Job {
-        let run: (RedisConnection?) -> Void
+        let run: ((any RedisCommands)?) -> Void
     }
 
     private let config: RedisConfig
@@ -53,14 +53,17 @@ public final class RedisPool: ThreadOwningService {
     }
 
     private func work(config: RedisConfig, retryAfter: Duration, scripts: [String]) {
-        var connection: RedisConnection?
+        var connection: (any RedisCommands)?
         while let job = queue.take(max: 1).first {
             if connection?.isUsable != true {
                 connection?.close()
                 connection = nil
                 if isReachable {
                     do {
-                        let fresh = try RedisConnection.connect(config)
+                        let fresh: any RedisCommands =
+                            config.clusterNodes.isEmpty
+                            ? try RedisConnection.connect(config)
+                            : try RedisClusterClient.connect(config, scripts: scripts)
                         for script in scripts { _ = try fresh.command(["SCRIPT", "LOAD", script]) }
                         connection = fresh
                         downUntil.withLock { $0 = nil }
@@ -80,7 +83,7 @@ public final class RedisPool: ThreadOwningService {
     /// Runs `body` on a pool connection; a failure (including an unreachable Redis) comes
     /// back as a value, never thrown: callers fall back.
     public func withConnection<T: Sendable>(
-        _ body: @escaping @Sendable (RedisConnection) throws(RedisError) -> T
+        _ body: @escaping @Sendable (any RedisCommands) throws(RedisError) -> T
     ) async -> Result<T, RedisError> {
         await withCheckedContinuation { continuation in
             let job = Job { connection in
@@ -98,7 +101,7 @@ public final class RedisPool: ThreadOwningService {
 
     /// Runs `body` later, for writes nobody waits for; returns false when it was dropped.
     @discardableResult
-    public func submit(_ body: @escaping @Sendable (RedisConnection?) -> Void) -> Bool {
+    public func submit(_ body: @escaping @Sendable ((any RedisCommands)?) -> Void) -> Bool {
         queue.push(Job(run: body)) == nil
     }
 

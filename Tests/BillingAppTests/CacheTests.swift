@@ -35,7 +35,7 @@ struct CacheTests {
 
     @Test("with Redis unreachable every request still succeeds from PostgreSQL, and /ready says degraded")
     func redisDown() async throws {
-        try await TestApp.with(environment: ["BILLING_REDIS_PORT": "1"]) { app in
+        try await TestApp.with(environment: ["BILLING_REDIS_PORT": "1", "BILLING_REDIS_CLUSTER_NODES": ""]) { app in
             try await app.fund("c3", yuan: "1.00")
             _ = try await app.deduct("c3", "asset", count: 1_002)
             let check = try await app.internal("check", #"{"user_id": "c3", "service_name": "asset", "count": 1}"#)

@@ -116,7 +116,7 @@ struct LibPQTests {
         let victim = try PostgresConnection.connect(TestEnvironment.postgres)
         let admin = try PostgresConnection.connect(TestEnvironment.postgres)
         defer { admin.close() }
-        try admin.query("SELECT pg_terminate_backend($1)", [String(victim.backendPID)])
+        try admin.query("SELECT pg_terminate_backend($1::int)", [String(victim.backendPID)])
         do {
             try victim.query("SELECT 1")
             Issue.record("expected the connection to be gone")

@@ -65,7 +65,7 @@ struct PoolTests {
         let pool = PostgresPool(config: TestEnvironment.postgres, settings: .init(size: 1)).started()
         let pid = try await pool.withConnection { connection in connection.backendPID }
         let admin = try PostgresConnection.connect(TestEnvironment.postgres)
-        try admin.query("SELECT pg_terminate_backend($1)", [String(pid)])
+        try admin.query("SELECT pg_terminate_backend($1::int)", [String(pid)])
         admin.close()
         try await Task.sleep(for: .milliseconds(100))
         let newPid = try await pool.withConnection { connection in connection.backendPID }

@@ -5,10 +5,19 @@ import Testing
 import TestSupport
 
 enum TestRedis {
+    /// The test Redis, or the cluster of `REDIS_CLUSTER_NODES` (`make test-scale`).
     static var config: RedisConfig {
         let environment = ProcessInfo.processInfo.environment
+        let nodes = (TestEnvironment.redisClusterNodes ?? "").split(separator: ",").compactMap { RedisNode($0) }
         return RedisConfig(
-            host: environment["REDIS_HOST"] ?? "127.0.0.1", port: environment["REDIS_PORT"].flatMap(Int.init) ?? 63799)
+            host: environment["REDIS_HOST"] ?? "127.0.0.1", port: environment["REDIS_PORT"].flatMap(Int.init) ?? 63799,
+            clusterNodes: nodes)
+    }
+
+    /// A direct line to the same Redis (or cluster), to look under the cache.
+    static func direct() throws -> any RedisCommands {
+        config.clusterNodes.isEmpty
+            ? try RedisConnection.connect(config) : try RedisClusterClient.connect(config)
     }
 
     static func state(version: Int64, balance: Int64, used: Int64 = 0) -> AccountState {
@@ -23,10 +32,10 @@ enum TestRedis {
 struct AccountCacheTests {
     let period = try! QuotaPeriod(text: "2026-11")
 
-    func withCache(_ body: (RedisAccountCache, RedisConnection) async throws -> Void) async throws {
+    func withCache(_ body: (RedisAccountCache, any RedisCommands) async throws -> Void) async throws {
         let pool = RedisAccountCache.makePool(config: TestRedis.config, settings: .init(size: 2)).started()
         let cache = RedisAccountCache(pool: pool, ttlSeconds: 60)
-        let direct = try RedisConnection.connect(TestRedis.config)
+        let direct = try TestRedis.direct()
         do {
             try await body(cache, direct)
         } catch {

@@ -26,6 +26,10 @@ public enum TestEnvironment {
 
     public static var redisPort: Int { process["REDIS_PORT"].flatMap(Int.init) ?? 63799 }
 
+    /// `REDIS_CLUSTER_NODES` (`make test-scale`): the cache is a Redis Cluster, these nodes
+    /// (`host:port,…`) its seeds.
+    public static var redisClusterNodes: String? { process["REDIS_CLUSTER_NODES"].flatMap { $0.isEmpty ? nil : $0 } }
+
     /// The `BILLING_…` variables that point an executable (or a configuration read in a
     /// test) at the test services and `schema`, in development mode; `extra` wins.
     public static func billingVariables(schema: String, extra: [String: String] = [:]) -> [String: String] {
@@ -40,6 +44,7 @@ public enum TestEnvironment {
             "BILLING_DATABASE_MIGRATIONS_PATH": sqlDirectory.path,
             "BILLING_REDIS_PORT": String(redisPort),
             "BILLING_REDIS_NAMESPACE": "test-\(schema)",
+            "BILLING_REDIS_CLUSTER_NODES": redisClusterNodes ?? "",
         ].merging(extra) { _, new in new }
     }
 }

@@ -144,11 +144,27 @@ extension BillingConfig {
             connection = RedisConfig(
                 host: redis.string("host", default: "127.0.0.1"),
                 port: try redis.int("port", default: 63_799, in: 1...65_535),
+                clusterNodes: try Self.clusterNodes(redis.string("cluster_nodes"), key: redis.fullKey("cluster_nodes")),
                 connectTimeoutMilliseconds: try redis.int("connect_timeout_ms", default: 200, in: 1...10_000),
                 commandTimeoutMilliseconds: try redis.int("command_timeout_ms", default: 200, in: 1...10_000))
             poolSize = try redis.int("pool_size", default: 4, in: 1...64)
             ttlSeconds = try redis.int("ttl_seconds", default: 300, in: 1...86_400)
             namespace = redis.string("namespace", default: "billing")
+        }
+
+        /// `cluster_nodes`: `host:port` of some Redis Cluster nodes, comma-separated (empty or
+        /// unset: one plain Redis at host and port).
+        static func clusterNodes(_ text: String?, key: String) throws(BillingError) -> [RedisNode] {
+            guard let text, !text.allSatisfy(\.isWhitespace) else { return [] }
+            var nodes: [RedisNode] = []
+            for part in text.split(separator: ",") {
+                let trimmed = part.trimmingCharacters(in: .whitespaces)
+                guard let node = RedisNode(trimmed), !node.host.isEmpty else {
+                    throw .invalidConfiguration(key: key, reason: "'\(trimmed)' is not host:port")
+                }
+                nodes.append(node)
+            }
+            return nodes
         }
     }
 }

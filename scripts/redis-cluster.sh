@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# A local Redis Cluster for the scale-out work (issue 20; docs/scaling.md): three masters on
+# loopback ports 53801–53803, no replicas, no persistence, data in .local/redis-cluster/.
+# Not used by `make test`.
+#   scripts/redis-cluster.sh up|down|env|stop-node N|start-node N
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ports=(53801 53802 53803)   # the cluster bus adds 10,000
+base="$root/.local/redis-cluster"
+
+log() { echo "redis-cluster: $*" >&2; }
+running() { redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null | grep -q PONG; }
+
+# As services.sh: the daemon must not hold its starter's pipes open.
+detached() {
+  (
+    for fd in $(ls /proc/self/fd); do
+      [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
+    done
+    "$@"
+  )
+}
+
+start_node() {
+  local port="$1" dir="$base/$1"
+  mkdir -p "$dir"
+  running "$port" && return 0
+  detached redis-server --bind 127.0.0.1 --port "$port" --daemonize yes --dir "$dir" \
+    --cluster-enabled yes --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 2000 \
+    --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save "" --appendonly no >/dev/null
+  for _ in $(seq 1 50); do running "$port" && return 0; sleep 0.1; done
+  log "node $port did not start; see $dir/redis.log"
+  exit 1
+}
+
+stop_node() { redis-cli -h 127.0.0.1 -p "$1" shutdown nosave >/dev/null 2>&1 || true; }
+
+up() {
+  local port
+  for port in "${ports[@]}"; do start_node "$port"; done
+  if ! redis-cli -h 127.0.0.1 -p "${ports[0]}" cluster info | grep -q "cluster_state:ok"; then
+    if redis-cli -h 127.0.0.1 -p "${ports[0]}" cluster info | grep -q "cluster_known_nodes:1"; then
+      redis-cli --cluster create $(for port in "${ports[@]}"; do printf '127.0.0.1:%s ' "$port"; done) \
+        --cluster-replicas 0 --cluster-yes >/dev/null
+    fi
+    for _ in $(seq 1 100); do
+      redis-cli -h 127.0.0.1 -p "${ports[0]}" cluster info | grep -q "cluster_state:ok" && break
+      sleep 0.1
+    done
+  fi
+  redis-cli -h 127.0.0.1 -p "${ports[0]}" cluster info | grep -q "cluster_state:ok" \
+    || { log "the cluster is not ok"; exit 1; }
+  log "masters on 127.0.0.1:${ports[0]}, ${ports[1]}, ${ports[2]}"
+}
+
+down() {
+  local port
+  for port in "${ports[@]}"; do stop_node "$port"; done
+  rm -rf "$base"
+  log "stopped"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  env) echo "export REDIS_CLUSTER_NODES=$(IFS=,; for port in "${ports[@]}"; do printf '127.0.0.1:%s,' "$port"; done | sed 's/,$//')" ;;
+  stop-node) stop_node "${ports[$(( ${2:?node 1-3} - 1 ))]}" ;;
+  start-node) start_node "${ports[$(( ${2:?node 1-3} - 1 ))]}" ;;
+  *) echo "usage: $0 up|down|env|stop-node N|start-node N" >&2; exit 2 ;;
+esac
