@@ -201,6 +201,9 @@ let package = Package(
         .testTarget(name: "BillingConcurrencyTests", dependencies: ["BillingConcurrency"]),
         .testTarget(name: "BillingPostgresTests", dependencies: ["BillingPostgres", "TestSupport"]),
         .testTarget(name: "BillingRedisTests", dependencies: ["BillingRedis", "TestSupport"]),
+        // Against Citus and Redis Cluster: `make test-scale` only (not `make test`).
+        .testTarget(
+            name: "BillingScaleTests", dependencies: ["BillingCore", "BillingPostgres", "BillingRedis", "TestSupport"]),
         .testTarget(
             name: "BillingJobsTests",
             dependencies: ["BillingJobs", "BillingConfiguration", "BillingPostgres", "TestSupport"]

@@ -3,7 +3,7 @@
 # and two workers on loopback ports, data in .local/citus/. Builds Citus from the vendored
 # tarball (../shared/vendor/citus-13.2.2.tar.gz) when it is not installed. Not used by
 # `make test`.
-#   scripts/citus.sh build|up|down|env
+#   scripts/citus.sh build|up|down|env|stop-worker N|start-worker N
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ports=(54340 54341 54342)         # coordinator, worker 1, worker 2
@@ -57,6 +57,8 @@ max_prepared_transactions = 200
 shared_buffers = 128MB
 max_wal_size = 2GB
 log_min_messages = warning
+# Two-phase commits stay listed in pg_dist_transaction for a while: the scale tests count them.
+citus.recover_2pc_interval = '10min'
 CONF
     fi
     if ! "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then
@@ -89,10 +91,22 @@ down() {
   log "stopped"
 }
 
+# One worker (1 or 2) stopped at once or started again: the scale tests' worker restart.
+stop_worker() {
+  as_pg "$(pg_bin)/pg_ctl" -D "$(node_dir "worker$1")" -m immediate -w stop >/dev/null
+  log "worker$1 stopped"
+}
+start_worker() {
+  as_pg "$(pg_bin)/pg_ctl" -D "$(node_dir "worker$1")" -l "$base/worker$1.log" -w -t 60 start >/dev/null
+  log "worker$1 up"
+}
+
 case "${1:-}" in
   build) build ;;
   up) up ;;
   down) down ;;
+  stop-worker) stop_worker "${2:?worker 1 or 2}" ;;
+  start-worker) start_worker "${2:?worker 1 or 2}" ;;
   env) echo "export PGHOST=127.0.0.1 PGPORT=${ports[0]} PGUSER=$user PGDATABASE=billing BILLING_TEST_DATABASE=billing_test" ;;
-  *) echo "usage: $0 build|up|down|env" >&2; exit 2 ;;
+  *) echo "usage: $0 build|up|down|env|stop-worker N|start-worker N" >&2; exit 2 ;;
 esac

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A local Redis Cluster for the scale-out work (issue 20; docs/scaling.md): three masters on
 # loopback ports 53801–53803, no replicas, no persistence, data in .local/redis-cluster/.
-# Not used by `make test`.
+# A master that is down leaves its slots unserved; the others keep serving theirs
+# (cluster-require-full-coverage no): for the cache, that node's keys are misses. Not used
+# by `make test`.
 #   scripts/redis-cluster.sh up|down|env|stop-node N|start-node N
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,6 +29,7 @@ start_node() {
   running "$port" && return 0
   detached redis-server --bind 127.0.0.1 --port "$port" --daemonize yes --dir "$dir" \
     --cluster-enabled yes --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 2000 \
+    --cluster-require-full-coverage no \
     --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save "" --appendonly no >/dev/null
   for _ in $(seq 1 50); do running "$port" && return 0; sleep 0.1; done
   log "node $port did not start; see $dir/redis.log"

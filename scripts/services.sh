@@ -2,6 +2,7 @@
 # Local PostgreSQL and Redis for development and tests: project-local data, own ports,
 # never touching a system instance.
 #   scripts/services.sh up|down|status|env|stop-postgres|start-postgres|stop-redis|start-redis
+#   scripts/services.sh citus-build|citus-up|citus-down|cluster-up|cluster-down (make test-scale)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -155,5 +156,11 @@ case "${1:-}" in
   stop-postgres) stop_postgres ;;
   start-redis) start_redis ;;
   stop-redis) stop_redis ;;
-  *) echo "usage: $0 up|down|status|env|start-postgres|stop-postgres|start-redis|stop-redis" >&2; exit 2 ;;
+  # The scale-out engines (make test-scale): a Citus coordinator and two workers, a Redis Cluster.
+  citus-build) "$root/scripts/citus.sh" build ;;
+  citus-up) "$root/scripts/citus.sh" up ;;
+  citus-down) "$root/scripts/citus.sh" down ;;
+  cluster-up) "$root/scripts/redis-cluster.sh" up ;;
+  cluster-down) "$root/scripts/redis-cluster.sh" down ;;
+  *) echo "usage: $0 up|down|status|env|start-postgres|stop-postgres|start-redis|stop-redis|citus-build|citus-up|citus-down|cluster-up|cluster-down" >&2; exit 2 ;;
 esac

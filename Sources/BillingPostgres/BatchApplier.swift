@@ -47,10 +47,12 @@ struct BatchApplier: Sendable {
     /// The batch's instant is the database's `now()` in its transaction when `clock` is the
     /// `SystemClock` (real time: every server agrees on it, whatever its own clock says);
     /// any other clock (tests) is read here instead.
-    /// `transactionSettings`: `SET LOCAL …` statements run right after BEGIN (on Citus, the
-    /// lane's lock timeout, which the coordinator then passes to the worker's transaction).
+    /// `citus`: the database is Citus — inserts go as `INSERT … VALUES`, and
+    /// `transactionSettings` (`SET LOCAL …`, the lane's lock timeout, which the coordinator
+    /// passes on to the worker's transaction) run right after BEGIN.
     func apply(
-        _ requests: [LedgerOperation], on connection: PostgresConnection, transactionSettings: [String] = []
+        _ requests: [LedgerOperation], on connection: PostgresConnection, citus: Bool = false,
+        transactionSettings: [String] = []
     ) throws -> Commit {
         let fixedNow: Date? = clock is SystemClock ? nil : clock.now()
         let result: BatchResult
@@ -62,7 +64,7 @@ struct BatchApplier: Sendable {
         do {
             let book = try prices.book(on: connection)
             read = try readSnapshot(
-                requests, settings: transactionSettings, fixed: fixedNow.map { ($0, calendar.period(containing: $0)) }, on: connection)
+                requests, citus: citus, settings: transactionSettings, fixed: fixedNow.map { ($0, calendar.period(containing: $0)) }, on: connection)
             now = read.now
             period = read.period
             recordIds = read.recordIds
@@ -108,6 +110,12 @@ struct BatchApplier: Sendable {
         let untouched = read.created.subtracting(result.changedBalances)
         if !untouched.isEmpty {
             steps.append(.prepared(LaneStatement.dropUntouched.rawValue, [PostgresText.textArray(untouched.sorted())]))
+        }
+        if citus {
+            steps = try steps.flatMap { step throws(PostgresError) in
+                guard let name = step.prepared, let statement = LaneStatement(rawValue: name) else { return [step] }
+                return try statement.steps(step.parameters, citus: true)
+            }
         }
         steps.append(.sql("COMMIT"))
         do {
@@ -161,7 +169,7 @@ struct BatchApplier: Sendable {
     /// `fixed` nil: the instant is the transaction's `now()` and the period is computed by
     /// PostgreSQL in the configured zone, then checked against this server's calendar.
     private func readSnapshot(
-        _ operations: [LedgerOperation], settings: [String], fixed: (now: Date, period: QuotaPeriod)?,
+        _ operations: [LedgerOperation], citus: Bool, settings: [String], fixed: (now: Date, period: QuotaPeriod)?,
         on connection: PostgresConnection
     ) throws -> Snapshot {
         let zone = calendar.timeZone.identifier
@@ -185,7 +193,7 @@ struct BatchApplier: Sendable {
         }
         add(.begin, .sql("BEGIN"))
         for setting in settings { add(.begin, .sql(setting)) }
-        add(.ensure, .prepared(LaneStatement.ensureBalances.rawValue, [users]))
+        for step in try LaneStatement.ensureBalances.steps([users], citus: citus) { add(.ensure, step) }
         add(.balances, .prepared(LaneStatement.lockBalances.rawValue, [users]))
         add(.quotas, .prepared(LaneStatement.lockQuotas.rawValue, [fixed?.period.text, users, zone]))
         if !holdKeys.isEmpty {

@@ -394,8 +394,9 @@ final class DeductionLane: Sendable {
         do {
             if connection?.isAlive != true { try reconnect(&connection) }
             guard let live = connection else { return .fail(.unavailable("database unavailable")) }
-            let settings = shards.withLock { $0 } == nil ? [] : LaneStatement.citusTransactionSettings(config)
-            return .committed(try applier.apply(requests, on: live, transactionSettings: settings))
+            let citus = shards.withLock { $0 } != nil
+            let settings = citus ? LaneStatement.citusTransactionSettings(config) : []
+            return .committed(try applier.apply(requests, on: live, citus: citus, transactionSettings: settings))
         } catch let failure as BatchApplier.Failure {
             switch failure {
             case .notCommitted(let error, let retryable):

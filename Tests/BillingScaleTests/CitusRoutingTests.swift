@@ -1,0 +1,104 @@
+@testable import BillingPostgres
+import BillingCore
+import Foundation
+import Testing
+import TestSupport
+
+extension ScaleTests {
+    @Suite("Citus: every lane transaction on one worker")
+    struct CitusRouting {
+        @Test("the lanes' shard of a user is Citus' own, for 2,000 users", .freshSchema())
+        func shardOfUser() throws {
+            try Scale.requireEngines()
+            let connection = try PostgresConnection.connect(try #require(TestSchema.current).config)
+            defer { connection.close() }
+            let shards = try #require(try CitusShards.load(on: connection))
+            let users = (0..<2_000).map { "user-\($0)-\(UUID().uuidString.prefix(6))" }
+            let rows = try connection.query(
+                """
+                SELECT get_shard_id_for_distribution_column('user_balance', u)
+                FROM unnest($1::text[]) WITH ORDINALITY AS k(u, n) ORDER BY n
+                """, [PostgresText.textArray(users)])
+            for (user, row) in zip(users, rows.all) { #expect(shards.shard(of: user) == (try row.int64(0)), "\(user)") }
+            #expect(Set(users.map(shards.shard(of:))).count == shards.shardIds.count)
+        }
+
+        @Test("a FOR UPDATE over one shard's users is one task; over two shards Citus refuses it", .freshSchema())
+        func whyBatchesAreSplit() throws {
+            try Scale.requireEngines()
+            let connection = try PostgresConnection.connect(try #require(TestSchema.current).config)
+            defer { connection.close() }
+            let shards = try #require(try CitusShards.load(on: connection))
+            let users = (0..<200).map { "u\($0)" }
+            let byShard = Dictionary(grouping: users, by: shards.shard(of:))
+            let oneShard = try #require(byShard.values.first { $0.count > 1 })
+            let plan = try connection.query(
+                "EXPLAIN \(LaneStatement.lockBalances.citusSQL.replacingOccurrences(of: "$1::text[]", with: "'\(PostgresText.textArray(oneShard))'::text[]"))"
+            ).rows.compactMap { $0.first ?? nil }.joined(separator: "\n")
+            #expect(plan.contains("Task Count: 1"), "\(plan)")
+            let twoShards = byShard.values.prefix(2).map { $0[0] }
+            #expect(throws: PostgresError.self) {
+                try connection.query(
+                    LaneStatement.lockBalances.citusSQL.replacingOccurrences(
+                        of: "$1::text[]", with: "'\(PostgresText.textArray(twoShards))'::text[]"))
+            }
+        }
+
+        // Free calls: a batch that writes an event (a balance alert) also writes the outbox on
+        // the coordinator, which makes it a two-phase commit (docs/scaling.md).
+        @Test("4,000 free deductions over 400 users of every shard: no two-phase commit, every answer in the ledger once")
+        func oneWorkerTransactions() async throws {
+            try Scale.requireEngines()
+            try await TestSchema.with { schema in
+                let pool = PostgresPool(config: schema.config, settings: .init(size: 2)).started()
+                let clock = ManualClock(Date(timeIntervalSince1970: 1_795_000_000))
+                let lanes = DeductionLanes(
+                    config: schema.config, catalog: .platformDefault, calendar: .platformDefault, clock: clock,
+                    settings: .init(laneCount: 2)
+                ).started()
+                let users = (0..<400).map { "cu\($0)" }
+                // Warm-up: a lane's first batch seeds the price table (a reference table: a write
+                // to every node, two-phase by nature), once per process.
+                for user in users.prefix(20) {
+                    _ = try await lanes.deduct(DeductionRequest(userId: user, serviceName: "asset", count: 1, requestId: "w-\(user)"))
+                }
+                let twoPhaseBefore = try await pool.withConnection { try $0.query("SELECT count(*) FROM pg_dist_transaction")[0].int64(0) }
+                let answers = await withTaskGroup(of: (String, DeductionReceipt?).self) { group in
+                    for index in 0..<4_000 {
+                        group.addTask {
+                            guard
+                                let request = try? DeductionRequest(
+                                    userId: users[index % users.count], serviceName: index % 2 == 0 ? "passport" : "payment",
+                                    count: 1, appId: nil, requestId: "r\(index)")
+                            else { return ("r\(index)", nil) }
+                            return ("r\(index)", try? await lanes.deduct(request))
+                        }
+                    }
+                    var answers: [String: DeductionReceipt] = [:]
+                    for await (id, receipt) in group { if let receipt { answers[id] = receipt } }
+                    return answers
+                }
+                await lanes.shutdown()
+                #expect(answers.count == 4_000)
+                let (twoPhaseAfter, stored) = try await pool.withConnection { connection in
+                    (
+                        try connection.query("SELECT count(*) FROM pg_dist_transaction")[0].int64(0),
+                        try connection.query("SELECT request_id, array_length(record_ids, 1) FROM deduction_request").all
+                    )
+                }
+                // The coordinator records every two-phase commit here until recovery (citus.sh
+                // sets its interval long): the lanes made none.
+                #expect(twoPhaseAfter == twoPhaseBefore)
+                #expect(stored.count == 4_020)
+                for row in stored {
+                    let id = try row.string(0)
+                    if id.hasPrefix("w-") { continue }
+                    #expect(answers[id]?.recordIds.count == Int(try row.int64(1)), "\(id)")
+                }
+                let report = try await LedgerAudit(pool: pool).run()
+                #expect(report.isClean, "\(report)")
+                await pool.shutdown()
+            }
+        }
+    }
+}

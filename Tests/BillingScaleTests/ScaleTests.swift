@@ -1,0 +1,67 @@
+import BillingCore
+import BillingPostgres
+import BillingRedis
+import Foundation
+import Testing
+import TestSupport
+
+/// The scale-out tests (`make test-scale`): against the local Citus cluster and Redis
+/// Cluster of `scripts/citus.sh` and `scripts/redis-cluster.sh`. One at a time: some stop a
+/// worker or a Redis node.
+@Suite("Scale-out: Citus and Redis Cluster", .serialized, .timeLimit(.minutes(5)))
+struct ScaleTests {}
+
+enum Scale {
+    static let period = try! QuotaPeriod(text: "2026-11")
+
+    /// Fails the test with how to run it when the engines are not configured.
+    static func requireEngines() throws {
+        try #require(TestEnvironment.citus, "BILLING_TEST_CITUS=1 and PGPORT of the Citus coordinator: run make test-scale")
+        try #require(TestEnvironment.redisClusterNodes != nil, "REDIS_CLUSTER_NODES: run make test-scale")
+    }
+
+    static var redisConfig: RedisConfig {
+        RedisConfig(
+            clusterNodes: (TestEnvironment.redisClusterNodes ?? "").split(separator: ",").compactMap { RedisNode($0) })
+    }
+
+    /// Runs one of the repository's scripts (stopping a worker, resharding), failing on error.
+    @discardableResult
+    static func script(_ name: String, _ arguments: [String]) throws -> String {
+        try shell([TestEnvironment.repositoryRoot.appendingPathComponent("scripts/\(name)").path] + arguments)
+    }
+
+    /// Runs a program found on PATH (redis-cli), failing on error.
+    @discardableResult
+    static func program(_ name: String, _ arguments: [String]) throws -> String {
+        try shell([name] + arguments)
+    }
+
+    /// Through `system(3)` with the output in a file: Foundation's `Process` never saw
+    /// `pg_ctl start` end (the postmaster it leaves behind), and a pipe would be held open
+    /// by that daemon forever. Arguments are single-quoted for the shell.
+    private static func shell(_ command: [String]) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("scale-\(UUID().uuidString).log").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let quoted = command.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        let status = system("\(quoted) >'\(path)' 2>&1 </dev/null")
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        guard status == 0 else { throw ScaleError("\(command.joined(separator: " ")) failed (\(status)): \(text)") }
+        return text
+    }
+
+    /// Funds a user the way production does (an order and a verified success callback), so
+    /// the reconcile audit explains every balance.
+    static func fund(_ userId: String, fen: Int64, orders: PostgresOrders, at now: Date) async throws {
+        let request = try RechargeRequest(userId: userId, amountFen: Fen(fen), method: .alipay)
+        let id = "recharge_\(userId)_\(UUID().uuidString)"
+        _ = try await orders.insert(RechargeOrder(id: id, request: request, idempotencyKey: nil, createdAt: now))
+        let callback = try PaymentCallback(orderId: id, paymentId: "pay_\(id)", amountFen: Fen(fen), outcome: .succeeded)
+        _ = try await orders.settle(callback, at: now)
+    }
+}
+
+struct ScaleError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
