@@ -4,7 +4,7 @@ SERVICES := scripts/services.sh
 # Swift Testing only: XCTest's closing "Executed 0 tests" line would read as "no test ran".
 SWIFT_TEST_FLAGS := --disable-xctest
 
-.PHONY: citus-up citus-down build test test-browser test-example run run-cron run-all stop-all bench proto services-up services-down services-status clean
+.PHONY: citus-up citus-down build test test-scale test-browser test-example run run-cron run-all stop-all bench proto services-up services-down services-status clean
 
 build:
 	swift build
@@ -19,14 +19,34 @@ services-status:
 	$(SERVICES) status
 
 # The restart suites stop the shared PostgreSQL or Redis, so they run alone, after the rest.
+# The scale suites need Citus and Redis Cluster: `make test-scale`.
 RESTART_SUITES := PostgresRestartTests|RedisRestartTests
 test: services-up
 	swift build --build-tests
-	eval "$$($(SERVICES) env)" && swift test $(SWIFT_TEST_FLAGS) --skip "$(RESTART_SUITES)"
+	eval "$$($(SERVICES) env)" && swift test $(SWIFT_TEST_FLAGS) --skip "$(RESTART_SUITES)|BillingScaleTests"
 	eval "$$($(SERVICES) env)" && swift test $(SWIFT_TEST_FLAGS) --filter "$(RESTART_SUITES)"
 	$(MAKE) test-example
 	scripts/browser-test.sh
 	scripts/check-deploy.sh
+
+# Against Citus (a coordinator, two workers) and a Redis Cluster (three masters), on
+# loopback (docs/scaling.md); not part of `make test`. First every suite that is not about
+# plain PostgreSQL's own planner or restarts, with every test schema distributed and the
+# cache on the cluster (two server instances included: TwoInstancesTests); then the suites
+# that assert wall-clock timings, alone (three PostgreSQL servers share two cores here);
+# then the scale suites one at a time: one-worker transactions, a worker restarted
+# mid-load, a reshard and a Redis master restarted.
+SCALE_ENV = eval "$$($(SERVICES) env)" && eval "$$(scripts/citus.sh env)" && eval "$$(scripts/redis-cluster.sh env)" \
+	&& export BILLING_TEST_CITUS=1
+TIMED_SUITES := JobTests|PoolTests|PaymentFlowTests|LaneHardeningTests
+test-scale: services-up
+	$(SERVICES) citus-up
+	$(SERVICES) cluster-up
+	swift build --build-tests
+	$(SCALE_ENV) && swift test $(SWIFT_TEST_FLAGS) \
+		--skip "$(RESTART_SUITES)|LanePlanTests|BillingScaleTests|$(TIMED_SUITES)"
+	$(SCALE_ENV) && swift test $(SWIFT_TEST_FLAGS) --filter "$(TIMED_SUITES)"
+	$(SCALE_ENV) && swift test $(SWIFT_TEST_FLAGS) --filter "BillingScaleTests"
 
 # Another package embedding the BillingCore product by path, with in-memory adapters.
 test-example:
