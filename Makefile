@@ -4,7 +4,7 @@ SERVICES := scripts/services.sh
 # Swift Testing only: XCTest's closing "Executed 0 tests" line would read as "no test ran".
 SWIFT_TEST_FLAGS := --disable-xctest
 
-.PHONY: citus-up citus-down build test test-scale test-browser test-example run run-cron run-all stop-all bench proto services-up services-down services-status clean
+.PHONY: citus-up citus-down build test test-scale bench-scale test-browser test-example run run-cron run-all stop-all bench proto services-up services-down services-status clean
 
 build:
 	swift build
@@ -69,6 +69,12 @@ clean:
 bench: services-up
 	swift build -c release --product LaneBenchmark
 	eval "$$($(SERVICES) env)" && .build/release/LaneBenchmark 2>/dev/null
+
+# The lanes on the single local PostgreSQL and on the local Citus cluster, same run.
+bench-scale: services-up
+	$(SERVICES) citus-up
+	swift build -c release --product LaneBenchmark
+	eval "$$($(SERVICES) env)" && BENCH_MODE=scale .build/release/LaneBenchmark 2>/dev/null
 
 # The cron daemon in the foreground (Ctrl-C stops it after the running job).
 run-cron: services-up build

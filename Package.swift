@@ -211,7 +211,8 @@ let package = Package(
         .testTarget(
             name: "BillingAppTests",
             dependencies: [
-                "BillingApp", "BillingPostgres", "BillingConfiguration", "BillingLogging", "BillingProto", "CallbackSigning",
+                "BillingApp", "BillingPostgres", "BillingRedis", "BillingConfiguration", "BillingLogging", "BillingProto",
+                "CallbackSigning",
                 "BillingJobs", "PaymentSandboxKit", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

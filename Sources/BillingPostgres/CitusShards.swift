@@ -9,9 +9,14 @@ struct CitusShards: Sendable, Equatable {
 
     /// The shard holding `userId`: Citus hashes a text distribution column with
     /// PostgreSQL's `hashtext` (the column's collation is deterministic).
-    func shard(of userId: String) -> Int64 { shard(forHash: Self.hashText(userId)) }
+    func shard(of userId: String) -> Int64 { shardIds[position(forHash: Self.hashText(userId))] }
 
-    func shard(forHash hash: Int32) -> Int64 {
+    func shard(forHash hash: Int32) -> Int64 { shardIds[position(forHash: hash)] }
+
+    /// The shard's index in the ranges' order (lanes are picked by it).
+    func position(of userId: String) -> Int { position(forHash: Self.hashText(userId)) }
+
+    func position(forHash hash: Int32) -> Int {
         // The last range whose low end is ≤ hash.
         var low = 0
         var high = lowerBounds.count - 1
@@ -19,7 +24,7 @@ struct CitusShards: Sendable, Equatable {
             let middle = (low + high + 1) / 2
             if lowerBounds[middle] <= hash { low = middle } else { high = middle - 1 }
         }
-        return shardIds[low]
+        return low
     }
 
     /// The shards of the distributed `user_balance` in the connection's search path, or nil

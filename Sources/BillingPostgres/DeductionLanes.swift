@@ -32,6 +32,9 @@ public final class DeductionLanes: DeductionLedger, OperationLedger, ThreadOwnin
 
     private let lanes: [DeductionLane]
     private let threads = WorkerThreads()
+    /// On Citus, the shards as a lane last read them: users are then sent to lanes by shard,
+    /// so a lane's batch holds few shards and splits into few, larger transactions.
+    private let shards: ShardDispatch
 
     /// Stores the settings; `start()` (or `run()` in a ServiceGroup) starts the lane threads,
     /// which connect on their first batch.
@@ -45,12 +48,14 @@ public final class DeductionLanes: DeductionLedger, OperationLedger, ThreadOwnin
         // Lane connections are told apart in pg_stat_activity by their application name.
         var laneConfig = config
         laneConfig.applicationName = config.applicationName + "-lane"
+        let dispatch = ShardDispatch()
+        shards = dispatch
         lanes = (0..<settings.laneCount).map { index in
             DeductionLane(
                 index: index, config: laneConfig,
                 applier: BatchApplier(prices: prices, calendar: calendar, clock: clock),
                 maxBatchCount: settings.maxBatchCount, maxQueued: settings.maxQueuedPerLane, observer: observer,
-                listener: listener)
+                listener: listener, dispatch: dispatch)
         }
     }
 
@@ -74,7 +79,7 @@ public final class DeductionLanes: DeductionLedger, OperationLedger, ThreadOwnin
     public func deductAll(_ requests: [DeductionRequest]) async -> [Result<DeductionReceipt, BillingError>] {
         var byLane: [Int: [Int]] = [:]
         for (position, request) in requests.enumerated() {
-            byLane[Self.laneIndex(of: request.userId, laneCount: lanes.count), default: []].append(position)
+            byLane[laneIndex(of: request.userId), default: []].append(position)
         }
         var results = [Result<DeductionReceipt, BillingError>](
             repeating: .failure(.internalFailure("no answer")), count: requests.count)
@@ -98,7 +103,7 @@ public final class DeductionLanes: DeductionLedger, OperationLedger, ThreadOwnin
 
     /// Any ledger operation (holds included), in its user's lane, answered after COMMIT.
     public func perform(_ operation: LedgerOperation) async throws(BillingError) -> LedgerOutcome {
-        try await lanes[Self.laneIndex(of: operation.userId, laneCount: lanes.count)].submit(operation)
+        try await lanes[laneIndex(of: operation.userId)].submit(operation)
     }
 
     /// Stops taking deductions, lets every queued one be committed and answered, then
@@ -111,6 +116,14 @@ public final class DeductionLanes: DeductionLedger, OperationLedger, ThreadOwnin
 
     /// Deductions waiting in every lane now (not yet taken into a batch).
     public var queuedCount: Int { lanes.reduce(0) { $0 + $1.queuedCount } }
+
+    /// Plain PostgreSQL: a stable hash of the user. Citus: the user's shard (once a lane has
+    /// read the shards), so each lane serves whole shards. Either way one user's operations
+    /// meet in one lane (the switch happens once, as the first lane connects).
+    func laneIndex(of userId: String) -> Int {
+        if let position = shards.position(of: userId) { return position % lanes.count }
+        return Self.laneIndex(of: userId, laneCount: lanes.count)
+    }
 
     /// FNV-1a: stable across processes, unlike `Hasher`, so a user's lane does not move.
     static func laneIndex(of userId: String, laneCount: Int) -> Int {
@@ -148,6 +161,21 @@ public protocol LaneCommitListener: Sendable {
     func accountsUnknown(_ versions: [String: Int64], period: QuotaPeriod)
 }
 
+/// The Citus shards shared by the lanes (for dispatch) once one of them has read them.
+final class ShardDispatch: Sendable {
+    private let shards = Mutex<CitusShards?>(nil)
+
+    func update(_ new: CitusShards?) { shards.withLock { $0 = new } }
+
+    /// The user's shard's position among the shards; nil on plain PostgreSQL.
+    func position(of userId: String) -> Int? {
+        shards.withLock { shards in
+            guard let shards else { return nil }
+            return shards.position(of: userId)
+        }
+    }
+}
+
 /// One lane: a queue of waiting deductions and the thread that commits them in batches.
 final class DeductionLane: Sendable {
     struct Pending {
@@ -165,12 +193,14 @@ final class DeductionLane: Sendable {
     private let listener: (any LaneCommitListener)?
     /// The Citus shards as read on the lane's current connection (nil: plain PostgreSQL).
     private let shards = Mutex<CitusShards?>(nil)
+    private let dispatch: ShardDispatch?
 
     init(
         index: Int, config: PostgresConfig, applier: BatchApplier, maxBatchCount: Int, maxQueued: Int,
-        observer: (any LaneObserver)?, listener: (any LaneCommitListener)?
+        observer: (any LaneObserver)?, listener: (any LaneCommitListener)?, dispatch: ShardDispatch? = nil
     ) {
         self.index = index
+        self.dispatch = dispatch
         self.config = config
         self.applier = applier
         self.maxBatchCount = maxBatchCount
@@ -329,6 +359,7 @@ final class DeductionLane: Sendable {
         let (fresh, shards) = try applier.connect(config)
         connection = fresh
         self.shards.withLock { $0 = shards }
+        dispatch?.update(shards)
     }
 
     private func commit(_ requests: [LedgerOperation], connection: inout PostgresConnection?) -> LaneCommit {

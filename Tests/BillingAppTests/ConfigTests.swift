@@ -1,6 +1,7 @@
 import BillingConfiguration
 @testable import BillingApp
 import BillingCore
+import BillingRedis
 import Foundation
 import Testing
 
@@ -172,6 +173,21 @@ struct ConfigTests {
             _ = try CronConfig(
                 reader: try await ConfigSources.reader(
                     filePath: nil, environment: ["BILLING_ENVIRONMENT": "development", "BILLING_DATABASE_PORT": "x"]))
+        }
+    }
+
+    @Test("Redis Cluster nodes: host:port list; empty is one plain Redis; anything else refused naming the key")
+    func redisClusterNodes() async throws {
+        #expect(try await load([:]).redis.connection.clusterNodes.isEmpty)
+        let cluster = try await load(["BILLING_REDIS_CLUSTER_NODES": "127.0.0.1:53801, redis-b:53802"])
+        #expect(
+            cluster.redis.connection.clusterNodes == [
+                RedisNode(host: "127.0.0.1", port: 53_801), RedisNode(host: "redis-b", port: 53_802),
+            ])
+        for bad in ["127.0.0.1", "h:0", "h:99999", ":1", "a:1,b", "h:x"] {
+            await expectConfigurationError("billing.redis.cluster_nodes") {
+                _ = try await load(["BILLING_REDIS_CLUSTER_NODES": bad])
+            }
         }
     }
 

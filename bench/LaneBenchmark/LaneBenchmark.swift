@@ -25,6 +25,7 @@ struct LaneBenchmark {
 
     static func main() async throws {
         let environment = ProcessInfo.processInfo.environment
+        if environment["BENCH_MODE"] == "scale" { return try await ScaleComparison.run() }
         let schema = "bench_\(UInt32.random(in: 0...UInt32.max))"
         var config = PostgresConfig(
             host: environment["PGHOST"] ?? "127.0.0.1", port: environment["PGPORT"].flatMap(Int.init) ?? 54329,
@@ -95,9 +96,9 @@ struct LaneBenchmark {
     }
 
     /// The lanes charging `service` for `seconds`.
-    static func runLanes(config: PostgresConfig, userCount: Int, service: String, batches: BatchSizes?)
-        async throws -> Measurement
-    {
+    static func runLanes(
+        config: PostgresConfig, userCount: Int, service: String, batches: BatchSizes?, lanes laneCount: Int = laneCount
+    ) async throws -> Measurement {
         let lanes = DeductionLanes(
             config: config, catalog: catalog, calendar: .platformDefault, clock: SystemClock(),
             settings: .init(laneCount: laneCount), observer: batches
