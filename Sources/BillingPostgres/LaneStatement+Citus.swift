@@ -82,16 +82,7 @@ extension LaneStatement {
             """
         case .updateHolds:
             """
-            UPDATE hold AS h SET status = v.status, resolved_at = to_timestamp(v.resolved_at / 1000000.0),
-                settled_count = v.settled_count,
-                settle_record_ids = CASE WHEN v.ids_low IS NULL THEN NULL ELSE ($14::bigint[])[v.ids_low:v.ids_high] END,
-                settle_free_count = v.free_count, settle_paid_count = v.paid_count, settle_cost_fen = v.cost_fen,
-                settle_balance_after_fen = v.balance_after_fen, settle_free_remaining_after = v.free_remaining_after,
-                settle_available_after_fen = v.available_after_fen
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::int[], $7::bigint[],
-                $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::int[])
-                AS v(user_id, hold_id, status, resolved_at, settled_count, ids_low, free_count, paid_count,
-                    cost_fen, balance_after_fen, free_remaining_after, available_after_fen, ids_high)
+            \(Self.holdEnds)
             WHERE h.user_id = ANY($1::text[]) AND h.user_id = v.user_id AND h.hold_id = v.hold_id
                 AND h.status = 'pending'
             """

@@ -12,12 +12,7 @@ extension LaneStatement {
         case .insertQuotas:
             (
                 "INSERT INTO free_quota (user_id, period, service_name, total, used, held)",
-                "#2, #1, #3, #4::bigint, #5::bigint, #6::bigint",
-                """
-                ON CONFLICT (user_id, period, service_name)
-                DO UPDATE SET used = EXCLUDED.used, held = EXCLUDED.held, version = free_quota.version + 1,
-                    updated_at = EXCLUDED.updated_at
-                """
+                "#2, #1, #3, #4::bigint, #5::bigint, #6::bigint", Self.quotaUpsert
             )
         case .insertHolds:
             (

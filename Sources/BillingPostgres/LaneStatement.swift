@@ -34,6 +34,28 @@ enum LaneStatement: String, CaseIterable {
         }
     }
 
+    /// `updateHolds` up to its WHERE clause (shared with the Citus form).
+    static let holdEnds = """
+        UPDATE hold AS h SET status = v.status, resolved_at = to_timestamp(v.resolved_at / 1000000.0),
+            settled_count = v.settled_count,
+            settle_record_ids = CASE WHEN v.ids_low IS NULL THEN NULL ELSE ($14::bigint[])[v.ids_low:v.ids_high] END,
+            settle_free_count = v.free_count, settle_paid_count = v.paid_count, settle_cost_fen = v.cost_fen,
+            settle_balance_after_fen = v.balance_after_fen, settle_free_remaining_after = v.free_remaining_after,
+            settle_available_after_fen = v.available_after_fen
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::int[], $7::bigint[],
+            $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::int[])
+            AS v(user_id, hold_id, status, resolved_at, settled_count, ids_low, free_count, paid_count,
+                cost_fen, balance_after_fen, free_remaining_after, available_after_fen, ids_high)
+        """
+
+    /// How a lazily created quota row meets one the cron created meanwhile (shared with the
+    /// Citus form).
+    static let quotaUpsert = """
+        ON CONFLICT (user_id, period, service_name)
+        DO UPDATE SET used = EXCLUDED.used, held = EXCLUDED.held, version = free_quota.version + 1,
+            updated_at = EXCLUDED.updated_at
+        """
+
     var sql: String {
         switch self {
         case .ensureBalances:
@@ -193,9 +215,7 @@ enum LaneStatement: String, CaseIterable {
             SELECT v.user_id, v.period, v.service_name, v.total, v.used, v.held
             FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
                 AS v(period, user_id, service_name, total, used, held)
-            ON CONFLICT (user_id, period, service_name)
-            DO UPDATE SET used = EXCLUDED.used, held = EXCLUDED.held, version = free_quota.version + 1,
-                updated_at = EXCLUDED.updated_at
+            \(Self.quotaUpsert)
             """
         case .insertHolds:
             // One array per column of a new hold (HoldRows.insertParameters).
@@ -215,16 +235,7 @@ enum LaneStatement: String, CaseIterable {
             // A hold's end: status, instant, and a settle's count and answer (HoldRows.updateParameters;
             // a settle's record ids are the slices $6…$13 of $14).
             """
-            UPDATE hold AS h SET status = v.status, resolved_at = to_timestamp(v.resolved_at / 1000000.0),
-                settled_count = v.settled_count,
-                settle_record_ids = CASE WHEN v.ids_low IS NULL THEN NULL ELSE ($14::bigint[])[v.ids_low:v.ids_high] END,
-                settle_free_count = v.free_count, settle_paid_count = v.paid_count, settle_cost_fen = v.cost_fen,
-                settle_balance_after_fen = v.balance_after_fen, settle_free_remaining_after = v.free_remaining_after,
-                settle_available_after_fen = v.available_after_fen
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::int[], $7::bigint[],
-                $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::int[])
-                AS v(user_id, hold_id, status, resolved_at, settled_count, ids_low, free_count, paid_count,
-                    cost_fen, balance_after_fen, free_remaining_after, available_after_fen, ids_high)
+            \(Self.holdEnds)
                 CROSS JOIN LATERAL (
                     SELECT ctid AS tid FROM hold WHERE user_id = v.user_id AND hold_id = v.hold_id LIMIT 1) AS t
             WHERE h.ctid = t.tid AND h.status = 'pending'

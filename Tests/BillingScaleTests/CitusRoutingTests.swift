@@ -50,12 +50,7 @@ extension ScaleTests {
         func oneWorkerTransactions() async throws {
             try Scale.requireEngines()
             try await TestSchema.with { schema in
-                let pool = PostgresPool(config: schema.config, settings: .init(size: 2)).started()
-                let clock = ManualClock(Date(timeIntervalSince1970: 1_795_000_000))
-                let lanes = DeductionLanes(
-                    config: schema.config, catalog: .platformDefault, calendar: .platformDefault, clock: clock,
-                    settings: .init(laneCount: 2)
-                ).started()
+                let (pool, lanes) = Scale.store(schema)
                 let users = (0..<400).map { "cu\($0)" }
                 // Warm-up: a lane's first batch seeds the price table (a reference table: a write
                 // to every node, two-phase by nature), once per process.

@@ -11,12 +11,7 @@ extension ScaleTests {
         func workerRestart() async throws {
             try Scale.requireEngines()
             try await TestSchema.with { schema in
-                let pool = PostgresPool(config: schema.config, settings: .init(size: 2)).started()
-                let clock = ManualClock(Date(timeIntervalSince1970: 1_795_000_000))
-                let lanes = DeductionLanes(
-                    config: schema.config, catalog: .platformDefault, calendar: .platformDefault, clock: clock,
-                    settings: .init(laneCount: 2)
-                ).started()
+                let (pool, lanes) = Scale.store(schema)
                 let users = (0..<60).map { "wu\($0)" }
                 let connection = try PostgresConnection.connect(schema.config)
                 let shards = try #require(try CitusShards.load(on: connection))

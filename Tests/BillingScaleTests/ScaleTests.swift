@@ -50,14 +50,13 @@ enum Scale {
         return text
     }
 
-    /// Funds a user the way production does (an order and a verified success callback), so
-    /// the reconcile audit explains every balance.
-    static func fund(_ userId: String, fen: Int64, orders: PostgresOrders, at now: Date) async throws {
-        let request = try RechargeRequest(userId: userId, amountFen: Fen(fen), method: .alipay)
-        let id = "recharge_\(userId)_\(UUID().uuidString)"
-        _ = try await orders.insert(RechargeOrder(id: id, request: request, idempotencyKey: nil, createdAt: now))
-        let callback = try PaymentCallback(orderId: id, paymentId: "pay_\(id)", amountFen: Fen(fen), outcome: .succeeded)
-        _ = try await orders.settle(callback, at: now)
+    /// A pool and two lanes over the test schema, at a fixed instant.
+    static func store(_ schema: TestSchema) -> (PostgresPool, DeductionLanes) {
+        let lanes = DeductionLanes(
+            config: schema.config, catalog: .platformDefault, calendar: .platformDefault,
+            clock: ManualClock(Date(timeIntervalSince1970: 1_795_000_000)), settings: .init(laneCount: 2)
+        ).started()
+        return (PostgresPool(config: schema.config, settings: .init(size: 2)).started(), lanes)
     }
 }
 
