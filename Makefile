@@ -21,9 +21,10 @@ services-status:
 # The restart suites stop the shared PostgreSQL or Redis, so they run alone, after the rest.
 # The scale suites need Citus and Redis Cluster: `make test-scale`.
 RESTART_SUITES := PostgresRestartTests|RedisRestartTests
+SCALE_SUITES := BillingScaleTests|ScaleReshardRouteTests
 test: services-up
 	swift build --build-tests
-	eval "$$($(SERVICES) env)" && swift test $(SWIFT_TEST_FLAGS) --skip "$(RESTART_SUITES)|BillingScaleTests"
+	eval "$$($(SERVICES) env)" && swift test $(SWIFT_TEST_FLAGS) --skip "$(RESTART_SUITES)|$(SCALE_SUITES)"
 	eval "$$($(SERVICES) env)" && swift test $(SWIFT_TEST_FLAGS) --filter "$(RESTART_SUITES)"
 	$(MAKE) test-example
 	scripts/browser-test.sh
@@ -35,7 +36,8 @@ test: services-up
 # cache on the cluster (two server instances included: TwoInstancesTests); then the suites
 # that assert wall-clock timings, alone (three PostgreSQL servers share two cores here);
 # then the scale suites one at a time: one-worker transactions, a worker restarted
-# mid-load, a reshard and a Redis master restarted.
+# mid-load, a reshard and a Redis master restarted, checks and deductions over HTTP
+# while slots move.
 SCALE_ENV = eval "$$($(SERVICES) env)" && eval "$$(scripts/citus.sh env)" && eval "$$(scripts/redis-cluster.sh env)" \
 	&& export BILLING_TEST_CITUS=1
 TIMED_SUITES := JobTests|PoolTests|PaymentFlowTests|LaneHardeningTests
@@ -44,9 +46,10 @@ test-scale: services-up
 	$(SERVICES) cluster-up
 	swift build --build-tests
 	$(SCALE_ENV) && swift test $(SWIFT_TEST_FLAGS) \
-		--skip "$(RESTART_SUITES)|LanePlanTests|BillingScaleTests|$(TIMED_SUITES)"
+		--skip "$(RESTART_SUITES)|LanePlanTests|$(SCALE_SUITES)|$(TIMED_SUITES)"
 	$(SCALE_ENV) && swift test $(SWIFT_TEST_FLAGS) --filter "$(TIMED_SUITES)"
-	$(SCALE_ENV) && swift test $(SWIFT_TEST_FLAGS) --filter "BillingScaleTests"
+	$(SCALE_ENV) && swift test $(SWIFT_TEST_FLAGS) --filter BillingScaleTests
+	$(SCALE_ENV) && swift test $(SWIFT_TEST_FLAGS) --filter ScaleReshardRouteTests
 
 # Another package embedding the BillingCore product by path, with in-memory adapters.
 test-example:
