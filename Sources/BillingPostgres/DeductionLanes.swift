@@ -326,7 +326,9 @@ final class DeductionLane: Sendable {
     /// need two-phase commit). A user is on one shard, so its operations keep their order.
     /// On plain PostgreSQL, the batch as it is.
     private func commitByShard(_ requests: [LedgerOperation], connection: inout PostgresConnection?) -> LaneCommit {
-        connectIfNeeded(&connection)
+        // The first batch connects here, to know the database before grouping; later ones
+        // use the shards read at the last (re)connection.
+        if connection == nil { try? reconnect(&connection) }
         guard let shards = shards.withLock({ $0 }) else { return commit(requests, connection: &connection) }
         var groups: [Int64: [Int]] = [:]
         var order: [Int64] = []
@@ -342,13 +344,6 @@ final class DeductionLane: Sendable {
             merged.merge(commit(positions.map { requests[$0] }, connection: &connection), at: positions)
         }
         return merged
-    }
-
-    /// Connects (and reads the shards) when there is no live connection; a failure leaves
-    /// none, for the attempt to report.
-    private func connectIfNeeded(_ connection: inout PostgresConnection?) {
-        guard connection?.isAlive != true else { return }
-        try? reconnect(&connection)
     }
 
     /// A fresh connection in place of `connection` (nil when it cannot be made), and the
