@@ -13,15 +13,8 @@ base="$root/.local/redis-cluster"
 log() { echo "redis-cluster: $*" >&2; }
 running() { redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null | grep -q PONG; }
 
-# As services.sh: the daemon must not hold its starter's pipes open.
-detached() {
-  (
-    for fd in $(ls /proc/self/fd); do
-      [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
-    done
-    "$@"
-  )
-}
+# shellcheck source=scripts/lib/detached.sh
+. "$root/scripts/lib/detached.sh"
 
 start_node() {
   local port="$1" dir="$base/$1"

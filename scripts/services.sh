@@ -17,17 +17,8 @@ redis_dir="$local_dir/redis"
 
 log() { echo "services: $*" >&2; }
 
-# Runs a command that leaves a daemon behind with every inherited descriptor above 2
-# closed: a daemon holding its starter's pipe open (a test runner's, say) would keep that
-# starter waiting for end-of-file forever.
-detached() {
-  (
-    for fd in $(ls /proc/self/fd); do
-      [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
-    done
-    "$@"
-  )
-}
+# shellcheck source=scripts/lib/detached.sh
+. "$root/scripts/lib/detached.sh"
 
 # PostgreSQL refuses to run as root: as root, the cluster belongs to the `postgres` user.
 as_pg() {

@@ -17,20 +17,16 @@ struct ScaleReshardRouteTests {
     }
 
     static func masterIds() throws -> [String] {
-        let output = try shell("redis-cli -p 53801 cluster nodes")
-        return output.split(separator: "\n").compactMap { line in
+        try TestShell.run(["redis-cli", "-p", "53801", "cluster", "nodes"]).split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ")
             return fields.count > 2 && fields[2].contains("master") ? String(fields[0]) : nil
         }.sorted()
     }
 
-    static func shell(_ command: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("reshard-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let status = system("\(command) >'\(path)' 2>&1 </dev/null")
-        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-        guard status == 0 else { throw CancellationError() }
-        return text
+    static func reshard(from: String, to: String) throws {
+        try TestShell.run(
+            ["redis-cli", "--cluster", "reshard", "127.0.0.1:53801", "--cluster-from", from, "--cluster-to", to,
+             "--cluster-slots", "2000", "--cluster-yes"])
     }
 
     @Test("every request answered 200 and every check after a deduction sees it, through two reshards")
@@ -62,16 +58,12 @@ struct ScaleReshardRouteTests {
                         }
                     }
                 }
-                _ = try Self.shell(
-                    "redis-cli --cluster reshard 127.0.0.1:53801 --cluster-from \(masters[0]) --cluster-to \(masters[1]) "
-                        + "--cluster-slots 2000 --cluster-yes")
-                _ = try Self.shell(
-                    "redis-cli --cluster reshard 127.0.0.1:53801 --cluster-from \(masters[1]) --cluster-to \(masters[2]) "
-                        + "--cluster-slots 2000 --cluster-yes")
+                try Self.reshard(from: masters[0], to: masters[1])
+                try Self.reshard(from: masters[1], to: masters[2])
                 tally.stop.store(true, ordering: .relaxed)
                 try await group.waitForAll()
             }
-            _ = try? Self.shell("redis-cli --cluster rebalance 127.0.0.1:53801 --cluster-yes")
+            _ = try? TestShell.run(["redis-cli", "--cluster", "rebalance", "127.0.0.1:53801", "--cluster-yes"])
             #expect(tally.requests.load(ordering: .relaxed) > 200)
             #expect(tally.failed.load(ordering: .relaxed) == 0)
             #expect(tally.stale.load(ordering: .relaxed) == 0)

@@ -25,29 +25,16 @@ enum Scale {
             clusterNodes: (TestEnvironment.redisClusterNodes ?? "").split(separator: ",").compactMap { RedisNode($0) })
     }
 
-    /// Runs one of the repository's scripts (stopping a worker, resharding), failing on error.
+    /// Runs one of the repository's scripts (stopping a worker), failing on error.
     @discardableResult
     static func script(_ name: String, _ arguments: [String]) throws -> String {
-        try shell([TestEnvironment.repositoryRoot.appendingPathComponent("scripts/\(name)").path] + arguments)
+        try TestShell.run([TestEnvironment.repositoryRoot.appendingPathComponent("scripts/\(name)").path] + arguments)
     }
 
     /// Runs a program found on PATH (redis-cli), failing on error.
     @discardableResult
     static func program(_ name: String, _ arguments: [String]) throws -> String {
-        try shell([name] + arguments)
-    }
-
-    /// Through `system(3)` with the output in a file: Foundation's `Process` never saw
-    /// `pg_ctl start` end (the postmaster it leaves behind), and a pipe would be held open
-    /// by that daemon forever. Arguments are single-quoted for the shell.
-    private static func shell(_ command: [String]) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("scale-\(UUID().uuidString).log").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let quoted = command.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-        let status = system("\(quoted) >'\(path)' 2>&1 </dev/null")
-        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-        guard status == 0 else { throw ScaleError("\(command.joined(separator: " ")) failed (\(status)): \(text)") }
-        return text
+        try TestShell.run([name] + arguments)
     }
 
     /// A pool and two lanes over the test schema, at a fixed instant.
@@ -58,9 +45,4 @@ enum Scale {
         ).started()
         return (PostgresPool(config: schema.config, settings: .init(size: 2)).started(), lanes)
     }
-}
-
-struct ScaleError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
