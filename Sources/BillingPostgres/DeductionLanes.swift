@@ -366,12 +366,19 @@ final class DeductionLane: Sendable {
                 observer?.batchCommitted(lane: index, size: requests.count, attempts: attempt)
                 if !commit.events.isEmpty { observer?.eventsWritten(commit.events) }
                 return LaneCommit(commit)
-            case .retry(let error, let lockWait):
+            case .retry(let error, let lockWait, let shardsMoved):
                 lastError = error
                 // A row lock held elsewhere past lock_timeout: retry user by user, so only
                 // the user whose row is held waits and fails; the others are committed.
                 if lockWait, Set(requests.map(\.userId)).count > 1 {
                     return commitPerUser(requests, connection: &connection)
+                }
+                // Shards split since the batch was grouped: grouped again by the shards just
+                // read (when they do split it; else the retry below meets the same answer).
+                if shardsMoved, let shards = shards.withLock({ $0 }),
+                    Set(requests.map { shards.shard(of: $0.userId) }).count > 1
+                {
+                    return commitByShard(requests, connection: &connection)
                 }
             case .fail(let error, let fateUnknown):
                 lastError = error
@@ -396,7 +403,7 @@ final class DeductionLane: Sendable {
                 observer?.batchCommitted(lane: index, size: part.count, attempts: 2)
                 if !done.events.isEmpty { observer?.eventsWritten(done.events) }
                 commit = LaneCommit(done)
-            case .retry(let error, _):
+            case .retry(let error, _, _):
                 observer?.batchFailed(lane: index, size: part.count, error: error)
                 commit = LaneCommit(failing: part.count, with: error, unknown: nil)
             case .fail(let error, let fateUnknown):
@@ -410,8 +417,9 @@ final class DeductionLane: Sendable {
 
     private enum Attempt {
         case committed(BatchApplier.Commit)
-        /// `lockWait`: a row lock was waited for past lock_timeout.
-        case retry(BillingError, lockWait: Bool = false)
+        /// `lockWait`: a row lock was waited for past lock_timeout. `shardsMoved`: Citus
+        /// refused the batch as spanning shards; the shards have been read again.
+        case retry(BillingError, lockWait: Bool = false, shardsMoved: Bool = false)
         /// `fateUnknown`: the batch may have committed with this result.
         case fail(BillingError, fateUnknown: BatchApplier.Commit? = nil)
     }
@@ -428,10 +436,11 @@ final class DeductionLane: Sendable {
             case .notCommitted(let error, let retryable):
                 if connection?.isOpen != true { connection = nil }
                 // On Citus, a batch over two shards is refused (0A000): the shards were split
-                // since they were read. A new connection reads them again.
+                // since they were read. A new connection reads them again; nothing was written,
+                // so the batch can be grouped again and retried.
                 if (error as? PostgresError)?.sqlState == "0A000", shards.withLock({ $0 }) != nil {
-                    connection?.close()
-                    connection = nil
+                    try? reconnect(&connection)
+                    return .retry(.unavailable("the shards moved; retry with the same request_id"), shardsMoved: true)
                 }
                 let lockWait = (error as? PostgresError)?.sqlState == "55P03"
                 return retryable

@@ -124,24 +124,23 @@ public final class RedisClusterClient: RedisCommands, @unchecked Sendable {
         throw RedisError(kind: .reply, message: "more than \(Self.maxRedirections) cluster redirections")
     }
 
-    /// Commands without a key: `SCRIPT …` goes to every master (each keeps its own scripts),
-    /// anything else (PING) to the first master that answers.
+    /// Commands without a key: `SCRIPT …` goes to every reachable master (each keeps its own
+    /// scripts; one that is down gets them when it is connected to again), anything else
+    /// (PING) to the first master that answers.
     private func keyless(_ arguments: [String]) throws(RedisError) -> RedisReply {
-        let nodes = masters.sorted { $0.description < $1.description }
-        if arguments.first?.uppercased() == "SCRIPT" {
-            var last = RedisReply.null
-            for node in nodes { last = try connection(to: node).command(arguments) }
-            return last
-        }
+        let broadcast = arguments.first?.uppercased() == "SCRIPT"
+        var answer: RedisReply?
         var lastError = RedisError(kind: .connection, message: "no cluster node reachable")
-        for node in nodes {
+        for node in masters.sorted(by: { $0.description < $1.description }) {
             do {
-                return try connection(to: node).command(arguments)
+                answer = try connection(to: node).command(arguments)
+                if !broadcast, let answer { return answer }
             } catch {
-                if error.kind == .connection { drop(node) }
+                if error.kind == .connection { drop(node) } else if broadcast { throw error }
                 lastError = error
             }
         }
+        if let answer { return answer }
         throw lastError
     }
 

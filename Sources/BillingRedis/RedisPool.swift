@@ -60,11 +60,14 @@ public final class RedisPool: ThreadOwningService {
                 connection = nil
                 if isReachable {
                     do {
-                        let fresh: any RedisCommands =
-                            config.clusterNodes.isEmpty
-                            ? try RedisConnection.connect(config)
-                            : try RedisClusterClient.connect(config, scripts: scripts)
-                        for script in scripts { _ = try fresh.command(["SCRIPT", "LOAD", script]) }
+                        // A cluster client loads the scripts on each node it connects to.
+                        let fresh: any RedisCommands
+                        if config.clusterNodes.isEmpty {
+                            fresh = try RedisConnection.connect(config)
+                            for script in scripts { _ = try fresh.command(["SCRIPT", "LOAD", script]) }
+                        } else {
+                            fresh = try RedisClusterClient.connect(config, scripts: scripts)
+                        }
                         connection = fresh
                         downUntil.withLock { $0 = nil }
                     } catch {

@@ -95,5 +95,53 @@ extension ScaleTests {
                 await pool.shutdown()
             }
         }
+
+        @Test("a shard split while the lanes run: a batch grouped by the old shards is grouped again, every deduction charged once")
+        func shardSplit() async throws {
+            try Scale.requireEngines()
+            try await TestSchema.with { schema in
+                let (pool, lanes) = Scale.store(schema)
+                let users = (0..<200).map { "su\($0)" }
+                // The lanes read the shards on their first batch.
+                for user in users.prefix(4) {
+                    _ = try await lanes.deduct(DeductionRequest(userId: user, serviceName: "asset", count: 1, requestId: "w-\(user)"))
+                }
+                let connection = try PostgresConnection.connect(schema.config)
+                let before = try #require(try CitusShards.load(on: connection))
+                // Split the shard holding the most of these users at the middle of its range,
+                // both halves staying on its node.
+                let counts = Dictionary(grouping: users, by: before.position(of:)).mapValues(\.count)
+                let position = try #require(counts.max { $0.value < $1.value }?.key)
+                let low = Int64(before.lowerBounds[position])
+                let high = position + 1 < before.lowerBounds.count ? Int64(before.lowerBounds[position + 1]) - 1 : Int64(Int32.max)
+                let middle = (low + high) / 2
+                let node = try connection.query(
+                    "SELECT nodeid FROM pg_dist_placement JOIN pg_dist_node USING (groupid) WHERE shardid = $1",
+                    [String(before.shardIds[position])])[0].string(0)
+                try connection.query(
+                    "SELECT citus_split_shard_by_split_points($1, ARRAY[$2], ARRAY[\(node), \(node)]::int[], 'block_writes')",
+                    [String(before.shardIds[position]), String(middle)])
+                let after = try #require(try CitusShards.load(on: connection))
+                connection.close()
+                #expect(after.shardIds.count == before.shardIds.count + 1)
+                let halves = Set(users.filter { before.position(of: $0) == position }.map(after.shard(of:)))
+                try #require(halves.count == 2, "the split left these users on one side")
+
+                // Every user at once: the lanes still group by the old shards until Citus refuses.
+                let requests = try users.map { try DeductionRequest(userId: $0, serviceName: "passport", count: 1, requestId: "s-\($0)") }
+                let results = await lanes.deductAll(requests)
+                await lanes.shutdown()
+                for (user, result) in zip(users, results) {
+                    if case .failure(let error) = result { Issue.record("\(user): \(String(reflecting: error))") }
+                }
+                let stored = try await pool.withConnection {
+                    try $0.query("SELECT count(*) FROM deduction_request WHERE request_id LIKE 's-%'")[0].int64(0)
+                }
+                #expect(stored == Int64(users.count))
+                let report = try await LedgerAudit(pool: pool).run()
+                #expect(report.isClean, "\(report)")
+                await pool.shutdown()
+            }
+        }
     }
 }

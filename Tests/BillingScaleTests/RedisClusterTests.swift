@@ -148,6 +148,13 @@ extension ScaleTests {
                     }
                 }
                 #expect(counts.fallbacks.load(ordering: .relaxed) == onStopped.count)
+                // A server starting now, with the master down, still caches on the others.
+                let latePool = RedisAccountCache.makePool(config: Scale.redisConfig, settings: .init(size: 1)).started()
+                let late = RedisAccountCache(pool: latePool, namespace: "late-\(UUID().uuidString.prefix(8))", ttlSeconds: 60)
+                let live = try #require(users.first { !onStopped.contains($0) })
+                await late.store(Self.state(version: 7), of: live, period: Scale.period)
+                #expect(await late.account(of: live, period: Scale.period)?.version == 7)
+                await latePool.shutdown()
                 try Scale.script("redis-cluster.sh", ["start-node", "3"])
                 // The node is back (empty: no persistence): a miss, then written and served.
                 var served = 0
