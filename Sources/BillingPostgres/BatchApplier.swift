@@ -8,6 +8,25 @@ struct BatchApplier: Sendable {
     let prices: StoredPrices
     let calendar: BillingCalendar
     let clock: any BillingClock
+    /// Users whose balance row this lane has seen committed (their batches skip `ensureBalances`).
+    let knownUsers: KnownBalanceRows
+
+    init(
+        prices: StoredPrices, calendar: BillingCalendar, clock: any BillingClock,
+        knownUsers: KnownBalanceRows = KnownBalanceRows(limit: 100_000)
+    ) {
+        self.prices = prices
+        self.calendar = calendar
+        self.clock = clock
+        self.knownUsers = knownUsers
+    }
+
+    /// A user of the batch had no balance row under the lock although it was not ensured:
+    /// the row was deleted since this lane saw it. Nothing is written; the retry ensures it.
+    struct BalanceRowMissing: Error, CustomStringConvertible {
+        let userId: String
+        var description: String { "the balance row of \(userId) disappeared; retrying with it ensured" }
+    }
 
     /// A committed batch: every request's outcome, and the accounts it changed as they now
     /// stand (for the cache).
@@ -80,6 +99,7 @@ struct BatchApplier: Sendable {
             }
         } catch {
             if connection.isOpen { _ = try? connection.query("ROLLBACK") }
+            if error is BalanceRowMissing { knownUsers.forgetAll() }
             throw Failure.notCommitted(error, retryable: Self.isRetryable(error))
         }
         let outcomes = result.results.map { outcome in outcome.map { Self.renumber($0, ids: recordIds) } }
@@ -118,6 +138,8 @@ struct BatchApplier: Sendable {
             }
         }
         steps.append(.sql("COMMIT"))
+        // Balance rows that exist once this commits (rows created here and dropped again do not).
+        let committedUsers = read.snapshot.balances.keys.filter { !untouched.contains($0) }
         do {
             _ = try connection.pipeline(steps)
         } catch {
@@ -131,6 +153,7 @@ struct BatchApplier: Sendable {
             throw Failure.commitUnknown(
                 error, commit: commit, transactionId: read.transactionId, backendPID: read.backendPID)
         }
+        knownUsers.remember(committedUsers)
         return commit
     }
 
@@ -148,7 +171,8 @@ struct BatchApplier: Sendable {
     }
 
     private static func isRetryable(_ error: any Error) -> Bool {
-        (error as? PostgresError).map { $0.isRetryable || $0.isConnectionFailure } ?? false
+        if error is BalanceRowMissing { return true }
+        return (error as? PostgresError).map { $0.isRetryable || $0.isConnectionFailure } ?? false
     }
 
     /// What the read pipeline learnt: the state, the ids to use, and what identifies the
@@ -174,7 +198,9 @@ struct BatchApplier: Sendable {
     ) throws -> Snapshot {
         let zone = calendar.timeZone.identifier
         let fixedMicros = fixed.map { PostgresText.microseconds($0.now) }
-        let users = PostgresText.textArray(Array(Set(operations.map(\.userId))).sorted())
+        let userIds = Array(Set(operations.map(\.userId))).sorted()
+        let users = PostgresText.textArray(userIds)
+        let unknownUsers = knownUsers.unknown(among: userIds)
         let keyed = operations.compactMap { operation -> (String, String)? in
             guard case .deduct(let request) = operation, let id = request.requestId else { return nil }
             return (request.userId, id)
@@ -193,7 +219,10 @@ struct BatchApplier: Sendable {
         }
         add(.begin, .sql("BEGIN"))
         for setting in settings { add(.begin, .sql(setting)) }
-        for step in try LaneStatement.ensureBalances.steps([users], citus: citus) { add(.ensure, step) }
+        if !unknownUsers.isEmpty {
+            let ensured = PostgresText.textArray(unknownUsers)
+            for step in try LaneStatement.ensureBalances.steps([ensured], citus: citus) { add(.ensure, step) }
+        }
         add(.balances, .prepared(LaneStatement.lockBalances.rawValue, [users]))
         add(.quotas, .prepared(LaneStatement.lockQuotas.rawValue, [fixed?.period.text, users, zone]))
         if !holdKeys.isEmpty {
@@ -302,6 +331,10 @@ struct BatchApplier: Sendable {
             snapshot.settings[try row.string(0)] = try UserSettings(
                 monthlySpendCapFen: try row.optionalInt64(1), lowBalanceThresholdFen: try row.optionalInt64(2),
                 capAlertPercents: try PostgresText.parseInt64Array(row.string(3)).map { Int($0) })
+        }
+        // Every user's row is locked now: ensured here, or known to this lane (and not deleted since).
+        if let missing = userIds.first(where: { snapshot.balances[$0] == nil }) {
+            throw BalanceRowMissing(userId: missing)
         }
         snapshot.newUsers = read.created
         for row in rows(.quotas) {
@@ -421,8 +454,9 @@ struct BatchApplier: Sendable {
                         PostgresText.int64Array(balances.map { result.snapshot.held(by: $0).value }),
                     ] + Self.alertParameters(balances, result.snapshot)))
         }
+        // The period compares as its text does (four-digit years), without writing the text.
         let quotas = result.changedQuotas.sorted {
-            ($0.userId, $0.period.text, $0.serviceName) < ($1.userId, $1.period.text, $1.serviceName)
+            ($0.userId, $0.period, $0.serviceName) < ($1.userId, $1.period, $1.serviceName)
         }
         for existed in [true, false] {
             let chosen = quotas.filter { existingQuotas.contains($0) == existed }

@@ -53,11 +53,16 @@ public final class DeductionLanes: DeductionLedger, OperationLedger, ThreadOwnin
         lanes = (0..<settings.laneCount).map { index in
             DeductionLane(
                 index: index, config: laneConfig,
-                applier: BatchApplier(prices: prices, calendar: calendar, clock: clock),
+                applier: BatchApplier(
+                    prices: prices, calendar: calendar, clock: clock,
+                    knownUsers: KnownBalanceRows(limit: max(10_000, Self.knownUsersLimit / settings.laneCount))),
                 maxBatchCount: settings.maxBatchCount, maxQueued: settings.maxQueuedPerLane, observer: observer,
                 listener: listener, dispatch: dispatch)
         }
     }
+
+    /// Users remembered as having a balance row, over all lanes (a few MB at most).
+    static let knownUsersLimit = 200_000
 
     public func start() {
         guard threads.beginOnce() else { return }

@@ -80,8 +80,9 @@ public struct PostgresLedgerQueries: LedgerQueries {
         let start = calendar.bounds(of: range.from).lowerBound
         let end = calendar.bounds(of: range.to).upperBound
         return try await pool.withConnection { connection in
-            // One pass over the user's records of the range (the (user_id, created_at) index),
-            // grouped by the local day in the zone ($4) and the service.
+            // One pass over the user's records of the range (the primary key's user prefix,
+            // narrowed by the BRIN index on created_at), grouped by the local day in the zone
+            // ($4) and the service.
             let rows = try connection.query(
                 """
                 SELECT to_char(created_at AT TIME ZONE $4, 'YYYY-MM-DD') AS day, service_name,

@@ -21,6 +21,20 @@ struct QuotaPeriodTests {
         #expect(period("2026-05").next.text == "2026-06")
     }
 
+    @Test("the text is YYYY-MM for every year, parses back, and sorts as the periods do")
+    func textRoundTrip() throws {
+        let years = [1, 9, 10, 99, 100, 999, 1000, 2026, 9999]
+        let periods = try years.flatMap { year in try (1...12).map { try QuotaPeriod(year: year, month: $0) } }
+        for value in periods {
+            #expect(value.text.utf8.count == 7)
+            #expect(try QuotaPeriod(text: value.text) == value)
+        }
+        #expect(periods.map(\.text) == periods.sorted().map(\.text).sorted())
+        #expect(period("0001-01").text == "0001-01")
+        #expect(period("9999-12").next.text == "10000-01")
+        #expect(period("0001-01").previous.text == "0000-12")
+    }
+
     @Test("a leap February has 29 days and Feb 29 belongs to February")
     func leapDay() {
         let bounds = shanghai.bounds(of: period("2028-02"))

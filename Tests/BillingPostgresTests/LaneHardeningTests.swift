@@ -1,5 +1,5 @@
 import BillingCore
-import BillingPostgres
+@testable import BillingPostgres
 import Foundation
 import Testing
 
@@ -112,6 +112,34 @@ struct LaneHardeningTests {
             let rows = (try await balanceRows(db, "ghost2"), try await balanceRows(db, "newcomer"))
             #expect(rows.0 == 0 && rows.1 == 1)
         }
+    }
+
+    @Test("a balance row deleted behind the lane's back is noticed under the lock and created again")
+    func deletedKnownRow() async throws {
+        try await TestLedger.with(lanes: .init(laneCount: 1)) { db in
+            // The lane has seen this user's committed row: its next batches skip creating it.
+            #expect(try await db.deduct("vanishing", "payment").freeCount == 1)
+            #expect(try await balanceRows(db, "vanishing") == 1)
+            try await deleteBalanceRow(db, "vanishing")
+            // Free calls only, so the deleted row held no money the audit would miss.
+            let again = try await db.deduct("vanishing", "payment", count: 2)
+            #expect(again.freeCount == 2)
+            #expect(again.freeRemainingAfter == 997)
+            #expect(try await balanceRows(db, "vanishing") == 1)
+            #expect(try await db.deduct("vanishing", "payment").freeRemainingAfter == 996)
+        }
+    }
+
+    @Test("the users a lane remembers stay within their bound")
+    func knownUsersBound() {
+        let known = KnownBalanceRows(limit: 3)
+        known.remember(["a", "b", "c"])
+        #expect(known.unknown(among: ["a", "d", "c", "e"]) == ["d", "e"])
+        known.remember(["d"])
+        #expect(known.count == 1)
+        #expect(known.unknown(among: ["a", "d"]) == ["a"])
+        known.forgetAll()
+        #expect(known.unknown(among: ["d"]) == ["d"])
     }
 
     @Test("a row lock held elsewhere delays a lane by the lock timeout at most; the lane then recovers")
