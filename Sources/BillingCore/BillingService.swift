@@ -213,7 +213,7 @@ public struct BillingService: Sendable {
                 let request = try item.get()
                 _ = try catalog.entry(named: request.serviceName)
                 guard request.requestId != nil else {
-                    throw .invalidArgument(field: "request_id", reason: "is required in a batch")
+                    throw .invalidArgument(field: "request_id", reason: "is required in a batch and on a stream")
                 }
                 valid.append((position, request))
                 results.append(.failure(.internalFailure("not answered")))

@@ -50,16 +50,7 @@ struct InternalGRPCService: Billing_V1_BillingInternalService.SimpleServiceProto
         guard request.items.count <= Limits.maxBatchItems else {
             throw BillingError.tooLarge("a batch holds at most \(Limits.maxBatchItems) items, not \(request.items.count)")
         }
-        let items = request.items.map { item -> Result<DeductionRequest, BillingError> in
-            do throws(BillingError) {
-                return .success(
-                    try DeductionRequest(
-                        userId: item.userID, serviceName: item.serviceName, count: item.count,
-                        appId: item.appID.isEmpty ? nil : item.appID, requestId: item.requestID.isEmpty ? nil : item.requestID))
-            } catch {
-                return .failure(error)
-            }
-        }
+        let items = request.items.map(Self.deduction)
         let results = try await service.deductBatch(items)
         return .with {
             $0.results = results.enumerated().map { index, result in
@@ -78,43 +69,55 @@ struct InternalGRPCService: Billing_V1_BillingInternalService.SimpleServiceProto
         }
     }
 
-    /// Deductions in, results out as each commits: every message is deducted at once (the
-    /// lanes batch them with everything else), so a gateway can keep thousands in flight on
-    /// one stream. Results carry the request id; their order is the order of the commits.
+    /// Deductions in, results out as they commit. Messages are taken in groups (whatever has
+    /// arrived since the last group was taken; `StreamInbox`), each group goes to the lanes
+    /// at once like a batch request (a repeated request id replays the earlier one) and its
+    /// results are written together; groups do not wait for each other, so a gateway can keep
+    /// thousands in flight on one stream. Results carry the request id; a group's results
+    /// come in its order, groups in the order they commit.
     func deductQuotaStream(
         request: RPCAsyncSequence<Billing_V1_DeductQuotaRequest, any Error>,
         response: RPCWriter<Billing_V1_DeductQuotaStreamResult>, context: ServerContext
     ) async throws {
         let writer = SerialWriter(writer: response)
+        let inbox = StreamInbox<Billing_V1_DeductQuotaRequest>(maxGroup: Limits.maxBatchItems)
         let service = service
         try await withThrowingDiscardingTaskGroup { group in
-            for try await message in request {
+            group.addTask {
+                defer { inbox.finish() }
+                for try await message in request { inbox.push(message) }
+            }
+            while let messages = await inbox.nextGroup() {
                 group.addTask {
-                    let result: Billing_V1_DeductQuotaStreamResult
-                    do throws(BillingError) {
-                        let deduction = try DeductionRequest(
-                            userId: message.userID, serviceName: message.serviceName, count: message.count,
-                            appId: message.appID.isEmpty ? nil : message.appID,
-                            requestId: message.requestID.isEmpty ? nil : message.requestID)
-                        guard deduction.requestId != nil else {
-                            throw .invalidArgument(field: "request_id", reason: "is required on a stream")
-                        }
-                        let receipt = try await service.deduct(deduction)
-                        result = .with {
-                            $0.requestID = message.requestID
-                            $0.success = true
-                            $0.result = HoldMessages.charge(receipt)
-                        }
-                    } catch {
-                        result = .with {
-                            $0.requestID = message.requestID
-                            $0.errorCode = error.code
-                            $0.errorMessage = error.message
-                        }
-                    }
-                    try await writer.write(result)
+                    let answers = try await service.deductBatch(messages.map(Self.deduction))
+                    try await writer.write(
+                        contentsOf: zip(messages, answers).map { message, answer in
+                            .with {
+                                $0.requestID = message.requestID
+                                switch answer {
+                                case .success(let receipt):
+                                    $0.success = true
+                                    $0.result = HoldMessages.charge(receipt)
+                                case .failure(let error):
+                                    $0.errorCode = error.code
+                                    $0.errorMessage = error.message
+                                }
+                            }
+                        })
                 }
             }
+        }
+    }
+
+    /// A batch or stream item as a deduction, or its own refusal.
+    static func deduction(_ item: Billing_V1_DeductQuotaRequest) -> Result<DeductionRequest, BillingError> {
+        do throws(BillingError) {
+            return .success(
+                try DeductionRequest(
+                    userId: item.userID, serviceName: item.serviceName, count: item.count,
+                    appId: item.appID.isEmpty ? nil : item.appID, requestId: item.requestID.isEmpty ? nil : item.requestID))
+        } catch {
+            return .failure(error)
         }
     }
 
@@ -168,11 +171,11 @@ struct InternalGRPCService: Billing_V1_BillingInternalService.SimpleServiceProto
     }
 }
 
-/// One writer for many tasks: a stream's results are written one at a time.
+/// One writer for many tasks: a stream's results are written one group at a time.
 actor SerialWriter<Element: Sendable> {
     let writer: RPCWriter<Element>
 
     init(writer: RPCWriter<Element>) { self.writer = writer }
 
-    func write(_ element: Element) async throws { try await writer.write(element) }
+    func write(contentsOf elements: [Element]) async throws { try await writer.write(contentsOf: elements) }
 }
