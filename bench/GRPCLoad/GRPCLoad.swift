@@ -106,30 +106,40 @@ struct GRPCLoad {
 
 extension GRPCLoad {
     /// One DeductQuotaStream kept `window` deductions ahead of its answers until `deadline`;
-    /// the latency of each is from its write to its answer.
+    /// the latency of each is from its write to its answer. Like a gateway that buffers, it
+    /// writes whatever the answers made room for in one go (one flush, not one per message).
     static func stream(
         _ billing: Billing_V1_BillingInternalService.Client<HTTP2ClientTransport.Posix>, metadata: Metadata,
         users: Int, deadline: ContinuousClock.Instant, prefix: String, window: Int, failures: Failures
     ) async throws -> [Duration] {
-        let (credits, grant) = AsyncStream.makeStream(of: Void.self)
+        let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let credits = Mutex(window)
         let sentAt = Mutex<[String: ContinuousClock.Instant]>([:])
-        for _ in 0..<window { grant.yield() }
+        wake.yield()
         return try await billing.deductQuotaStream(
             metadata: metadata,
             requestProducer: { writer in
                 var step = 0
-                for await _ in credits {
+                for await _ in wakeups {
                     guard ContinuousClock.now < deadline else { break }
-                    step += 1
-                    let id = "\(prefix)-\(step)"
-                    sentAt.withLock { $0[id] = ContinuousClock.now }
-                    try await writer.write(
-                        .with {
+                    let count = credits.withLock { credits in
+                        defer { credits = 0 }
+                        return credits
+                    }
+                    guard count > 0 else { continue }
+                    let now = ContinuousClock.now
+                    let messages = (0..<count).map { _ in
+                        step += 1
+                        let id = "\(prefix)-\(step)"
+                        return Billing_V1_DeductQuotaRequest.with {
                             $0.userID = "u\(Int.random(in: 0..<users))"
                             $0.serviceName = "passport"
                             $0.count = 1
                             $0.requestID = id
-                        })
+                        }
+                    }
+                    sentAt.withLock { sent in for message in messages { sent[message.requestID] = now } }
+                    try await writer.write(contentsOf: messages)
                 }
             },
             onResponse: { response in
@@ -142,8 +152,10 @@ extension GRPCLoad {
                     } else if let begin {
                         mine.append(now - begin)
                     }
-                    grant.yield()
+                    credits.withLock { $0 += 1 }
+                    wake.yield()
                 }
+                wake.finish()
                 return mine
             })
     }
