@@ -208,6 +208,7 @@ public struct DeductionBatch: Sendable {
             overrides: result.snapshot.overrides[request.userId] ?? [])
         let quotaKey = QuotaKey(userId: request.userId, serviceName: request.serviceName, period: period)
         let chargeKey = ChargeKey(userId: request.userId, serviceName: request.serviceName)
+        let quotaStored = result.snapshot.quotas[quotaKey] != nil
         let quota = result.snapshot.quota(quotaKey, freeCalls: terms.freeCallsPerMonth)
         let balance = result.snapshot.balance(of: request.userId)
         let available = result.snapshot.available(to: request.userId)
@@ -238,7 +239,9 @@ public struct DeductionBatch: Sendable {
             result.records.append(record)
         }
         result.snapshot.quotas[quotaKey] = newQuota
-        result.changedQuotas.insert(quotaKey)
+        // A paid call on a used-up free quota leaves its row as it was: nothing to write (most
+        // calls of a month are these). A row not stored yet is created either way.
+        if plan.freeCount > 0 || !quotaStored { result.changedQuotas.insert(quotaKey) }
         result.snapshot.balances[request.userId] = newBalance
         result.changedBalances.insert(request.userId)
         if plan.carryAfterMicroFen != carry {

@@ -204,7 +204,7 @@ struct BatchApplier: Sendable {
         let keyed = operations.compactMap { operation -> (String, String)? in
             guard case .deduct(let request) = operation, let id = request.requestId else { return nil }
             return (request.userId, id)
-        }
+        }.sorted { $0 < $1 }  // probed in index order
         let holdKeys = Array(Set(operations.compactMap(\.holdKey))).sorted { ($0.userId, $0.holdId) < ($1.userId, $1.holdId) }
         // Steps are tagged, since the hold and idempotency reads are sent only when needed.
         enum Read {
@@ -489,7 +489,9 @@ struct BatchApplier: Sendable {
         if !endedHolds.isEmpty {
             steps.append(.prepared(LaneStatement.updateHolds.rawValue, HoldRows.updateParameters(endedHolds)))
         }
-        let records = result.records
+        // In key order: neighbouring rows land on the same index pages one after another.
+        let records = result.records.map { record in (record, Self.realId(record.id, ids: recordIds)) }
+            .sorted { ($0.0.userId, $0.1) < ($1.0.userId, $1.1) }.map(\.0)
         if !records.isEmpty {
             steps.append(
                 .prepared(

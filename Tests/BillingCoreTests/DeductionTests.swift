@@ -78,6 +78,32 @@ struct DeductionTests {
         #expect(result.changedQuotas == [key])
     }
 
+    @Test("a paid call on a used-up free quota leaves the stored quota row unwritten")
+    func paidCallKeepsQuotaRow() throws {
+        let (outcome, result) = applyOne(request("u1", "payment", count: 2), balance: 100, used: 1_000, total: 1_000)
+        #expect(try outcome.get().paidCount == 2)
+        #expect(result.changedQuotas.isEmpty && result.changedBalances == ["u1"])
+        let key = QuotaKey(userId: "u1", serviceName: "payment", period: period("2026-11"))
+        #expect(result.snapshot.quotas[key] == QuotaUsage(total: 1_000, used: 1_000))
+        // Crossing from free to paid changes the row: written.
+        let (_, crossing) = applyOne(request("u1", "payment", count: 3), balance: 100, used: 999, total: 1_000)
+        #expect(crossing.changedQuotas == [key])
+    }
+
+    @Test("a paid call without a stored quota row still creates the row")
+    func paidCallCreatesMissingRow() throws {
+        // "sms" has no free calls: the whole call is paid, and the period's row is created.
+        let catalog = try ServiceCatalog(entries: [CatalogEntry(name: "sms", priceFen: Fen(3), freeCallsPerMonth: 0)])
+        let batch = DeductionBatch(catalog: catalog, period: period("2026-11"), appliedAt: Date(timeIntervalSince1970: 0))
+        var nextId: Int64 = 0
+        let result = batch.apply([request("u9", "sms", count: 1)], to: LedgerSnapshot(balances: ["u9": Fen(100)])) {
+            nextId += 1
+            return nextId
+        }
+        #expect(try result.outcomes[0].get().paidCount == 1)
+        #expect(result.changedQuotas == [QuotaKey(userId: "u9", serviceName: "sms", period: period("2026-11"))])
+    }
+
     @Test("a service missing from the catalog is rejected in the batch too")
     func unknownServiceInBatch() {
         let (outcome, _) = applyOne(request("u1", "weather"), balance: 100)
