@@ -171,7 +171,12 @@ public struct DeductionBatch: Sendable {
         operations: [LedgerOperation], to snapshot: LedgerSnapshot, nextRecordId: () -> Int64
     ) -> BatchResult {
         var result = BatchResult(snapshot: snapshot)
+        // Room for what a batch of deductions adds, so the tables are not regrown item by item.
         result.results.reserveCapacity(operations.count)
+        result.records.reserveCapacity(operations.count)
+        result.newIdempotencyEntries.reserveCapacity(operations.count)
+        result.snapshot.idempotency.reserveCapacity(result.snapshot.idempotency.count + operations.count)
+        result.changedBalances.reserveCapacity(operations.count)
         for operation in operations {
             do throws(BillingError) {
                 let outcome: LedgerOutcome

@@ -10,6 +10,8 @@ struct BatchApplier: Sendable {
     let clock: any BillingClock
     /// Users whose balance row this lane has seen committed (their batches skip `ensureBalances`).
     let knownUsers: KnownBalanceRows
+    /// Whether this lane's batches read the stored answers of their request ids first.
+    let replays = ReplayWatch()
 
     init(
         prices: StoredPrices, calendar: BillingCalendar, clock: any BillingClock,
@@ -73,6 +75,50 @@ struct BatchApplier: Sendable {
         _ requests: [LedgerOperation], on connection: PostgresConnection, citus: Bool = false,
         transactionSettings: [String] = []
     ) throws -> Commit {
+        let reading = replays.shouldRead()
+        do {
+            return try applyOnce(
+                requests, on: connection, citus: citus, transactionSettings: transactionSettings,
+                readIdempotency: reading)
+        } catch Failure.notCommitted(let error, _) where !reading && Self.needsStoredAnswers(error) {
+            // A request id already stored (or possibly so): the transaction was rolled back
+            // whole. Again, this time reading the stored answers first.
+            replays.replaySeen()
+            return try applyOnce(
+                requests, on: connection, citus: citus, transactionSettings: transactionSettings, readIdempotency: true)
+        }
+    }
+
+    /// Applied without reading the stored answers, a deduction with a request id was refused:
+    /// it may be the replay of one that was accepted (now refused for want of money, say).
+    struct StoredAnswersNeeded: Error {}
+
+    /// `StoredAnswersNeeded`, or the insert of a deduction's idempotency row met one already
+    /// stored: an accepted replay.
+    private static func needsStoredAnswers(_ error: any Error) -> Bool {
+        if error is StoredAnswersNeeded { return true }
+        guard let error = error as? PostgresError, error.isUniqueViolation else { return false }
+        // On Citus the shard's constraint carries the shard id as a suffix.
+        return error.constraint?.hasPrefix("deduction_request_pkey") == true
+    }
+
+    private static func refusesKeyedDeduction(
+        _ requests: [LedgerOperation], _ results: [Result<LedgerOutcome, BillingError>]
+    ) -> Bool {
+        zip(requests, results).contains { operation, result in
+            guard case .deduct(let request) = operation, request.requestId != nil, case .failure = result else {
+                return false
+            }
+            return true
+        }
+    }
+
+    /// `readIdempotency` false: the stored answers of the batch's request ids are not read;
+    /// should one be stored, inserting it fails and nothing is committed (`apply` retries).
+    private func applyOnce(
+        _ requests: [LedgerOperation], on connection: PostgresConnection, citus: Bool,
+        transactionSettings: [String], readIdempotency: Bool
+    ) throws -> Commit {
         let fixedNow: Date? = clock is SystemClock ? nil : clock.now()
         let result: BatchResult
         let read: Snapshot
@@ -83,7 +129,9 @@ struct BatchApplier: Sendable {
         do {
             let book = try prices.book(on: connection)
             read = try readSnapshot(
-                requests, citus: citus, settings: transactionSettings, fixed: fixedNow.map { ($0, calendar.period(containing: $0)) }, on: connection)
+                requests, citus: citus, settings: transactionSettings,
+                fixed: fixedNow.map { ($0, calendar.period(containing: $0)) }, readIdempotency: readIdempotency,
+                on: connection)
             now = read.now
             period = read.period
             recordIds = read.recordIds
@@ -97,6 +145,8 @@ struct BatchApplier: Sendable {
                 localId -= 1
                 return localId
             }
+            // A refusal might be a stored request's replay: only the read can tell.
+            if !readIdempotency, Self.refusesKeyedDeduction(requests, result.results) { throw StoredAnswersNeeded() }
         } catch {
             if connection.isOpen { _ = try? connection.query("ROLLBACK") }
             if error is BalanceRowMissing { knownUsers.forgetAll() }
@@ -194,7 +244,7 @@ struct BatchApplier: Sendable {
     /// PostgreSQL in the configured zone, then checked against this server's calendar.
     private func readSnapshot(
         _ operations: [LedgerOperation], citus: Bool, settings: [String], fixed: (now: Date, period: QuotaPeriod)?,
-        on connection: PostgresConnection
+        readIdempotency: Bool, on connection: PostgresConnection
     ) throws -> Snapshot {
         let zone = calendar.timeZone.identifier
         let fixedMicros = fixed.map { PostgresText.microseconds($0.now) }
@@ -279,7 +329,7 @@ struct BatchApplier: Sendable {
                         PostgresText.textArray(adjustments.map(\.adjustmentId)),
                     ]))
         }
-        if !keyed.isEmpty {
+        if readIdempotency, !keyed.isEmpty {
             add(
                 .idempotency,
                 .prepared(

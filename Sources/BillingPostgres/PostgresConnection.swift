@@ -141,9 +141,10 @@ public final class PostgresConnection: @unchecked Sendable {
             throw PostgresError(.serverError, sqlState: "25P02", detail: "skipped after an earlier error in the pipeline")
         case PGRES_FATAL_ERROR, PGRES_NONFATAL_ERROR:
             let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            let constraint = PQresultErrorField(result, Int32(UInt8(ascii: "n"))).map { String(cString: $0) }
             let message = String(cString: PQresultErrorMessage(result))
             if state == nil, !isOpen { throw PostgresError(.connectionLost, detail: message) }
-            throw PostgresError(.serverError, sqlState: state, detail: message)
+            throw PostgresError(.serverError, sqlState: state, constraint: constraint, detail: message)
         default:
             throw PostgresError(.protocolViolation, detail: String(cString: PQresStatus(PQresultStatus(result))))
         }

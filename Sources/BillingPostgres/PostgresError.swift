@@ -11,11 +11,14 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     public let kind: Kind
     /// The five-character SQLSTATE, when the server sent one.
     public let sqlState: String?
+    /// The constraint an integrity error is about, when the server named one.
+    public let constraint: String?
     let detail: String
 
-    init(_ kind: Kind, sqlState: String? = nil, detail: String) {
+    init(_ kind: Kind, sqlState: String? = nil, constraint: String? = nil, detail: String) {
         self.kind = kind
         self.sqlState = sqlState
+        self.constraint = constraint
         self.detail = detail
     }
 

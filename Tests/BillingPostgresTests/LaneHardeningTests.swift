@@ -130,6 +130,43 @@ struct LaneHardeningTests {
         }
     }
 
+    @Test("a replay in a batch that skipped reading stored answers is rolled back, redone with them, charged once")
+    func replayWithoutRead() async throws {
+        try await TestLedger.with(lanes: .init(laneCount: 1)) { db in
+            let first = try await db.deduct("replayer", "payment", count: 2, requestId: "r1")
+            // One batch: the replay of r1 (accepted again if taken for new) and a new request.
+            func request(_ id: String, count: Int64) throws -> DeductionRequest {
+                try DeductionRequest(userId: "replayer", serviceName: "payment", count: count, requestId: id)
+            }
+            let answers = await db.lanes.deductAll([try request("r1", count: 2), try request("r2", count: 3)])
+            let replay = try answers[0].get()
+            #expect(replay.replayed && replay.recordIds == first.recordIds && replay.freeRemainingAfter == 998)
+            #expect(try answers[1].get().freeRemainingAfter == 995)
+            let conflict = await db.lanes.deductAll([try request("r1", count: 5)])
+            #expect(throws: BillingError.idempotencyConflict(requestId: "r1")) { try conflict[0].get() }
+            // Replays keep coming in runs: the next batches read first and still answer right.
+            let again = try await db.deduct("replayer", "payment", count: 3, requestId: "r2")
+            #expect(again.replayed && again.freeRemainingAfter == 995)
+            let records = try await db.pool.withConnection { connection in
+                try connection.query("SELECT count(*), sum(count) FROM billing_record WHERE user_id = 'replayer'")[0]
+            }
+            #expect(try records.int64(0) == 2 && records.int64(1) == 5)
+        }
+    }
+
+    @Test("a replay refused now (the money spent since) is still answered as the stored deduction")
+    func refusedReplayWithoutRead() async throws {
+        try await TestLedger.with(lanes: .init(laneCount: 1)) { db in
+            try await db.fund("spender", fen: 20)
+            // 1,000 free payment calls and 2 at 10 fen: the balance is spent.
+            let first = try await db.deduct("spender", "payment", count: 1_002, requestId: "all-in")
+            #expect(first.balanceAfterFen == .zero && first.paidCount == 2)
+            let retry = try await db.deduct("spender", "payment", count: 1_002, requestId: "all-in")
+            #expect(retry.replayed && retry.recordIds == first.recordIds)
+            #expect(try await db.balance("spender") == .zero)
+        }
+    }
+
     @Test("the users a lane remembers stay within their bound")
     func knownUsersBound() {
         let known = KnownBalanceRows(limit: 3)
