@@ -1,5 +1,5 @@
 -- Every record cost three B-tree inserts keyed by user_id (the primary key, a per-service
--- and a by-time index); under load, index inserts were a fifth of the database's CPU. The
+-- and a by-time index); under batch load, index inserts were 37 % of PostgreSQL's CPU. The
 -- primary key (user_id, id) now serves every per-user read: a service filter reads the
 -- user's records newest first and skips the others (a user has a handful of services), and
 -- a time range is narrowed by a BRIN index on created_at, which costs next to nothing per
