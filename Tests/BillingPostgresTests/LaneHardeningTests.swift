@@ -167,6 +167,14 @@ struct LaneHardeningTests {
         }
     }
 
+    @Test("after a replay, the next batches read the stored answers first, then stop")
+    func replayWatch() {
+        let watch = ReplayWatch(afterReplay: 3)
+        #expect(!watch.shouldRead())
+        watch.replaySeen()
+        #expect((0..<5).map { _ in watch.shouldRead() } == [true, true, true, false, false])
+    }
+
     @Test("the users a lane remembers stay within their bound")
     func knownUsersBound() {
         let known = KnownBalanceRows(limit: 3)
