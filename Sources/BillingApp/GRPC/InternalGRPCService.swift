@@ -56,14 +56,7 @@ struct InternalGRPCService: Billing_V1_BillingInternalService.SimpleServiceProto
             $0.results = results.enumerated().map { index, result in
                 .with {
                     $0.index = Int32(index)
-                    switch result {
-                    case .success(let receipt):
-                        $0.success = true
-                        $0.result = HoldMessages.charge(receipt)
-                    case .failure(let error):
-                        $0.errorCode = error.code
-                        $0.errorMessage = error.message
-                    }
+                    $0.answer(result)
                 }
             }
         }
@@ -94,14 +87,7 @@ struct InternalGRPCService: Billing_V1_BillingInternalService.SimpleServiceProto
                         contentsOf: zip(messages, answers).map { message, answer in
                             .with {
                                 $0.requestID = message.requestID
-                                switch answer {
-                                case .success(let receipt):
-                                    $0.success = true
-                                    $0.result = HoldMessages.charge(receipt)
-                                case .failure(let error):
-                                    $0.errorCode = error.code
-                                    $0.errorMessage = error.message
-                                }
+                                $0.answer(answer)
                             }
                         })
                 }
