@@ -81,11 +81,19 @@ public struct UnitPrice: Sendable, Hashable, Comparable, Codable {
     public static func < (lhs: UnitPrice, rhs: UnitPrice) -> Bool { lhs.microFen < rhs.microFen }
 
     /// The price in yuan with as many decimals as it needs (at least two): "0.0003", "0.10".
+    /// Written from its digits: every deduction's answer carries it.
     public var yuanText: String {
         let yuan = microFen / Self.microFenPerYuan
-        var fraction = String(microFen % Self.microFenPerYuan)
-        fraction = String(repeating: "0", count: Self.maxYuanDecimals - fraction.count) + fraction
-        while fraction.count > 2, fraction.hasSuffix("0") { fraction.removeLast() }
-        return "\(yuan).\(fraction)"
+        // Negative only before validation (`unvalidatedMicroFen`): the sign goes in front.
+        var fraction = (microFen % Self.microFenPerYuan).magnitude
+        var digits = [UInt8](repeating: UInt8(ascii: "0"), count: Self.maxYuanDecimals)
+        for index in digits.indices.reversed() {
+            digits[index] += UInt8(fraction % 10)
+            fraction /= 10
+        }
+        var count = digits.count
+        while count > 2, digits[count - 1] == UInt8(ascii: "0") { count -= 1 }
+        let sign = microFen < 0 && yuan == 0 ? "-" : ""
+        return sign + String(yuan) + "." + String(decoding: digits[..<count], as: UTF8.self)
     }
 }

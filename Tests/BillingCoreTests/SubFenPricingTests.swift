@@ -1,4 +1,4 @@
-import BillingCore
+@testable import BillingCore
 import Testing
 import TestSupport
 
@@ -16,6 +16,17 @@ struct SubFenPricingTests {
         let price = try UnitPrice(yuanText: text)
         #expect(price.microFen == microFen)
         #expect(try UnitPrice(yuanText: price.yuanText) == price)
+    }
+
+    @Test("prices are written in yuan with the decimals they need, at least two")
+    func written() {
+        let cases: [(Int64, String)] = [
+            (0, "0.00"), (1, "0.00000001"), (30_000, "0.0003"), (1_000_000, "0.01"), (10_000_000, "0.10"),
+            (100_000_000, "1.00"), (750_000_000, "7.50"), (123_456_789, "1.23456789"), (1_000_000_000_000, "10000.00"),
+        ]
+        for (microFen, text) in cases { #expect(UnitPrice(unvalidatedMicroFen: microFen).yuanText == text) }
+        #expect(UnitPrice(unvalidatedMicroFen: -30_000).yuanText == "-0.0003")
+        #expect(UnitPrice(unvalidatedMicroFen: -150_000_000).yuanText == "-1.50")
     }
 
     @Test(
