@@ -13,10 +13,7 @@ struct BatchApplier: Sendable {
     /// Whether this lane's batches read the stored answers of their request ids first.
     let replays = ReplayWatch()
 
-    init(
-        prices: StoredPrices, calendar: BillingCalendar, clock: any BillingClock,
-        knownUsers: KnownBalanceRows = KnownBalanceRows(limit: 100_000)
-    ) {
+    init(prices: StoredPrices, calendar: BillingCalendar, clock: any BillingClock, knownUsers: KnownBalanceRows) {
         self.prices = prices
         self.calendar = calendar
         self.clock = clock
@@ -189,8 +186,9 @@ struct BatchApplier: Sendable {
             }
         }
         steps.append(.sql("COMMIT"))
-        // Balance rows that exist once this commits (rows created here and dropped again do not).
-        let committedUsers = read.snapshot.balances.keys.filter { !untouched.contains($0) }
+        // Ensured rows that exist once this commits (rows created here and dropped again do not);
+        // the other users are known already, so a batch of known users remembers nothing.
+        let committedUsers = read.ensured.filter { !untouched.contains($0) }
         do {
             _ = try connection.pipeline(steps)
         } catch {
@@ -204,7 +202,7 @@ struct BatchApplier: Sendable {
             throw Failure.commitUnknown(
                 error, commit: commit, transactionId: read.transactionId, backendPID: read.backendPID)
         }
-        knownUsers.remember(committedUsers)
+        if !committedUsers.isEmpty { knownUsers.remember(committedUsers) }
         return commit
     }
 
@@ -233,6 +231,8 @@ struct BatchApplier: Sendable {
         var versions: [String: Int64] = [:]
         /// Balance rows this transaction created.
         var created: Set<String> = []
+        /// Users this lane did not know to have a row, so the transaction ensured theirs.
+        var ensured: [String] = []
         var recordIds: [Int64] = []
         var transactionId: Int64 = 0
         var backendPID: Int32 = 0
@@ -341,6 +341,7 @@ struct BatchApplier: Sendable {
         func rows(_ tag: Read) -> [PostgresRow] { tags.firstIndex(of: tag).map { results[$0].all } ?? [] }
 
         var read = Snapshot(backendPID: connection.backendPID)
+        read.ensured = unknownUsers
         let clockRow = rows(.clock).first
         read.transactionId = try clockRow?.int64(0) ?? 0
         if let fixed {
