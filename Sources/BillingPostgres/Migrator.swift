@@ -18,9 +18,12 @@ public struct Migrator: Sendable {
         case unreadableDirectory(String)
         case changedAfterApplied(version: String)
         case failed(version: String, PostgresError)
+        case lockNotTaken(waited: Duration)
 
         public var description: String {
             switch self {
+            case .lockNotTaken(let waited):
+                "another instance held the migration lock for over \(waited.components.seconds) s; is its migration stuck?"
             case .unreadableDirectory(let path): "cannot read migrations from \(path)"
             case .changedAfterApplied(let version):
                 "migration \(version) was changed after it was applied; add a new migration instead"
@@ -30,9 +33,12 @@ public struct Migrator: Sendable {
     }
 
     public let migrations: [Migration]
+    /// How long to wait for another instance's migration to finish.
+    public let lockWait: Duration
 
-    public init(migrations: [Migration]) {
+    public init(migrations: [Migration], lockWait: Duration = .seconds(600)) {
         self.migrations = migrations.sorted { $0.version < $1.version }
+        self.lockWait = lockWait
     }
 
     /// Reads `NNNN_name.sql` files from a directory.
@@ -57,7 +63,16 @@ public struct Migrator: Sendable {
     @discardableResult
     public func migrate(_ connection: PostgresConnection) throws -> [String] {
         // The lock comes first: two concurrent CREATE TABLE IF NOT EXISTS can still collide.
-        try connection.query("SELECT pg_advisory_lock(hashtext('billing-migrations:' || current_schema()))")
+        // Asked for, not waited on: a wait counts against the session's lock_timeout (2 s), and
+        // another instance starting at the same time may migrate for longer than that — the
+        // second server then failed to start (55P03). Its migration ends or its session does.
+        let deadline = ContinuousClock.now + lockWait
+        while try !connection.query("SELECT pg_try_advisory_lock(hashtext('billing-migrations:' || current_schema()))")[0]
+            .bool(0)
+        {
+            guard ContinuousClock.now < deadline else { throw Failure.lockNotTaken(waited: lockWait) }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
         defer { _ = try? connection.query("SELECT pg_advisory_unlock(hashtext('billing-migrations:' || current_schema()))") }
         try connection.query(
             """

@@ -51,6 +51,27 @@ struct MigratorTests {
         }
     }
 
+    @Test("a server waits for another's migration past its lock timeout instead of failing to start")
+    func waitsPastLockTimeout() async throws {
+        try withSchema { config in
+            // Another instance holds the migration lock for a second; this one's lock_timeout is 100 ms.
+            let holder = try PostgresConnection.connect(config)
+            defer { holder.close() }
+            try holder.query("SELECT pg_advisory_lock(hashtext('billing-migrations:' || current_schema()))")
+            var impatient = config
+            impatient.lockTimeoutMilliseconds = 100
+            let connection = try PostgresConnection.connect(impatient)
+            defer { connection.close() }
+            let release = Thread {
+                Thread.sleep(forTimeInterval: 1)
+                _ = try? holder.query("SELECT pg_advisory_unlock(hashtext('billing-migrations:' || current_schema()))")
+            }
+            release.start()
+            let migrator = try Migrator(directory: TestLedger.sqlDirectory)
+            #expect(try migrator.migrate(connection) == migrator.migrations.map(\.version))
+        }
+    }
+
     @Test("two servers migrating at once both succeed and apply each file once")
     func concurrent() async throws {
         try withSchema { config in
