@@ -117,6 +117,28 @@ public struct BillingService: Sendable {
         }
     }
 
+    /// `deduct(_:)` answered through `completion` (once, on the ledger's thread, or here at
+    /// once for a request refused before the ledger); false, and nothing done, when the
+    /// ledger cannot answer that way.
+    public func deduct(
+        _ request: DeductionRequest, completion: @escaping @Sendable (Result<DeductionReceipt, BillingError>) -> Void
+    ) -> Bool {
+        guard let ledger = ledger as? any CallbackDeductionLedger else { return false }
+        let observer = observer
+        let report: @Sendable (Result<DeductionReceipt, BillingError>) -> Void = { result in
+            observer?.deducted(result)
+            completion(result)
+        }
+        do throws(BillingError) {
+            _ = try catalog.entry(named: request.serviceName)
+        } catch {
+            report(.failure(error))
+            return true
+        }
+        ledger.deduct(request, completion: report)
+        return true
+    }
+
     // MARK: Holds
 
     /// Keeps `count` calls' worth of free quota and money for `ttlSeconds` (402 when not

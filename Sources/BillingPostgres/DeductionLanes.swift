@@ -8,7 +8,7 @@ import Synchronization
 /// lanes never contend for rows. Each lane owns one connection and one thread, takes
 /// whatever is queued (up to `maxBatchCount`), applies it in one transaction with
 /// BillingCore's `DeductionBatch`, and answers every waiter only after COMMIT.
-public final class DeductionLanes: DeductionLedger, OperationLedger, ThreadOwningService {
+public final class DeductionLanes: CallbackDeductionLedger, OperationLedger, ThreadOwningService {
     public struct Settings: Sendable {
         public var laneCount: Int
         public var maxBatchCount: Int
@@ -106,6 +106,17 @@ public final class DeductionLanes: DeductionLedger, OperationLedger, ThreadOwnin
         return results
     }
 
+    /// A deduction answered through `completion`, on the lane's thread after COMMIT.
+    public func deduct(
+        _ request: DeductionRequest, completion: @escaping @Sendable (Result<DeductionReceipt, BillingError>) -> Void
+    ) {
+        lanes[laneIndex(of: request.userId)].push(.deduct(request)) { outcome in
+            completion(outcome.flatMap { outcome in
+                outcome.receipt.map { .success($0) } ?? .failure(.internalFailure("a deduction answered with something else"))
+            })
+        }
+    }
+
     /// Any ledger operation (holds included), in its user's lane, answered after COMMIT.
     public func perform(_ operation: LedgerOperation) async throws(BillingError) -> LedgerOutcome {
         try await lanes[laneIndex(of: operation.userId)].submit(operation)
@@ -159,11 +170,13 @@ extension LaneObserver {
 /// Told, before the waiters are answered, how a committed batch left the accounts (the
 /// cache writes them). Called on the lane's own thread; it must bound how long it blocks.
 public protocol LaneCommitListener: Sendable {
-    func accountsCommitted(_ accounts: [String: AccountState], period: QuotaPeriod)
+    func accountsCommitted(_ accounts: [String: AccountState], period: QuotaPeriod, lane: Int)
     /// A batch's commit could not be told: these accounts may now be at the given versions,
     /// with a state unknown here. The cache must stop serving anything older (a tombstone at
     /// that version, not a delete that a slower reader's older value could fill again).
-    func accountsUnknown(_ versions: [String: Int64], period: QuotaPeriod)
+    func accountsUnknown(_ versions: [String: Int64], period: QuotaPeriod, lane: Int)
+    /// The lane's thread has answered its last batch and ends.
+    func laneStopped(_ lane: Int)
 }
 
 /// The Citus shards shared by the lanes (for dispatch) once one of them has read them.
@@ -234,7 +247,7 @@ final class DeductionLane: Sendable {
         }
     }
 
-    private func push(_ request: LedgerOperation, complete: @escaping @Sendable (Result<LedgerOutcome, BillingError>) -> Void) {
+    func push(_ request: LedgerOperation, complete: @escaping @Sendable (Result<LedgerOutcome, BillingError>) -> Void) {
         if let refusal = queue.push(Pending(request: request, complete: complete)) {
             let error: BillingError =
                 refusal == .full
@@ -283,8 +296,8 @@ final class DeductionLane: Sendable {
             let committed = ContinuousClock.now
             // The cache first, so a check after an acknowledged deduction sees it.
             if let listener, let period = commit.period {
-                if !commit.accounts.isEmpty { listener.accountsCommitted(commit.accounts, period: period) }
-                if !commit.unknown.isEmpty { listener.accountsUnknown(commit.unknown, period: period) }
+                if !commit.accounts.isEmpty { listener.accountsCommitted(commit.accounts, period: period, lane: index) }
+                if !commit.unknown.isEmpty { listener.accountsUnknown(commit.unknown, period: period, lane: index) }
             }
             observer?.batchTimed(lane: index, transaction: committed - started, cache: ContinuousClock.now - committed)
             for (pending, outcome) in zip(batch, commit.outcomes) {
@@ -292,6 +305,7 @@ final class DeductionLane: Sendable {
             }
         }
         connection?.close()
+        listener?.laneStopped(index)
     }
 
     /// Applies a batch; retries once on a fresh connection when the first attempt was

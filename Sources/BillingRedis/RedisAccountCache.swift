@@ -96,52 +96,37 @@ public final class RedisAccountCache: AccountCache {
         if case .failure = result { observer?.cacheWriteFailed() }
     }
 
-    /// Writes many accounts in one pipelined round trip, blocking the calling thread (a
-    /// lane's own thread, never an event loop) for at most `timeout`, so a deduction is
-    /// acknowledged only once the cache shows it — or once the cache has been given up on.
-    public func storeWaiting(_ accounts: [String: AccountState], period: QuotaPeriod, timeout: Duration) {
-        let commands = accounts.map { setCommand($1, userId: $0, period: period) }
-        runWaiting(timeout: timeout, failures: commands.count) { connection throws(RedisError) in
-            try Self.evalVersioned(commands, on: connection)
-        }
+    /// A connection for one lane's writes (`store(_:period:on:)`), whose connects and
+    /// replies each wait at most `timeout`.
+    public func laneWriter(timeout: Duration) -> RedisDirect { pool.direct(timeout: timeout) }
+
+    /// Writes many accounts in one pipelined round trip on `writer`, blocking the calling
+    /// thread (a lane's own thread, never an event loop) for its timeout at most, so a
+    /// deduction is acknowledged only once the cache shows it — or once the cache has been
+    /// given up on.
+    public func store(_ accounts: [String: AccountState], period: QuotaPeriod, on writer: RedisDirect) {
+        write(accounts.map { setCommand($1, userId: $0, period: period) }, on: writer)
     }
 
     /// Marks accounts whose new state is unknown here (a commit of unknown fate) with a
-    /// tombstone at the version they may have reached, waiting like `storeWaiting`. A
+    /// tombstone at the version they may have reached, written like `store(_:period:on:)`. A
     /// delete would not do: a reader that fetched the older state before the commit could
     /// write it back afterwards; the tombstone's version refuses it.
-    public func tombstoneWaiting(_ versions: [String: Int64], period: QuotaPeriod, timeout: Duration) {
+    public func tombstone(_ versions: [String: Int64], period: QuotaPeriod, on writer: RedisDirect) {
         let commands = versions.map { user, version in
             [
                 "EVALSHA", Self.versionedSetSHA, "1", key(user, period), String(version),
                 AccountCodec.tombstone(version: version), String(ttlSeconds),
             ]
         }
-        runWaiting(timeout: timeout, failures: commands.count) { connection throws(RedisError) in
-            try Self.evalVersioned(commands, on: connection)
-        }
+        write(commands, on: writer)
     }
 
-    private func runWaiting(
-        timeout: Duration, failures: Int, _ body: @escaping @Sendable (any RedisCommands) throws(RedisError) -> Void
-    ) {
-        let done = DispatchSemaphore(value: 0)
-        let queued = pool.submit { [observer] connection in
-            defer { done.signal() }
-            do throws(RedisError) {
-                guard let connection else { throw RedisError(kind: .connection, message: "Redis unreachable") }
-                try body(connection)
-            } catch {
-                for _ in 0..<failures { observer?.cacheWriteFailed() }
-            }
-        }
-        guard queued else {
-            for _ in 0..<failures { observer?.cacheWriteFailed() }
-            return
-        }
-        let milliseconds = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        if done.wait(timeout: .now() + .milliseconds(milliseconds)) == .timedOut {
-            for _ in 0..<failures { observer?.cacheWriteFailed() }
+    private func write(_ commands: [[String]], on writer: RedisDirect) {
+        do throws(RedisError) {
+            try writer.run { connection throws(RedisError) in try Self.evalVersioned(commands, on: connection) }
+        } catch {
+            for _ in commands { observer?.cacheWriteFailed() }
         }
     }
 

@@ -93,7 +93,7 @@ struct AccountCacheTests {
         try await withCache { cache, _ in
             let users = (0..<20).map { _ in TestRedis.user() }
             let accounts = Dictionary(uniqueKeysWithValues: users.map { ($0, TestRedis.state(version: 2, balance: 42)) })
-            cache.storeWaiting(accounts, period: period, timeout: .seconds(2))
+            cache.store(accounts, period: period, on: cache.laneWriter(timeout: .seconds(2)))
             for user in users { #expect(await cache.account(of: user, period: period)?.balanceFen == Fen(42)) }
         }
     }
@@ -102,8 +102,9 @@ struct AccountCacheTests {
     func tombstone() async throws {
         try await withCache { cache, _ in
             let user = TestRedis.user()
-            cache.storeWaiting([user: TestRedis.state(version: 4, balance: 42)], period: period, timeout: .seconds(2))
-            cache.tombstoneWaiting([user: 5], period: period, timeout: .seconds(2))
+            let writer = cache.laneWriter(timeout: .seconds(2))
+            cache.store([user: TestRedis.state(version: 4, balance: 42)], period: period, on: writer)
+            cache.tombstone([user: 5], period: period, on: writer)
             #expect(await cache.account(of: user, period: period) == nil)
             // A slow reader's value from before the commit cannot come back, even after a read.
             await cache.store(TestRedis.state(version: 4, balance: 42), of: user, period: period)

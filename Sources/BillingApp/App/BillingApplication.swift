@@ -28,6 +28,9 @@ public enum BillingApplication {
         public let webhooks: PostgresWebhooks
     }
 
+    /// The `Server` header of every answer.
+    static let serverName = "billing-service"
+
     public static func build(
         config: BillingConfig, logger: Logger, clock: any BillingClock = SystemClock(),
         openAPIPath: String = "docs/openapi.yaml"
@@ -52,7 +55,7 @@ public enum BillingApplication {
         let prices = PostgresPrices(pool: pool, stored: storedPrices)
         let lanes = DeductionLanes(
             config: config.database.postgres, catalog: config.catalog, calendar: config.calendar, clock: clock,
-            settings: config.lanes, observer: metrics, listener: cache.map(CacheCommitListener.init),
+            settings: config.lanes, observer: metrics, listener: cache.map { CacheCommitListener(cache: $0, lanes: config.lanes.laneCount) },
             prices: storedPrices)
         let accounts = PostgresAccounts(pool: pool)
         let orders = PostgresOrders(pool: pool)
@@ -104,9 +107,13 @@ public enum BillingApplication {
         let router = try makeRouter(
             config: config, parts: parts, clock: clock,
             openAPIDocument: try? String(contentsOfFile: openAPIPath, encoding: .utf8))
+        let fastPath = DeductFastPath.Settings(
+            service: service, internalTokens: config.auth.internalTokens, bodyLimitBytes: config.http.bodyLimitBytes,
+            metrics: metrics, serverName: Self.serverName, logger: logger)
         let app = Application(
             router: router,
-            configuration: .init(address: .hostname(config.http.host, port: config.http.port), serverName: "billing-service"),
+            server: .http1(configuration: .init(additionalChannelHandlers: [DeductFastPath(settings: fastPath)])),
+            configuration: .init(address: .hostname(config.http.host, port: config.http.port), serverName: Self.serverName),
             // Started in this order (the HTTP server last), stopped in reverse: HTTP (in-flight
             // requests finish), gRPC, the Payment Service client, the lanes (they commit and
             // answer what is queued, writing the cache), Redis, then the database pool.

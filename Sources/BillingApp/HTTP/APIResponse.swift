@@ -6,16 +6,25 @@ import Hummingbird
 /// `{"success": false, "error": {"code": …, "message": …}}`, always JSON.
 enum APIResponse {
     static func ok(_ data: JSONValue) -> Response {
-        json(.object([("success", .bool(true)), ("data", data)]), status: .ok)
+        json(okEnvelope(data), status: .ok)
     }
 
     static func failure(code: String, message: String, status: HTTPResponse.Status) -> Response {
-        json(
-            .object([
-                ("success", .bool(false)),
-                ("error", .object([("code", .string(code)), ("message", .string(message))])),
-            ]), status: status)
+        json(failureEnvelope(code: code, message: message), status: status)
     }
+
+    static func okEnvelope(_ data: JSONValue) -> JSONValue {
+        .object([("success", .bool(true)), ("data", data)])
+    }
+
+    static func failureEnvelope(code: String, message: String) -> JSONValue {
+        .object([
+            ("success", .bool(false)),
+            ("error", .object([("code", .string(code)), ("message", .string(message))])),
+        ])
+    }
+
+    static let contentType = "application/json; charset=utf-8"
 
     static func failure(_ error: BillingError) -> Response {
         failure(code: error.code, message: error.message, status: status(for: error.kind))
@@ -39,7 +48,7 @@ enum APIResponse {
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status) -> Response {
         var headers = HTTPFields()
-        headers[.contentType] = "application/json; charset=utf-8"
+        headers[.contentType] = contentType
         return Response(
             status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.serializedBytes())))
     }

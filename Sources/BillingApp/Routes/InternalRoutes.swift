@@ -26,11 +26,7 @@ struct InternalRoutes: Sendable {
         }
         guarded.post("deduct") { request, _ in
             var request = request
-            let fields = try await self.reader.fields(&request)
-            // `cost` from older gateways is accepted and ignored: the catalog price decides.
-            let deduction = try DeductionRequest(
-                userId: fields.requiredString("user_id"), serviceName: fields.requiredString("service_name"),
-                count: try Self.count(fields), appId: fields.string("app_id"), requestId: fields.string("request_id"))
+            let deduction = try Self.deduction(try await self.reader.fields(&request))
             return APIResponse.ok(Views.deduction(try await self.service.deduct(deduction)))
         }
         guarded.post("holds") { request, _ in
@@ -140,6 +136,14 @@ struct InternalRoutes: Sendable {
 
     /// The batch route's own body limit.
     static let batchBodyLimit = 1 << 20
+
+    /// The deduction a deduct request's fields ask for (also `DeductFastPath`'s).
+    static func deduction(_ fields: RequestFields) throws(BillingError) -> DeductionRequest {
+        // `cost` from older gateways is accepted and ignored: the catalog price decides.
+        try DeductionRequest(
+            userId: fields.requiredString("user_id"), serviceName: fields.requiredString("service_name"),
+            count: try count(fields), appId: fields.string("app_id"), requestId: fields.string("request_id"))
+    }
 
     static func count(_ fields: RequestFields) throws(BillingError) -> Int64 {
         guard let count = try fields.int64("count") else {

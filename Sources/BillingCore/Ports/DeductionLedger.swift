@@ -20,3 +20,10 @@ extension DeductionLedger {
         return results
     }
 }
+
+/// A ledger that can answer a deduction through a callback, called once on a thread of its
+/// own after COMMIT: a caller on an event loop then needs no task to wait in.
+public protocol CallbackDeductionLedger: DeductionLedger {
+    func deduct(
+        _ request: DeductionRequest, completion: @escaping @Sendable (Result<DeductionReceipt, BillingError>) -> Void)
+}
