@@ -108,7 +108,7 @@ public enum BillingApplication {
             config: config, parts: parts, clock: clock,
             openAPIDocument: try? String(contentsOfFile: openAPIPath, encoding: .utf8))
         let fastPath = DeductFastPath.Settings(
-            service: service, internalTokens: config.auth.internalTokens, bodyLimitBytes: config.http.bodyLimitBytes,
+            deduct: { request, completion in service.deduct(request, completion: completion) }, internalTokens: config.auth.internalTokens, bodyLimitBytes: config.http.bodyLimitBytes,
             metrics: metrics, serverName: Self.serverName, logger: logger)
         let app = Application(
             router: router,

@@ -30,8 +30,14 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     static let path = "/internal/v1/billing/deduct"
 
+    /// Starts a deduction answered through the callback (`BillingService.deduct(_:completion:)`);
+    /// false when it cannot be answered that way.
+    typealias Deduct = @Sendable (
+        DeductionRequest, _ completion: @escaping @Sendable (Result<DeductionReceipt, BillingError>) -> Void
+    ) -> Bool
+
     struct Settings: Sendable {
-        let service: BillingService
+        let deduct: Deduct
         let internalTokens: [String]
         let bodyLimitBytes: Int
         let metrics: BillingMetrics
@@ -56,6 +62,9 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// Parts that came while a deduction waited, handled once it is answered.
     private var held = CircularBuffer<HTTPRequestPart>()
     private var readWanted = false
+    /// The server began a graceful shutdown while a deduction here was unanswered: told on
+    /// (and the connection closed) once it is answered.
+    private var quiesceHeld = false
     private var dateSecond = Int.min
     private var date = ""
 
@@ -78,6 +87,16 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// A graceful shutdown closes idle connections at once; a deduction still waiting for
+    /// its lane keeps this one open until it is answered (the router's requests likewise).
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent, isAnswering || isCollecting {
+            quiesceHeld = true
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .end = unwrapOutboundIn(data), routerPending > 0 { routerPending -= 1 }
         context.write(data, promise: promise)
@@ -85,6 +104,11 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     private var isAnswering: Bool {
         if case .answering = mode { return true }
+        return false
+    }
+
+    private var isCollecting: Bool {
+        if case .collecting = mode { return true }
         return false
     }
 
@@ -100,6 +124,7 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             if body.readableBytes + chunk.readableBytes > settings.bodyLimitBytes {
                 pass(head, body: body, context: context)
                 context.fireChannelRead(wrapInboundOut(.body(chunk)))
+                releaseQuiesce(context: context)
             } else {
                 mode = .idle  // drops the buffer's second reference before writing to it
                 body.writeBuffer(&chunk)
@@ -110,6 +135,7 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
                 pass(head, body: body, context: context)
                 context.fireChannelRead(wrapInboundOut(part))
                 mode = .idle
+                releaseQuiesce(context: context)
             }
         case (.passing, .end):
             context.fireChannelRead(wrapInboundOut(part))
@@ -118,6 +144,14 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             // The router's parts, and anything out of order: the router's parser errors apply.
             context.fireChannelRead(wrapInboundOut(part))
         }
+    }
+
+    /// A shutdown held for a request that went to the router after all: the router's
+    /// connection handler now knows of that request and closes after answering it.
+    private func releaseQuiesce(context: ChannelHandlerContext) {
+        guard quiesceHeld else { return }
+        quiesceHeld = false
+        context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
     }
 
     /// The request goes to the router as it came.
@@ -155,7 +189,7 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         mode = .answering
-        let taken = settings.service.deduct(deduction) { result in
+        let taken = settings.deduct(deduction) { result in
             loop.execute {
                 let (handler, context) = bound.value
                 handler.respond(result, requestId: requestId, started: started, context: context)
@@ -204,6 +238,13 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
                 ])
         }
         mode = .idle
+        if quiesceHeld {
+            // Shutting down: this was the connection's last answer.
+            quiesceHeld = false
+            held.removeAll()
+            context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+            return
+        }
         resume(context: context)
     }
 

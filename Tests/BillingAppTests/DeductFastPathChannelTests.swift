@@ -1,0 +1,149 @@
+@testable import BillingApp
+import BillingCore
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOEmbedded
+import NIOHTTPTypes
+import Synchronization
+import Testing
+
+/// `DeductFastPath` in an embedded channel, the lane replaced by callbacks the test
+/// answers when it chooses, the router by a handler that answers what reaches it at once:
+/// order, held reads and a graceful shutdown while a deduction waits.
+@Suite("Deduct fast path in a channel: order, held requests, shutdown")
+struct DeductFastPathChannelTests {
+    typealias Completion = @Sendable (Result<DeductionReceipt, BillingError>) -> Void
+
+    final class Lane: Sendable {
+        let waiting = Mutex<[Completion]>([])
+        func answerFirst(_ result: Result<DeductionReceipt, BillingError>) {
+            let completion = waiting.withLock { $0.removeFirst() }
+            completion(result)
+        }
+        var count: Int { waiting.withLock { $0.count } }
+    }
+
+    /// Stands in for Hummingbird's connection handling: records what reaches it, answers
+    /// each request 204 at its end, and records the shutdown event.
+    final class Router: ChannelInboundHandler, RemovableChannelHandler {
+        typealias InboundIn = HTTPRequestPart
+        typealias OutboundOut = HTTPResponsePart
+        var paths: [String] = []
+        var quiesced = false
+        /// False: requests wait for `answer(context:)`.
+        var answersAtOnce = true
+        var context: ChannelHandlerContext?
+
+        func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+        func answer() {
+            guard let context else { return }
+            context.write(wrapOutboundOut(.head(HTTPResponse(status: .noContent))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head(let head): paths.append(head.path ?? "")
+            case .body: break
+            case .end: if answersAtOnce { answer() }
+            }
+        }
+
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if event is ChannelShouldQuiesceEvent { quiesced = true }
+        }
+    }
+
+    static func channel(_ lane: Lane) throws -> (EmbeddedChannel, Router) {
+        let settings = DeductFastPath.Settings(
+            deduct: { _, completion in
+                lane.waiting.withLock { $0.append(completion) }
+                return true
+            },
+            internalTokens: ["t"], bodyLimitBytes: 1_024, metrics: BillingMetrics(), serverName: "billing-service",
+            logger: Logger(label: "test"))
+        let router = Router()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandlers([DeductFastPath(settings: settings), router])
+        return (channel, router)
+    }
+
+    static func send(_ channel: EmbeddedChannel, _ path: String, body: String? = nil) throws {
+        var fields = HTTPFields()
+        fields[.authorization] = "Bearer t"
+        fields[.contentType] = "application/json"
+        try channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: nil, path: path, headerFields: fields)))
+        if let body { try channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: body))) }
+        try channel.writeInbound(HTTPRequestPart.end(nil))
+    }
+
+    static let deduction = #"{"user_id": "u1", "service_name": "passport", "count": 1}"#
+
+    /// Statuses of the answers written so far, in order.
+    static func statuses(_ channel: EmbeddedChannel) throws -> [Int] {
+        var found: [Int] = []
+        while let part = try channel.readOutbound(as: HTTPResponsePart.self) {
+            if case .head(let head) = part { found.append(head.status.code) }
+        }
+        return found
+    }
+
+    @Test("a request behind a waiting deduction reaches the router only after the deduction is answered")
+    func heldBehind() throws {
+        let lane = Lane()
+        let (channel, router) = try Self.channel(lane)
+        try Self.send(channel, DeductFastPath.path, body: Self.deduction)
+        try Self.send(channel, "/health")
+        #expect(lane.count == 1)
+        #expect(router.paths.isEmpty)
+        #expect(try Self.statuses(channel).isEmpty)
+        lane.answerFirst(.failure(.overloaded("busy")))
+        channel.embeddedEventLoop.run()
+        #expect(router.paths == ["/health"])
+        #expect(try Self.statuses(channel) == [503, 204])
+    }
+
+    @Test("while the router owes an answer, a deduction goes to the router too")
+    func routerFirst() throws {
+        let lane = Lane()
+        let (channel, router) = try Self.channel(lane)
+        router.answersAtOnce = false
+        try Self.send(channel, "/other")
+        try Self.send(channel, DeductFastPath.path, body: Self.deduction)
+        #expect(lane.count == 0)
+        #expect(router.paths == ["/other", DeductFastPath.path])
+        router.answer()
+        router.answer()
+        // Both answered: the next deduction is this handler's again.
+        try Self.send(channel, DeductFastPath.path, body: Self.deduction)
+        #expect(lane.count == 1)
+        #expect(try Self.statuses(channel) == [204, 204])
+    }
+
+    @Test("a graceful shutdown while a deduction waits: the answer is written first, then the router hears it")
+    func shutdownWaits() throws {
+        let lane = Lane()
+        let (channel, router) = try Self.channel(lane)
+        try Self.send(channel, DeductFastPath.path, body: Self.deduction)
+        channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        #expect(!router.quiesced)
+        lane.answerFirst(.failure(.overloaded("busy")))
+        channel.embeddedEventLoop.run()
+        #expect(try Self.statuses(channel) == [503])
+        #expect(router.quiesced)
+    }
+
+    @Test("bad input is not answered here: the router gets the request whole")
+    func badInputPassed() throws {
+        let lane = Lane()
+        let (channel, router) = try Self.channel(lane)
+        try Self.send(channel, DeductFastPath.path, body: #"{"user_id": "u1", "count": 1}"#)  // no service
+        try Self.send(channel, DeductFastPath.path, body: String(repeating: " ", count: 2_000))  // over the limit
+        try Self.send(channel, DeductFastPath.path + "?x=1", body: Self.deduction)
+        #expect(lane.count == 0)
+        #expect(router.paths.count == 3)
+        #expect(try Self.statuses(channel) == [204, 204, 204])
+    }
+}
