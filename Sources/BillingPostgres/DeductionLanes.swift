@@ -72,10 +72,14 @@ public final class DeductionLanes: CallbackDeductionLedger, OperationLedger, Thr
     }
 
     public func deduct(_ request: DeductionRequest) async throws(BillingError) -> DeductionReceipt {
-        guard case .deducted(let receipt) = try await perform(.deduct(request)) else {
-            throw .internalFailure("a deduction answered with something else")
+        try Self.receipt(await lanes[laneIndex(of: request.userId)].submitting(.deduct(request))).get()
+    }
+
+    /// A deduction's outcome as its receipt (any other outcome is the lane's fault).
+    private static func receipt(_ outcome: Result<LedgerOutcome, BillingError>) -> Result<DeductionReceipt, BillingError> {
+        outcome.flatMap { outcome in
+            outcome.receipt.map { .success($0) } ?? .failure(.internalFailure("a deduction answered with something else"))
         }
-        return receipt
     }
 
     /// Many deductions at once (a gateway's buffered batch): each goes to its user's lane,
@@ -96,11 +100,7 @@ public final class DeductionLanes: CallbackDeductionLedger, OperationLedger, Thr
                 }
             }
             for await answered in group {
-                for (position, outcome) in answered {
-                    results[position] = outcome.flatMap { outcome in
-                        outcome.receipt.map { .success($0) } ?? .failure(.internalFailure("not a deduction"))
-                    }
-                }
+                for (position, outcome) in answered { results[position] = Self.receipt(outcome) }
             }
         }
         return results
@@ -110,11 +110,7 @@ public final class DeductionLanes: CallbackDeductionLedger, OperationLedger, Thr
     public func deduct(
         _ request: DeductionRequest, completion: @escaping @Sendable (Result<DeductionReceipt, BillingError>) -> Void
     ) {
-        lanes[laneIndex(of: request.userId)].push(.deduct(request)) { outcome in
-            completion(outcome.flatMap { outcome in
-                outcome.receipt.map { .success($0) } ?? .failure(.internalFailure("a deduction answered with something else"))
-            })
-        }
+        lanes[laneIndex(of: request.userId)].push(.deduct(request)) { completion(Self.receipt($0)) }
     }
 
     /// Any ledger operation (holds included), in its user's lane, answered after COMMIT.
@@ -228,10 +224,14 @@ final class DeductionLane: Sendable {
     }
 
     func submit(_ request: LedgerOperation) async throws(BillingError) -> LedgerOutcome {
-        let result = await withCheckedContinuation { continuation in
+        try await submitting(request).get()
+    }
+
+    /// `submit`, its outcome as a value.
+    func submitting(_ request: LedgerOperation) async -> Result<LedgerOutcome, BillingError> {
+        await withCheckedContinuation { continuation in
             push(request) { continuation.resume(returning: $0) }
         }
-        return try result.get()
     }
 
     /// Queues every operation at once, in order (so a request id repeated among them

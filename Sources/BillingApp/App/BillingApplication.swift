@@ -55,8 +55,8 @@ public enum BillingApplication {
         let prices = PostgresPrices(pool: pool, stored: storedPrices)
         let lanes = DeductionLanes(
             config: config.database.postgres, catalog: config.catalog, calendar: config.calendar, clock: clock,
-            settings: config.lanes, observer: metrics, listener: cache.map { CacheCommitListener(cache: $0, lanes: config.lanes.laneCount) },
-            prices: storedPrices)
+            settings: config.lanes, observer: metrics,
+            listener: cache.map { CacheCommitListener(cache: $0, lanes: config.lanes.laneCount) }, prices: storedPrices)
         let accounts = PostgresAccounts(pool: pool)
         let orders = PostgresOrders(pool: pool)
         let ledger: any DeductionLedger =
@@ -108,8 +108,9 @@ public enum BillingApplication {
             config: config, parts: parts, clock: clock,
             openAPIDocument: try? String(contentsOfFile: openAPIPath, encoding: .utf8))
         let fastPath = DeductFastPath.Settings(
-            deduct: { request, completion in service.deduct(request, completion: completion) }, internalTokens: config.auth.internalTokens, bodyLimitBytes: config.http.bodyLimitBytes,
-            metrics: metrics, serverName: Self.serverName, logger: logger)
+            deduct: { request, completion in service.deduct(request, completion: completion) },
+            internalTokens: config.auth.internalTokens, bodyLimitBytes: config.http.bodyLimitBytes, metrics: metrics,
+            serverName: Self.serverName, logger: logger)
         let app = Application(
             router: router,
             server: .http1(configuration: .init(additionalChannelHandlers: [DeductFastPath(settings: fastPath)])),
