@@ -105,6 +105,36 @@ struct DeductFastPathChannelTests {
         #expect(try Self.statuses(channel) == [503, 204])
     }
 
+    /// Counts the reads that reach the socket's end of the pipeline.
+    final class ReadCounter: ChannelOutboundHandler, RemovableChannelHandler {
+        typealias OutboundIn = Never
+        var reads = 0
+        func read(context: ChannelHandlerContext) {
+            reads += 1
+            context.read()
+        }
+    }
+
+    @Test("while a deduction waits, reading goes on until a later request is held, then resumes after the answer")
+    func readsWhileWaiting() throws {
+        let lane = Lane()
+        let (channel, router) = try Self.channel(lane)
+        let counter = ReadCounter()
+        try channel.pipeline.syncOperations.addHandler(counter, position: .first)
+        try Self.send(channel, DeductFastPath.path, body: Self.deduction)
+        channel.read()
+        #expect(counter.reads == 1)  // nothing held: the socket stays registered for reading
+        try Self.send(channel, "/health")
+        channel.read()
+        channel.read()
+        #expect(counter.reads == 1)  // a request is held: no more is read
+        lane.answerFirst(.failure(.overloaded("busy")))
+        channel.embeddedEventLoop.run()
+        #expect(router.paths == ["/health"])
+        #expect(counter.reads == 2)  // the held-back read, once the held request was handled
+        #expect(try Self.statuses(channel) == [503, 204])
+    }
+
     @Test("while the router owes an answer, a deduction goes to the router too")
     func routerFirst() throws {
         let lane = Lane()

@@ -21,7 +21,7 @@ import NIOHTTPTypes
 ///
 /// Answers leave in the order the requests came: while a request passed to the router is
 /// unanswered, every later one goes there too; while a deduction here waits for its lane,
-/// later requests wait (held, and no more reads) until it is answered.
+/// later requests wait (held) until it is answered, and once one is held no more is read.
 final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -79,8 +79,12 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// Reading goes on while a deduction waits, as long as nothing is held: a client that
+    /// waits for each answer (every gateway but a pipelining one) then keeps the socket
+    /// registered for reading, instead of it being dropped and added again around every
+    /// request (two `epoll_ctl` calls each). What is held stays within one read.
     func read(context: ChannelHandlerContext) {
-        if isAnswering {
+        if isAnswering, !held.isEmpty {
             readWanted = true
         } else {
             context.read()
