@@ -135,6 +135,19 @@ struct DeductFastPathChannelTests {
         #expect(try Self.statuses(channel) == [503, 204])
     }
 
+    @Test("a client gone while its deduction waits (reading went on, so its close is seen): the answer is dropped quietly")
+    func closedWhileWaiting() throws {
+        let lane = Lane()
+        let (channel, router) = try Self.channel(lane)
+        try Self.send(channel, DeductFastPath.path, body: Self.deduction)
+        #expect(lane.count == 1)
+        try channel.close().wait()
+        lane.answerFirst(.failure(.overloaded("busy")))
+        channel.embeddedEventLoop.run()
+        #expect(!channel.isActive)
+        #expect(router.paths.isEmpty)
+    }
+
     @Test("while the router owes an answer, a deduction goes to the router too")
     func routerFirst() throws {
         let lane = Lane()

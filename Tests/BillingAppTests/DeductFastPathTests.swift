@@ -125,6 +125,27 @@ struct DeductFastPathTests {
         }
     }
 
+    @Test("a client that closes right after sending: its deduction is applied once, a retry replays it")
+    func clientGone() async throws {
+        try await Self.serving { app, port in
+            let body = #"{"user_id": "fp-g", "service_name": "passport", "count": 1, "request_id": "fp-g-1"}"#
+            var wire = "POST \(Self.path) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(TestApp.internalToken)\r\n"
+            wire += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            RawSocket.exchange(port: port, bytes: Array(wire.utf8), readReply: false)
+            func records() async throws -> Int {
+                guard case .array(let records)? = try await app.send(.get, "/api/v1/billing/records?user_id=fp-g").data?["records"]
+                else { return -1 }
+                return records.count
+            }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try await records() == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(try await records() == 1)
+            let retry = try await app.send(.post, Self.path, json: body, headers: Self.auth)
+            #expect(retry.status == 200 && retry.data?["replayed"] == .bool(true))
+            #expect(try await records() == 1)
+        }
+    }
+
     @Test("with the per-call strategy (no lanes to call back) the router answers the deduction")
     func perCallStrategy() async throws {
         try await Self.serving(["BILLING_DEDUCTION_STRATEGY": "per_call"]) { app, _ in

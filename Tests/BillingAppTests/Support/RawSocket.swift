@@ -5,9 +5,10 @@ import Glibc
 
 /// Bytes to a local port over plain TCP, for requests no HTTP client would send.
 enum RawSocket {
-    /// Sends `bytes`, reads whatever comes back within a short time, closes.
+    /// Sends `bytes`, reads whatever comes back within a short time, closes. `readReply`
+    /// false: closes right after sending, as a client that gave up.
     @discardableResult
-    static func exchange(port: Int, bytes: [UInt8]) -> [UInt8] {
+    static func exchange(port: Int, bytes: [UInt8], readReply: Bool = true) -> [UInt8] {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { return [] }
         defer { close(descriptor) }
@@ -25,6 +26,7 @@ enum RawSocket {
         }
         guard connected == 0 else { return [] }
         _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard readReply else { return [] }
         var answer: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4_096)
         while answer.count < 65_536 {
