@@ -31,6 +31,7 @@ struct DeductFastPathChannelTests {
         typealias OutboundOut = HTTPResponsePart
         var paths: [String] = []
         var quiesced = false
+        var inputClosed = false
         /// False: requests wait for `answer(context:)`.
         var answersAtOnce = true
         var context: ChannelHandlerContext?
@@ -53,6 +54,7 @@ struct DeductFastPathChannelTests {
 
         func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
             if event is ChannelShouldQuiesceEvent { quiesced = true }
+            if let event = event as? ChannelEvent, event == .inputClosed { inputClosed = true }
         }
     }
 
@@ -146,6 +148,21 @@ struct DeductFastPathChannelTests {
         channel.embeddedEventLoop.run()
         #expect(!channel.isActive)
         #expect(router.paths.isEmpty)
+    }
+
+    @Test("the client's end of input while a deduction waits reaches the router after the answer and what came before it")
+    func inputClosedHeld() throws {
+        let lane = Lane()
+        let (channel, router) = try Self.channel(lane)
+        try Self.send(channel, DeductFastPath.path, body: Self.deduction)
+        try Self.send(channel, "/health")
+        channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        #expect(!router.inputClosed)  // told now, the connection handler would close before the answer
+        lane.answerFirst(.failure(.overloaded("busy")))
+        channel.embeddedEventLoop.run()
+        #expect(router.paths == ["/health"])
+        #expect(router.inputClosed)
+        #expect(try Self.statuses(channel) == [503, 204])
     }
 
     @Test("while the router owes an answer, a deduction goes to the router too")

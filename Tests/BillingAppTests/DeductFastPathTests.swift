@@ -114,7 +114,7 @@ struct DeductFastPathTests {
                 }
             }
             wire += request("last", Self.path, deduction(99), close: true)
-            let answer = String(decoding: RawSocket.exchange(port: port, bytes: Array(wire.utf8)), as: UTF8.self)
+            let answer = String(decoding: await RawSocket.exchanged(port: port, bytes: Array(wire.utf8), quietSeconds: 20), as: UTF8.self)
             let answered = answer.components(separatedBy: "\r\n").compactMap { line -> String? in
                 let lower = line.lowercased()
                 guard lower.hasPrefix("x-request-id: ") else { return nil }
@@ -131,7 +131,7 @@ struct DeductFastPathTests {
             let body = #"{"user_id": "fp-g", "service_name": "passport", "count": 1, "request_id": "fp-g-1"}"#
             var wire = "POST \(Self.path) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(TestApp.internalToken)\r\n"
             wire += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
-            RawSocket.exchange(port: port, bytes: Array(wire.utf8), readReply: false)
+            _ = await RawSocket.exchanged(port: port, bytes: Array(wire.utf8), readReply: false)
             func records() async throws -> Int {
                 guard case .array(let records)? = try await app.send(.get, "/api/v1/billing/records?user_id=fp-g").data?["records"]
                 else { return -1 }
@@ -143,6 +143,22 @@ struct DeductFastPathTests {
             let retry = try await app.send(.post, Self.path, json: body, headers: Self.auth)
             #expect(retry.status == 200 && retry.data?["replayed"] == .bool(true))
             #expect(try await records() == 1)
+        }
+    }
+
+    @Test("a client that shuts its sending side after the request still gets the answer, from either path")
+    func halfClosed() async throws {
+        try await Self.serving { _, port in
+            for (n, target) in [Self.path, Self.routed].enumerated() {
+                let body = #"{"user_id": "fp-h", "service_name": "passport", "count": 1, "request_id": "fp-h-\#(n)"}"#
+                var wire = "POST \(target) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(TestApp.internalToken)\r\n"
+                wire += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                let answer = String(
+                    decoding: await RawSocket.exchanged(port: port, bytes: Array(wire.utf8), halfClose: true, quietSeconds: 20),
+                    as: UTF8.self)
+                #expect(answer.hasPrefix("HTTP/1.1 200 OK"), "\(target): \(answer.prefix(300))")
+                #expect(answer.contains(#""replayed":false"#), "\(target)")
+            }
         }
     }
 

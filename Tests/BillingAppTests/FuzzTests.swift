@@ -314,7 +314,7 @@ struct FuzzTests {
 
             // Malformed HTTP itself: the server drops or refuses it and stays up.
             for raw in Self.malformedHTTP {
-                RawSocket.exchange(port: port, bytes: raw)
+                _ = await RawSocket.exchanged(port: port, bytes: raw)
             }
             #expect(try await app.send(.get, "/health").status == 200)
             #expect(try await Self.snapshot(app) == before)

@@ -21,7 +21,9 @@ import NIOHTTPTypes
 ///
 /// Answers leave in the order the requests came: while a request passed to the router is
 /// unanswered, every later one goes there too; while a deduction here waits for its lane,
-/// later requests wait (held) until it is answered, and once one is held no more is read.
+/// later requests wait (held) until it is answered, and once one is held no more is read. A
+/// graceful shutdown or the client's end of input that comes meanwhile is passed on after
+/// the answer, so the connection is not closed under it.
 final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -65,6 +67,11 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// The server began a graceful shutdown while a deduction here was unanswered: told on
     /// (and the connection closed) once it is answered.
     private var quiesceHeld = false
+    /// The client's end of input (a half-close) came while a deduction here was unanswered:
+    /// told on once it is answered and what came before it is handled. Hummingbird's
+    /// connection handler, told at once, would close the "idle" connection and the answer
+    /// would be lost.
+    private var inputClosedHeld = false
     private var dateSecond = Int.min
     private var date = ""
 
@@ -93,9 +100,12 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// A graceful shutdown closes idle connections at once; a deduction still waiting for
     /// its lane keeps this one open until it is answered (the router's requests likewise).
+    /// So does the client's end of input.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent, isAnswering || isCollecting {
             quiesceHeld = true
+        } else if let event = event as? ChannelEvent, event == .inputClosed, isAnswering || !held.isEmpty {
+            inputClosedHeld = true
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -247,6 +257,7 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             quiesceHeld = false
             held.removeAll()
             context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+            releaseInputClosed(context: context)
             return
         }
         resume(context: context)
@@ -262,10 +273,17 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         // The async channel hands reads on at read-complete.
         if handled { context.fireChannelReadComplete() }
         if isAnswering { return }
+        releaseInputClosed(context: context)
         if readWanted {
             readWanted = false
             context.read()
         }
+    }
+
+    private func releaseInputClosed(context: ChannelHandlerContext) {
+        guard inputClosedHeld else { return }
+        inputClosedHeld = false
+        context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
     }
 
     /// The `Date` header, formatted once a second per connection.

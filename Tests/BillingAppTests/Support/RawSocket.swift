@@ -5,14 +5,35 @@ import Glibc
 
 /// Bytes to a local port over plain TCP, for requests no HTTP client would send.
 enum RawSocket {
-    /// Sends `bytes`, reads whatever comes back within a short time, closes. `readReply`
-    /// false: closes right after sending, as a client that gave up.
+    /// `exchange` on a thread of its own: a blocking socket call on the cooperative pool
+    /// (two threads here) starves the servers under test, whose handlers need that pool, until
+    /// the receive times out — two such tests at once stalled each other for a second.
+    static func exchanged(
+        port: Int, bytes: [UInt8], readReply: Bool = true, halfClose: Bool = false, quietSeconds: Int = 1
+    ) async -> [UInt8] {
+        await withCheckedContinuation { continuation in
+            Thread {
+                continuation.resume(
+                    returning: exchange(
+                        port: port, bytes: bytes, readReply: readReply, halfClose: halfClose, quietSeconds: quietSeconds))
+            }.start()
+        }
+    }
+
+    /// Sends `bytes`, reads what comes back until the server closes or is quiet for
+    /// `quietSeconds`, closes. `readReply` false: closes right after sending, as a client that
+    /// gave up. A test whose server closes at the end waits long (the whole suite in parallel
+    /// can keep a router's answer a second or more); one whose server may not close, briefly.
     @discardableResult
-    static func exchange(port: Int, bytes: [UInt8], readReply: Bool = true) -> [UInt8] {
+    /// `halfClose`: shuts the sending side after the bytes (a client saying it has no more
+    /// to send) and then reads the reply.
+    static func exchange(
+        port: Int, bytes: [UInt8], readReply: Bool = true, halfClose: Bool = false, quietSeconds: Int = 1
+    ) -> [UInt8] {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { return [] }
         defer { close(descriptor) }
-        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        var timeout = timeval(tv_sec: quietSeconds, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
@@ -27,6 +48,7 @@ enum RawSocket {
         guard connected == 0 else { return [] }
         _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         guard readReply else { return [] }
+        if halfClose { shutdown(descriptor, Int32(SHUT_WR)) }
         var answer: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4_096)
         while answer.count < 65_536 {
