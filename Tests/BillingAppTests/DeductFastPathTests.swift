@@ -159,6 +159,18 @@ struct DeductFastPathTests {
                 #expect(answer.hasPrefix("HTTP/1.1 200 OK"), "\(target): \(answer.prefix(300))")
                 #expect(answer.contains(#""replayed":false"#), "\(target)")
             }
+            // A deduction and a routed request behind it, then the half-close: both answered, in order.
+            let body = #"{"user_id": "fp-h", "service_name": "passport", "count": 1, "request_id": "fp-h-2"}"#
+            var wire = "POST \(Self.path) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(TestApp.internalToken)\r\n"
+            wire += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            wire += "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+            let answer = String(
+                decoding: await RawSocket.exchanged(port: port, bytes: Array(wire.utf8), halfClose: true, quietSeconds: 20),
+                as: UTF8.self)
+            // Answers follow each other without a line break after a body.
+            let answers = answer.components(separatedBy: "HTTP/1.1 ").dropFirst()
+            #expect(answers.map { $0.prefix(6) } == ["200 OK", "200 OK"], "\(answer.prefix(800))")
+            #expect(answers.first?.contains(#""replayed":false"#) == true, "the deduction's answer first")
         }
     }
 
