@@ -174,6 +174,24 @@ struct DeductFastPathTests {
         }
     }
 
+    @Test("malformed bytes after a deduction: the deduction is answered first, then the 400, from either path")
+    func malformedBehind() async throws {
+        try await Self.serving { _, port in
+            for (n, target) in [Self.path, Self.routed].enumerated() {
+                let body = #"{"user_id": "fp-m", "service_name": "passport", "count": 1, "request_id": "fp-m-\#(n)"}"#
+                var wire = "POST \(target) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(TestApp.internalToken)\r\n"
+                wire += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                wire += "NOT HTTP AT ALL\r\n\r\n"
+                let answer = String(
+                    decoding: await RawSocket.exchanged(port: port, bytes: Array(wire.utf8), quietSeconds: 20),
+                    as: UTF8.self)
+                let answers = answer.components(separatedBy: "HTTP/1.1 ").dropFirst()
+                #expect(answers.map { $0.prefix(3) } == ["200", "400"], "\(target): \(answer.prefix(800))")
+                #expect(answers.first?.contains(#""replayed":false"#) == true, "\(target)")
+            }
+        }
+    }
+
     @Test("with the per-call strategy (no lanes to call back) the router answers the deduction")
     func perCallStrategy() async throws {
         try await Self.serving(["BILLING_DEDUCTION_STRATEGY": "per_call"]) { app, _ in

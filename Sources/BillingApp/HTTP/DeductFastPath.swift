@@ -22,8 +22,8 @@ import NIOHTTPTypes
 /// Answers leave in the order the requests came: while a request passed to the router is
 /// unanswered, every later one goes there too; while a deduction here waits for its lane,
 /// later requests wait (held) until it is answered, and once one is held no more is read. A
-/// graceful shutdown or the client's end of input that comes meanwhile is passed on after
-/// the answer, so the connection is not closed under it.
+/// graceful shutdown, the client's end of input or bytes the decoder refuses that come
+/// meanwhile are passed on after the answer, so the connection is not closed under it.
 final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -67,11 +67,16 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// The server began a graceful shutdown while a deduction here was unanswered: told on
     /// (and the connection closed) once it is answered.
     private var quiesceHeld = false
-    /// The client's end of input (a half-close) came while a deduction here was unanswered:
-    /// told on once it is answered and what came before it is handled. Hummingbird's
-    /// connection handler, told at once, would close the "idle" connection and the answer
-    /// would be lost.
-    private var inputClosedHeld = false
+    /// What ends the connection's input — the client's half-close, or bytes the HTTP decoder
+    /// refused — when it comes while a deduction here is unanswered: told on, in order, once
+    /// it is answered and the requests before it are handled. Hummingbird's connection
+    /// handler, told at once, would close the "idle" connection (or answer 400 first) and the
+    /// deduction's answer would be lost.
+    private enum InputEnd {
+        case closed
+        case failed(any Error)
+    }
+    private var inputEnds: [InputEnd] = []
     private var dateSecond = Int.min
     private var date = ""
 
@@ -105,9 +110,17 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         if event is ChannelShouldQuiesceEvent, isAnswering || isCollecting {
             quiesceHeld = true
         } else if let event = event as? ChannelEvent, event == .inputClosed, isAnswering || !held.isEmpty {
-            inputClosedHeld = true
+            inputEnds.append(.closed)
         } else {
             context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if isAnswering || !held.isEmpty {
+            inputEnds.append(.failed(error))
+        } else {
+            context.fireErrorCaught(error)
         }
     }
 
@@ -257,7 +270,7 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             quiesceHeld = false
             held.removeAll()
             context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
-            releaseInputClosed(context: context)
+            releaseInputEnds(context: context)
             return
         }
         resume(context: context)
@@ -273,17 +286,22 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         // The async channel hands reads on at read-complete.
         if handled { context.fireChannelReadComplete() }
         if isAnswering { return }
-        releaseInputClosed(context: context)
+        releaseInputEnds(context: context)
         if readWanted {
             readWanted = false
             context.read()
         }
     }
 
-    private func releaseInputClosed(context: ChannelHandlerContext) {
-        guard inputClosedHeld else { return }
-        inputClosedHeld = false
-        context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+    private func releaseInputEnds(context: ChannelHandlerContext) {
+        let ends = inputEnds
+        inputEnds.removeAll()
+        for end in ends {
+            switch end {
+            case .closed: context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+            case .failed(let error): context.fireErrorCaught(error)
+            }
+        }
     }
 
     /// The `Date` header, formatted once a second per connection.
