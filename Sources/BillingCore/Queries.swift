@@ -111,9 +111,11 @@ public struct RecordCursor: Sendable, Hashable {
 
     public init(lastId: Int64) { self.lastId = lastId }
 
-    /// Parses a cursor this service handed out (`r<id>`); anything else is INVALID_ARGUMENT.
+    /// Parses a cursor this service handed out (`r<id>`); anything else is INVALID_ARGUMENT,
+    /// including other spellings of the same id (`r+5`, `r05`): a cursor is compared and
+    /// logged as text, so one id has one spelling.
     public init(text: String) throws(BillingError) {
-        guard text.hasPrefix("r"), let id = Int64(text.dropFirst()), id > 0 else {
+        guard text.hasPrefix("r"), let id = Int64(text.dropFirst()), id > 0, "r\(id)" == text else {
             throw .invalidArgument(field: "cursor", reason: "not a cursor returned by this service")
         }
         lastId = id

@@ -187,6 +187,11 @@ struct BillingServiceTests {
         #expect(throws: BillingError.self) { try PageRequest.make(page: 1, pageSize: 101, cursor: nil) }
         #expect(throws: BillingError.self) { try PageRequest.make(page: 0, pageSize: 10, cursor: nil) }
         #expect(throws: BillingError.self) { try PageRequest.make(page: nil, pageSize: nil, cursor: "bogus") }
+        // A cursor has one spelling: what the service handed out.
+        #expect((try? RecordCursor(text: "r5"))?.lastId == 5)
+        for other in ["r+5", "r05", "r-5", "r0", "r", "R5", "r5 "] {
+            #expect(throws: BillingError.self, "\(other)") { try RecordCursor(text: other) }
+        }
         #expect(throws: BillingError.self) { try RecordFilter(from: Date(timeIntervalSince1970: 2), to: Date(timeIntervalSince1970: 1)) }
     }
 
