@@ -83,6 +83,12 @@ struct DeductFastPathChannelTests {
 
     static let deduction = #"{"user_id": "u1", "service_name": "passport", "count": 1}"#
 
+    /// The lane answers the first waiting deduction OVERLOADED, and the loop runs what that set off.
+    static func answerBusy(_ lane: Lane, _ channel: EmbeddedChannel) {
+        lane.answerFirst(.failure(.overloaded("busy")))
+        channel.embeddedEventLoop.run()
+    }
+
     /// Statuses of the answers written so far, in order.
     static func statuses(_ channel: EmbeddedChannel) throws -> [Int] {
         var found: [Int] = []
@@ -101,8 +107,7 @@ struct DeductFastPathChannelTests {
         #expect(lane.count == 1)
         #expect(router.paths.isEmpty)
         #expect(try Self.statuses(channel).isEmpty)
-        lane.answerFirst(.failure(.overloaded("busy")))
-        channel.embeddedEventLoop.run()
+        Self.answerBusy(lane, channel)
         #expect(router.paths == ["/health"])
         #expect(try Self.statuses(channel) == [503, 204])
     }
@@ -130,8 +135,7 @@ struct DeductFastPathChannelTests {
         channel.read()
         channel.read()
         #expect(counter.reads == 1)  // a request is held: no more is read
-        lane.answerFirst(.failure(.overloaded("busy")))
-        channel.embeddedEventLoop.run()
+        Self.answerBusy(lane, channel)
         #expect(router.paths == ["/health"])
         #expect(counter.reads == 2)  // the held-back read, once the held request was handled
         #expect(try Self.statuses(channel) == [503, 204])
@@ -144,8 +148,7 @@ struct DeductFastPathChannelTests {
         try Self.send(channel, DeductFastPath.path, body: Self.deduction)
         #expect(lane.count == 1)
         try channel.close().wait()
-        lane.answerFirst(.failure(.overloaded("busy")))
-        channel.embeddedEventLoop.run()
+        Self.answerBusy(lane, channel)
         #expect(!channel.isActive)
         #expect(router.paths.isEmpty)
     }
@@ -158,8 +161,7 @@ struct DeductFastPathChannelTests {
         try Self.send(channel, "/health")
         channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         #expect(!router.inputClosed)  // told now, the connection handler would close before the answer
-        lane.answerFirst(.failure(.overloaded("busy")))
-        channel.embeddedEventLoop.run()
+        Self.answerBusy(lane, channel)
         #expect(router.paths == ["/health"])
         #expect(router.inputClosed)
         #expect(try Self.statuses(channel) == [503, 204])
@@ -189,8 +191,7 @@ struct DeductFastPathChannelTests {
         try Self.send(channel, DeductFastPath.path, body: Self.deduction)
         channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         #expect(!router.quiesced)
-        lane.answerFirst(.failure(.overloaded("busy")))
-        channel.embeddedEventLoop.run()
+        Self.answerBusy(lane, channel)
         #expect(try Self.statuses(channel) == [503])
         #expect(router.quiesced)
     }

@@ -28,6 +28,13 @@ struct DeductFastPathTests {
         return text.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Int($0.dropFirst(prefix.count)) } ?? 0
     }
 
+    /// An authorized JSON deduction as bytes on the wire, to `target`.
+    static func rawDeduction(_ target: String, body: String) -> String {
+        var wire = "POST \(target) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(TestApp.internalToken)\r\n"
+        wire += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        return wire
+    }
+
     @Test("an accepted deduction: the router's envelope, the caller's request id, Date, Server; counted in the metrics")
     func accepted() async throws {
         try await Self.serving { app, _ in
@@ -129,8 +136,7 @@ struct DeductFastPathTests {
     func clientGone() async throws {
         try await Self.serving { app, port in
             let body = #"{"user_id": "fp-g", "service_name": "passport", "count": 1, "request_id": "fp-g-1"}"#
-            var wire = "POST \(Self.path) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(TestApp.internalToken)\r\n"
-            wire += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            let wire = Self.rawDeduction(Self.path, body: body)
             _ = await RawSocket.exchanged(port: port, bytes: Array(wire.utf8), readReply: false)
             func records() async throws -> Int {
                 guard case .array(let records)? = try await app.send(.get, "/api/v1/billing/records?user_id=fp-g").data?["records"]
@@ -151,8 +157,7 @@ struct DeductFastPathTests {
         try await Self.serving { _, port in
             for (n, target) in [Self.path, Self.routed].enumerated() {
                 let body = #"{"user_id": "fp-h", "service_name": "passport", "count": 1, "request_id": "fp-h-\#(n)"}"#
-                var wire = "POST \(target) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(TestApp.internalToken)\r\n"
-                wire += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                let wire = Self.rawDeduction(target, body: body)
                 let answer = String(
                     decoding: await RawSocket.exchanged(port: port, bytes: Array(wire.utf8), halfClose: true, quietSeconds: 20),
                     as: UTF8.self)
@@ -161,8 +166,7 @@ struct DeductFastPathTests {
             }
             // A deduction and a routed request behind it, then the half-close: both answered, in order.
             let body = #"{"user_id": "fp-h", "service_name": "passport", "count": 1, "request_id": "fp-h-2"}"#
-            var wire = "POST \(Self.path) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(TestApp.internalToken)\r\n"
-            wire += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            var wire = Self.rawDeduction(Self.path, body: body)
             wire += "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
             let answer = String(
                 decoding: await RawSocket.exchanged(port: port, bytes: Array(wire.utf8), halfClose: true, quietSeconds: 20),
@@ -179,8 +183,7 @@ struct DeductFastPathTests {
         try await Self.serving { _, port in
             for (n, target) in [Self.path, Self.routed].enumerated() {
                 let body = #"{"user_id": "fp-m", "service_name": "passport", "count": 1, "request_id": "fp-m-\#(n)"}"#
-                var wire = "POST \(target) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(TestApp.internalToken)\r\n"
-                wire += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                var wire = Self.rawDeduction(target, body: body)
                 wire += "NOT HTTP AT ALL\r\n\r\n"
                 let answer = String(
                     decoding: await RawSocket.exchanged(port: port, bytes: Array(wire.utf8), quietSeconds: 20),
