@@ -155,25 +155,16 @@ struct DeductFastPathTests {
     @Test("a client that shuts its sending side after the request still gets the answer, from either path")
     func halfClosed() async throws {
         try await Self.serving { _, port in
-            for (n, target) in [Self.path, Self.routed].enumerated() {
-                let body = #"{"user_id": "fp-h", "service_name": "passport", "count": 1, "request_id": "fp-h-\#(n)"}"#
-                let wire = Self.rawDeduction(target, body: body)
-                let answer = String(
-                    decoding: await RawSocket.exchanged(port: port, bytes: Array(wire.utf8), halfClose: true, quietSeconds: 20),
-                    as: UTF8.self)
-                #expect(answer.hasPrefix("HTTP/1.1 200 OK"), "\(target): \(answer.prefix(300))")
-                #expect(answer.contains(#""replayed":false"#), "\(target)")
+            for target in [Self.path, Self.routed] {
+                let answers = await Self.answers(port: port, deduction: target, user: "fp-h", halfClose: true)
+                #expect(answers.map { $0.prefix(3) } == ["200"], "\(target): \(answers)")
+                #expect(answers.first?.contains(#""replayed":false"#) == true, "\(target)")
             }
             // A deduction and a routed request behind it, then the half-close: both answered, in order.
-            let body = #"{"user_id": "fp-h", "service_name": "passport", "count": 1, "request_id": "fp-h-2"}"#
-            var wire = Self.rawDeduction(Self.path, body: body)
-            wire += "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
-            let answer = String(
-                decoding: await RawSocket.exchanged(port: port, bytes: Array(wire.utf8), halfClose: true, quietSeconds: 20),
-                as: UTF8.self)
-            // Answers follow each other without a line break after a body.
-            let answers = answer.components(separatedBy: "HTTP/1.1 ").dropFirst()
-            #expect(answers.map { $0.prefix(6) } == ["200 OK", "200 OK"], "\(answer.prefix(800))")
+            let answers = await Self.answers(
+                port: port, deduction: Self.path, user: "fp-h", then: "GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+                halfClose: true)
+            #expect(answers.map { $0.prefix(3) } == ["200", "200"], "\(answers)")
             #expect(answers.first?.contains(#""replayed":false"#) == true, "the deduction's answer first")
         }
     }
@@ -181,18 +172,24 @@ struct DeductFastPathTests {
     @Test("malformed bytes after a deduction: the deduction is answered first, then the 400, from either path")
     func malformedBehind() async throws {
         try await Self.serving { _, port in
-            for (n, target) in [Self.path, Self.routed].enumerated() {
-                let body = #"{"user_id": "fp-m", "service_name": "passport", "count": 1, "request_id": "fp-m-\#(n)"}"#
-                var wire = Self.rawDeduction(target, body: body)
-                wire += "NOT HTTP AT ALL\r\n\r\n"
-                let answer = String(
-                    decoding: await RawSocket.exchanged(port: port, bytes: Array(wire.utf8), quietSeconds: 20),
-                    as: UTF8.self)
-                let answers = answer.components(separatedBy: "HTTP/1.1 ").dropFirst()
-                #expect(answers.map { $0.prefix(3) } == ["200", "400"], "\(target): \(answer.prefix(800))")
+            for target in [Self.path, Self.routed] {
+                let answers = await Self.answers(port: port, deduction: target, user: "fp-m", then: "NOT HTTP AT ALL\r\n\r\n")
+                #expect(answers.map { $0.prefix(3) } == ["200", "400"], "\(target): \(answers)")
                 #expect(answers.first?.contains(#""replayed":false"#) == true, "\(target)")
             }
         }
+    }
+
+    /// A fresh deduction of `user` sent to `deduction` over a raw socket, `then` bytes behind
+    /// it, the sending side shut if `halfClose`; the answers up to the server's close, each
+    /// from its status code on (answers follow each other without a line break after a body).
+    static func answers(
+        port: Int, deduction target: String, user: String, then trailing: String = "", halfClose: Bool = false
+    ) async -> [Substring] {
+        let body = #"{"user_id": "\#(user)", "service_name": "passport", "count": 1, "request_id": "\#(UUID())"}"#
+        let wire = rawDeduction(target, body: body) + trailing
+        let answer = await RawSocket.exchanged(port: port, bytes: Array(wire.utf8), halfClose: halfClose, quietSeconds: 20)
+        return Array(String(decoding: answer, as: UTF8.self).components(separatedBy: "HTTP/1.1 ").dropFirst().map { Substring($0) })
     }
 
     @Test("with the per-call strategy (no lanes to call back) the router answers the deduction")

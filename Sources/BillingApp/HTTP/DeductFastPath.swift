@@ -109,15 +109,16 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent, isAnswering || isCollecting {
             quiesceHeld = true
-        } else if let event = event as? ChannelEvent, event == .inputClosed, isAnswering || !held.isEmpty {
+        } else if let event = event as? ChannelEvent, event == .inputClosed, isAnswering {
             inputEnds.append(.closed)
         } else {
             context.fireUserInboundEventTriggered(event)
         }
     }
 
+    /// Held like the end of input (parts are held only while a deduction waits).
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if isAnswering || !held.isEmpty {
+        if isAnswering {
             inputEnds.append(.failed(error))
         } else {
             context.fireErrorCaught(error)

@@ -24,10 +24,9 @@ enum RawSocket {
     /// `quietSeconds`, closes. `readReply` false: closes right after sending, as a client that
     /// gave up. A test whose server closes at the end waits long (the whole suite in parallel
     /// can keep a router's answer a second or more); one whose server may not close, briefly.
-    @discardableResult
     /// `halfClose`: shuts the sending side after the bytes (a client saying it has no more
     /// to send) and then reads the reply.
-    static func exchange(
+    private static func exchange(
         port: Int, bytes: [UInt8], readReply: Bool = true, halfClose: Bool = false, quietSeconds: Int = 1
     ) -> [UInt8] {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
