@@ -33,6 +33,8 @@ public final class RedisClusterClient: RedisCommands, @unchecked Sendable {
 
     public var isUsable: Bool { !closed }
 
+    public var routesBySlot: Bool { true }
+
     public func close() {
         for connection in connections.values { connection.close() }
         connections = [:]

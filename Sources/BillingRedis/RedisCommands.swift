@@ -5,5 +5,8 @@ public protocol RedisCommands: AnyObject, Sendable {
     func pipeline(_ commands: [[String]]) throws(RedisError) -> [RedisReply]
     /// False once the connection must be replaced.
     var isUsable: Bool { get }
+    /// Whether keys live on nodes by their slot (a cluster): a command's keys must then
+    /// share one.
+    var routesBySlot: Bool { get }
     func close()
 }

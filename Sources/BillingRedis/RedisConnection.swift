@@ -38,6 +38,8 @@ public final class RedisConnection: RedisCommands, @unchecked Sendable {
 
     public var isUsable: Bool { context.map { $0.pointee.err == 0 } ?? false }
 
+    public var routesBySlot: Bool { false }
+
     public func close() {
         if let context { redisFree(context) }
         context = nil

@@ -98,6 +98,43 @@ struct AccountCacheTests {
         }
     }
 
+    @Test("a batch write decides each account alone: newer values land, older ones are refused, corrupt ones replaced")
+    func batchWriteDecidesEachKey() async throws {
+        try await withCache { cache, direct in
+            let users = (0..<250).map { _ in TestRedis.user() }
+            let newer = Set(users.enumerated().filter { $0.offset % 7 == 0 }.map(\.element))
+            let corrupt = users[100]
+            for user in newer { await cache.store(TestRedis.state(version: 9, balance: 900), of: user, period: period) }
+            _ = try direct.command(["RPUSH", cache.key(corrupt, period), "x"])
+            let accounts = Dictionary(uniqueKeysWithValues: users.map { ($0, TestRedis.state(version: 5, balance: 500)) })
+            cache.store(accounts, period: period, on: cache.laneWriter(timeout: .seconds(2)))
+            for user in users {
+                let balance = await cache.account(of: user, period: period)?.balanceFen
+                #expect(balance == Fen(newer.contains(user) ? 900 : 500), "\(user)")
+            }
+        }
+    }
+
+    @Test("a batch goes in few script calls, each within the key limit and, on a cluster, within one slot")
+    func batchCalls() async throws {
+        try await withCache { cache, direct in
+            let entries = (0..<250).map { index in
+                RedisAccountCache.Entry(key: cache.key("calls-\(index)", period), version: 1, value: "1|0|0||||0:")
+            }
+            let commands = cache.versionedSetCommands(entries, on: direct)
+            let keys = commands.map { command in Array(command[3..<(3 + (Int(command[2]) ?? 0))]) }
+            let written: [String] = keys.flatMap { $0 }.sorted()
+            let wanted: [String] = entries.map { $0.key }.sorted()
+            #expect(written == wanted)
+            let largest = keys.map { $0.count }.max() ?? 0
+            #expect(largest <= RedisAccountCache.keysPerCall)
+            let slotsPerCall = keys.map { Set($0.map { RedisHashSlot.slot(of: $0) }).count }
+            #expect(direct.routesBySlot ? slotsPerCall.allSatisfy { $0 == 1 } : commands.count == 3)
+            let shapes = commands.map { $0.count - 3 - (Int($0[2]) ?? 0) * 3 }
+            #expect(shapes.allSatisfy { $0 == 1 }, "EVALSHA, sha, key count, keys, TTL, then version and value per key")
+        }
+    }
+
     @Test("a tombstone after a commit of unknown fate is a miss that refuses older values")
     func tombstone() async throws {
         try await withCache { cache, _ in
