@@ -118,6 +118,45 @@ struct DeductFastPathChannelTests {
         #expect(try Self.statuses(channel) == [503, 204])
     }
 
+    /// Request fields, and whether the fast path takes a deduction that carries them.
+    static let heads: [([(String, String)], Bool)] = [
+        ([("Authorization", "Bearer t"), ("Content-Type", "application/json")], true),
+        ([("authorization", "bearer t"), ("content-type", "Application/JSON; charset=utf-8")], true),
+        ([("Authorization", "Bearer t"), ("Content-Type", "application/json"), ("Content-Length", "1024")], true),
+        ([("Authorization", "Bearer t"), ("Content-Type", "application/json"), ("Content-Length", "1025")], false),
+        ([("Authorization", "Bearer t"), ("Content-Type", "application/json"), ("Content-Length", "many")], false),
+        ([("Authorization", "Bearer t"), ("Content-Type", "text/plain")], false),
+        ([("Authorization", "Bearer t"), ("Content-Type", "application/jso")], false),
+        ([("Authorization", "Bearer t"), ("Content-Type", "application/json\u{0}")], true),
+        ([("Authorization", "Bearer t"), ("Content-Type", "application\u{f}json")], false),
+        ([("Authorization", "Bearer t")], false),
+        ([("Content-Type", "application/json")], false),
+        ([("Authorization", "Bearer wrong"), ("Content-Type", "application/json")], false),
+        ([("Authorization", "Bearer t"), ("Content-Type", "application/json"), ("Connection", "close")], false),
+        ([("Authorization", "Bearer t"), ("Content-Type", "application/json"), ("Expect", "100-continue")], false),
+        ([("Authorization", "Bearer t"), ("Content-Type", "application/json"), ("Content-Type", "application/json")], false),
+        ([("Authorization", "Bearer t"), ("Authorization", "Bearer t"), ("Content-Type", "application/json")], false),
+    ]
+
+    @Test(
+        "only a plain authorized JSON deduction is taken; any header in doubt leaves it to the router",
+        arguments: Self.heads)
+    func takes(fields: [(String, String)], taken: Bool) throws {
+        var headers = HTTPFields()
+        for (name, value) in fields { headers.append(HTTPField(name: try #require(HTTPField.Name(name)), value: value)) }
+        let settings = DeductFastPath.Settings(
+            deduct: { _, _ in true }, internalTokens: ["t"], bodyLimitBytes: 1_024, metrics: BillingMetrics(),
+            serverName: "billing-service", logger: Logger(label: "test"))
+        let head = HTTPRequest(method: .post, scheme: nil, authority: nil, path: DeductFastPath.path, headerFields: headers)
+        #expect(DeductFastPath.mayAnswer(head, settings: settings) == taken)
+        var other = head
+        other.path = DeductFastPath.path + "?x=1"
+        #expect(!DeductFastPath.mayAnswer(other, settings: settings))
+        other = head
+        other.method = .put
+        #expect(!DeductFastPath.mayAnswer(other, settings: settings))
+    }
+
     /// Counts the reads that reach the socket's end of the pipeline.
     final class ReadCounter: ChannelOutboundHandler, RemovableChannelHandler {
         typealias OutboundIn = Never

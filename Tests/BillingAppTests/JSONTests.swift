@@ -53,6 +53,8 @@ struct JSONTests {
         #expect(try fields.string("service_name") == "passport")
         #expect(throws: (any Error).self) { try fields.int64("count") }
         #expect(try fields.amount()?.value == 1234)
+        let names = ["user_id", "monthly_spend_cap_fen", "count", "a_b", "x_", "_y"]
+        #expect(names.map(RequestFields.camelCase) == ["userId", "monthlySpendCapFen", "count", "aB", "x", "Y"])
     }
 }
 

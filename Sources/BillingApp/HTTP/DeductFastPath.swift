@@ -192,15 +192,44 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Only a plain, authorized JSON deduction within the body limit.
     static func mayAnswer(_ head: HTTPRequest, settings: Settings) -> Bool {
-        guard head.method == .post, head.path == path, head.headerFields[.connection] == nil,
-            head.headerFields[.expect] == nil,
-            head.headerFields[.contentType]?.lowercased().hasPrefix("application/json") == true,
-            BearerToken.authorizes(head.headerFields[.authorization], tokens: settings.internalTokens)
+        guard head.method == .post, head.path == path else { return false }
+        // One pass over the fields: a lookup by name would first build the fields' index.
+        // A field given twice is a doubt: the router answers.
+        var contentType: String?
+        var authorization: String?
+        var contentLength: String?
+        for field in head.headerFields {
+            switch field.name {
+            case .connection, .expect: return false
+            case .contentType:
+                guard contentType == nil else { return false }
+                contentType = field.value
+            case .authorization:
+                guard authorization == nil else { return false }
+                authorization = field.value
+            case .contentLength:
+                guard contentLength == nil else { return false }
+                contentLength = field.value
+            default: continue
+            }
+        }
+        guard let contentType, Self.isJSON(contentType),
+            BearerToken.authorizes(authorization, tokens: settings.internalTokens)
         else { return false }
-        if let length = head.headerFields[.contentLength] {
-            guard let bytes = Int(length), bytes <= settings.bodyLimitBytes else { return false }
+        if let contentLength {
+            guard let bytes = Int(contentLength), bytes <= settings.bodyLimitBytes else { return false }
         }
         return true
+    }
+
+    /// Starts with `application/json` in any case (parameters may follow).
+    static func isJSON(_ contentType: String) -> Bool {
+        contentType.utf8.count >= 16
+            && contentType.utf8.prefix(16).elementsEqual(
+                "application/json".utf8,
+                by: { byte, expected in
+                    (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 0x20 == expected : byte == expected
+                })
     }
 
     /// Starts the deduction; false when the router should answer instead (nothing started).

@@ -18,18 +18,21 @@ struct RequestFields: Sendable {
         self.query = query
     }
 
+    /// The field names are the code's own ASCII literals: `user_id` → `userId`.
     static func camelCase(_ snake: String) -> String {
-        var result = ""
+        guard snake.utf8.contains(UInt8(ascii: "_")) else { return snake }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(snake.utf8.count)
         var upperNext = false
-        for character in snake {
-            if character == "_" {
+        for byte in snake.utf8 {
+            if byte == UInt8(ascii: "_") {
                 upperNext = true
-            } else {
-                result.append(upperNext ? Character(character.uppercased()) : character)
-                upperNext = false
+                continue
             }
+            bytes.append(upperNext && (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) ? byte - 0x20 : byte)
+            upperNext = false
         }
-        return result
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     private enum Found {
