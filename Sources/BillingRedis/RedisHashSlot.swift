@@ -31,7 +31,8 @@ enum RedisHashSlot {
     ]
 
     /// The key a command acts on: its first argument, except for scripts (`EVALSHA sha
-    /// numkeys key…`: the first key routes; the cache's script has one) and keyless commands.
+    /// numkeys key…`: the first key routes; on a cluster the cache sends a call's keys of one
+    /// slot only) and keyless commands.
     static func key(of arguments: [String]) -> String? {
         guard let name = arguments.first?.uppercased(), !keyless.contains(name) else { return nil }
         if name == "EVAL" || name == "EVALSHA" {
