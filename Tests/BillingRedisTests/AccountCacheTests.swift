@@ -104,12 +104,18 @@ struct AccountCacheTests {
             let users = (0..<250).map { _ in TestRedis.user() }
             let newer = Set(users.enumerated().filter { $0.offset % 7 == 0 }.map(\.element))
             let corrupt = users[100]
-            for user in newer { await cache.store(TestRedis.state(version: 9, balance: 900), of: user, period: period) }
+            let writer = cache.laneWriter(timeout: .seconds(2))
+            cache.store(
+                Dictionary(uniqueKeysWithValues: newer.map { ($0, TestRedis.state(version: 9, balance: 900)) }),
+                period: period, on: writer)
             _ = try direct.command(["RPUSH", cache.key(corrupt, period), "x"])
             let accounts = Dictionary(uniqueKeysWithValues: users.map { ($0, TestRedis.state(version: 5, balance: 500)) })
-            cache.store(accounts, period: period, on: cache.laneWriter(timeout: .seconds(2)))
-            for user in users {
-                let balance = await cache.account(of: user, period: period)?.balanceFen
+            cache.store(accounts, period: period, on: writer)
+            // Read back under the cache, in one round trip (250 reads through the pool are slow
+            // when the whole suite runs at once).
+            let replies = try direct.pipeline(users.map { ["GET", cache.key($0, period)] })
+            for (user, reply) in zip(users, replies) {
+                let balance = reply.string.flatMap { AccountCodec.decode($0) }?.balanceFen
                 #expect(balance == Fen(newer.contains(user) ? 900 : 500), "\(user)")
             }
         }
