@@ -44,6 +44,7 @@ extension DeductionLanes.Settings {
         self.init(
             laneCount: try lanes.int("count", default: DeductionLanes.Settings.defaultLaneCount, in: 1...64),
             maxBatchCount: try lanes.int("max_batch", default: 1_024, in: 1...4_096),
-            maxQueuedPerLane: try lanes.int("max_queued", default: 16_384, in: 1...1_000_000))
+            maxQueuedPerLane: try lanes.int("max_queued", default: 16_384, in: 1...1_000_000),
+            knownRows: try lanes.bool("known_rows", default: true))
     }
 }

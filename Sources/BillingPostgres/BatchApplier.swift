@@ -12,12 +12,21 @@ struct BatchApplier: Sendable {
     let knownUsers: KnownBalanceRows
     /// Whether this lane's batches read the stored answers of their request ids first.
     let replays = ReplayWatch()
+    /// The rows this lane's commits left, for batches applied without reading first (nil:
+    /// every batch reads).
+    let knownRows: LaneRowCache?
+    /// Record ids taken ahead, for those batches.
+    let recordIds = RecordIdReservoir()
 
-    init(prices: StoredPrices, calendar: BillingCalendar, clock: any BillingClock, knownUsers: KnownBalanceRows) {
+    init(
+        prices: StoredPrices, calendar: BillingCalendar, clock: any BillingClock, knownUsers: KnownBalanceRows,
+        knownRows: LaneRowCache? = nil
+    ) {
         self.prices = prices
         self.calendar = calendar
         self.clock = clock
         self.knownUsers = knownUsers
+        self.knownRows = knownRows
     }
 
     /// A user of the batch had no balance row under the lock although it was not ensured:
@@ -35,6 +44,8 @@ struct BatchApplier: Sendable {
         var accounts: [String: AccountState]
         /// The types of the events written to the outbox.
         var events: [BillingEventType] = []
+        /// Whether the batch read its rows before writing (false: `applyKnown`).
+        var readFirst = true
     }
 
     enum Failure: Error {
@@ -75,6 +86,18 @@ struct BatchApplier: Sendable {
         // Citus passes a worker's error on without the constraint's name, so a replay could not
         // be told from another unique violation there: its lanes always read first.
         let reading = citus || replays.shouldRead()
+        if !reading {
+            let attempt = try applyKnown(requests, on: connection)
+            switch attempt {
+            case .committed(let commit): return commit
+            case .storedAnswersNeeded, .refused:
+                if case .storedAnswersNeeded = attempt { replays.replaySeen() }
+                return try applyOnce(
+                    requests, on: connection, citus: citus, transactionSettings: transactionSettings,
+                    readIdempotency: true)
+            case .notApplicable: break
+            }
+        }
         do {
             return try applyOnce(
                 requests, on: connection, citus: citus, transactionSettings: transactionSettings,
@@ -94,13 +117,13 @@ struct BatchApplier: Sendable {
 
     /// `StoredAnswersNeeded`, or the insert of a deduction's idempotency row met one already
     /// stored: an accepted replay.
-    private static func needsStoredAnswers(_ error: any Error) -> Bool {
+    static func needsStoredAnswers(_ error: any Error) -> Bool {
         if error is StoredAnswersNeeded { return true }
         guard let error = error as? PostgresError, error.isUniqueViolation else { return false }
         return error.constraint == "deduction_request_pkey"
     }
 
-    private static func refusesKeyedDeduction(
+    static func refusesKeyedDeduction(
         _ requests: [LedgerOperation], _ results: [Result<LedgerOutcome, BillingError>]
     ) -> Bool {
         zip(requests, results).contains { operation, result in
@@ -148,27 +171,13 @@ struct BatchApplier: Sendable {
         } catch {
             if connection.isOpen { _ = try? connection.query("ROLLBACK") }
             if error is BalanceRowMissing { knownUsers.forgetAll() }
+            knownRows?.forget(requests.map(\.userId))
             throw Failure.notCommitted(error, retryable: Self.isRetryable(error))
         }
         let outcomes = result.results.map { outcome in outcome.map { Self.renumber($0, ids: recordIds) } }
-        // Every changed balance row is updated once, so its version moves on by exactly one.
-        // Quota rows and carries grouped by user once, not scanned again for every user.
-        var quotasByUser: [String: [String: QuotaUsage]] = [:]
-        for (key, usage) in result.snapshot.quotas where key.period == period {
-            quotasByUser[key.userId, default: [:]][key.serviceName] = usage
-        }
-        var carriesByUser: [String: [String: Int64]] = [:]
-        for (key, carry) in result.snapshot.carries where carry != 0 {
-            carriesByUser[key.userId, default: [:]][key.serviceName] = carry
-        }
-        var accounts: [String: AccountState] = [:]
-        for user in result.changedBalances {
-            let version = read.versions[user, default: 0].addingReportingOverflow(1).partialValue
-            accounts[user] = Self.account(
-                user, in: result.snapshot, quotas: quotasByUser[user] ?? [:], carries: carriesByUser[user] ?? [:],
-                period: period, version: version)
-        }
-        let commit = Commit(outcomes: outcomes, period: period, accounts: accounts, events: result.events.map(\.type))
+        let commit = Commit(
+            outcomes: outcomes, period: period, accounts: Self.changedAccounts(result, period: period, versions: read.versions),
+            events: result.events.map(\.type))
         var steps: [PipelineStep] = []
         let writes = !result.changedBalances.isEmpty || !result.records.isEmpty
         if writes {
@@ -192,6 +201,7 @@ struct BatchApplier: Sendable {
         do {
             _ = try connection.pipeline(steps)
         } catch {
+            knownRows?.forget(requests.map(\.userId))
             if !error.isConnectionFailure {
                 // The write failed and the server skipped the COMMIT: nothing landed.
                 if connection.isOpen { _ = try? connection.query("ROLLBACK") }
@@ -203,12 +213,44 @@ struct BatchApplier: Sendable {
                 error, commit: commit, transactionId: read.transactionId, backendPID: read.backendPID)
         }
         if !committedUsers.isEmpty { knownUsers.remember(committedUsers) }
+        if let knownRows {
+            let users = Set(requests.map(\.userId)).subtracting(untouched)
+            knownRows.forget(users)
+            knownRows.remember(
+                Self.committedRows(
+                    of: users, before: read.snapshot, versions: read.versions, after: result, period: period),
+                in: period)
+        }
         return commit
+    }
+
+    /// The accounts whose balance row the batch changed, as they now stand (for the cache).
+    /// Every changed balance row is updated once, so its version moves on by exactly one.
+    static func changedAccounts(_ result: BatchResult, period: QuotaPeriod, versions: [String: Int64])
+        -> [String: AccountState]
+    {
+        // Quota rows and carries grouped by user once, not scanned again for every user.
+        var quotasByUser: [String: [String: QuotaUsage]] = [:]
+        for (key, usage) in result.snapshot.quotas where key.period == period {
+            quotasByUser[key.userId, default: [:]][key.serviceName] = usage
+        }
+        var carriesByUser: [String: [String: Int64]] = [:]
+        for (key, carry) in result.snapshot.carries where carry != 0 {
+            carriesByUser[key.userId, default: [:]][key.serviceName] = carry
+        }
+        var accounts: [String: AccountState] = [:]
+        for user in result.changedBalances {
+            let version = versions[user, default: 0].addingReportingOverflow(1).partialValue
+            accounts[user] = Self.account(
+                user, in: result.snapshot, quotas: quotasByUser[user] ?? [:], carries: carriesByUser[user] ?? [:],
+                period: period, version: version)
+        }
+        return accounts
     }
 
     /// A user's account after the batch: balance, every quota row of the period, carries
     /// and overrides.
-    private static func account(
+    static func account(
         _ user: String, in snapshot: LedgerSnapshot, quotas: [String: QuotaUsage], carries: [String: Int64],
         period: QuotaPeriod, version: Int64
     ) -> AccountState {
@@ -219,7 +261,7 @@ struct BatchApplier: Sendable {
             spendCapFen: snapshot.settings[user]?.monthlySpendCapFen)
     }
 
-    private static func isRetryable(_ error: any Error) -> Bool {
+    static func isRetryable(_ error: any Error) -> Bool {
         if error is BalanceRowMissing { return true }
         return (error as? PostgresError).map { $0.isRetryable || $0.isConnectionFailure } ?? false
     }
@@ -296,7 +338,9 @@ struct BatchApplier: Sendable {
             default: count
             }
         }
-        add(.ids, .prepared(LaneStatement.takeRecordIds.rawValue, [String(idsNeeded)]))
+        // With a reservoir, ids beyond this batch's are taken for batches that do not read.
+        let idsTaken = idsNeeded + (knownRows != nil && !citus ? recordIds.shortfall(after: idsNeeded) : 0)
+        add(.ids, .prepared(LaneStatement.takeRecordIds.rawValue, [String(idsTaken)]))
         add(.clock, .prepared(LaneStatement.transactionId.rawValue, [fixedMicros, zone]))
         let refunds = operations.compactMap { operation -> RefundRequest? in
             if case .refund(let request) = operation { return request }
@@ -407,6 +451,11 @@ struct BatchApplier: Sendable {
             snapshot.overrides[override.userId, default: []].append(override)
         }
         read.recordIds = try rows(.ids).map { try $0.int64(0) }
+        if idsTaken > idsNeeded {
+            // Older ids at hand go first: one lane's records keep ascending ids.
+            recordIds.add(read.recordIds)
+            read.recordIds = recordIds.take(idsNeeded) ?? []
+        }
         for row in rows(.idempotency) {
             let key = IdempotencyKey(userId: try row.string(0), requestId: try row.string(1))
             let fingerprint = RequestFingerprint(
@@ -484,8 +533,8 @@ struct BatchApplier: Sendable {
     }
 
     /// One named statement per table that changed, in the lanes' lock order.
-    private func writeSteps(
-        _ result: BatchResult, existingQuotas: Set<QuotaKey>, recordIds: [Int64], period: QuotaPeriod, at now: Date
+    func writeSteps(
+        _ result: BatchResult, existingQuotas: Set<QuotaKey>, recordIds: [Int64], period: QuotaPeriod, at now: Date?
     ) -> [PipelineStep] {
         var steps: [PipelineStep] = []
         let balances = result.changedBalances.sorted()
@@ -549,7 +598,7 @@ struct BatchApplier: Sendable {
                 .prepared(
                     LaneStatement.insertRecords.rawValue,
                     [
-                        PostgresText.microseconds(now),
+                        now.map(PostgresText.microseconds),
                         PostgresText.int64Array(records.map { Self.realId($0.id, ids: recordIds) }),
                         PostgresText.textArray(records.map(\.userId)),
                         PostgresText.textArray(records.map(\.serviceName)),
@@ -635,12 +684,12 @@ struct BatchApplier: Sendable {
         return steps
     }
 
-    private static func realId(_ id: Int64, ids: [Int64]) -> Int64 {
+    static func realId(_ id: Int64, ids: [Int64]) -> Int64 {
         id < 0 ? ids[Int(-id - 1)] : id
     }
 
     /// An outcome with real record ids in its receipts.
-    private static func renumber(_ outcome: LedgerOutcome, ids: [Int64]) -> LedgerOutcome {
+    static func renumber(_ outcome: LedgerOutcome, ids: [Int64]) -> LedgerOutcome {
         switch outcome {
         case .deducted(let receipt): return .deducted(renumber(receipt, ids: ids))
         case .settled(let receipt, var hold):

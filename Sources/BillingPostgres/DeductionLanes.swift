@@ -14,6 +14,10 @@ public final class DeductionLanes: CallbackDeductionLedger, OperationLedger, Thr
         public var maxBatchCount: Int
         /// Past this many waiting deductions a lane answers OVERLOADED at once.
         public var maxQueuedPerLane: Int
+        /// Whether a batch of deductions of users whose rows the lane's last commit left is
+        /// applied in one round trip, checking those rows instead of reading them first
+        /// (`BatchApplier.applyKnown`; plain PostgreSQL only).
+        public var knownRows: Bool
 
         /// One lane per core (at least 2, at most 16): each lane keeps one backend busy, and
         /// more lanes than cores only split batches without adding throughput.
@@ -22,11 +26,13 @@ public final class DeductionLanes: CallbackDeductionLedger, OperationLedger, Thr
         }
 
         public init(
-            laneCount: Int = Settings.defaultLaneCount, maxBatchCount: Int = 1_024, maxQueuedPerLane: Int = 16_384
+            laneCount: Int = Settings.defaultLaneCount, maxBatchCount: Int = 1_024, maxQueuedPerLane: Int = 16_384,
+            knownRows: Bool = true
         ) {
             self.laneCount = laneCount
             self.maxBatchCount = maxBatchCount
             self.maxQueuedPerLane = maxQueuedPerLane
+            self.knownRows = knownRows
         }
     }
 
@@ -55,7 +61,9 @@ public final class DeductionLanes: CallbackDeductionLedger, OperationLedger, Thr
                 index: index, config: laneConfig,
                 applier: BatchApplier(
                     prices: prices, calendar: calendar, clock: clock,
-                    knownUsers: KnownBalanceRows(limit: max(10_000, Self.knownUsersLimit / settings.laneCount))),
+                    knownUsers: KnownBalanceRows(limit: max(10_000, Self.knownUsersLimit / settings.laneCount)),
+                    knownRows: settings.knownRows
+                        ? LaneRowCache(limit: max(10_000, Self.knownUsersLimit / settings.laneCount)) : nil),
                 maxBatchCount: settings.maxBatchCount, maxQueued: settings.maxQueuedPerLane, observer: observer,
                 listener: listener, dispatch: dispatch)
         }
@@ -156,10 +164,13 @@ public protocol LaneObserver: Sendable {
     func eventsWritten(_ types: [BillingEventType])
     /// How long a batch took: its transaction (retries included) and the cache write after it.
     func batchTimed(lane: Int, transaction: Duration, cache: Duration)
+    /// A batch committed in one round trip, from the rows the lane's last commits left.
+    func knownRowsCommitted(lane: Int)
 }
 
 extension LaneObserver {
     public func eventsWritten(_ types: [BillingEventType]) {}
+    public func knownRowsCommitted(lane: Int) {}
     public func batchTimed(lane: Int, transaction: Duration, cache: Duration) {}
 }
 
@@ -383,6 +394,7 @@ final class DeductionLane: Sendable {
             switch attemptOnce(requests, connection: &connection) {
             case .committed(let commit):
                 observer?.batchCommitted(lane: index, size: requests.count, attempts: attempt)
+                if !commit.readFirst { observer?.knownRowsCommitted(lane: index) }
                 if !commit.events.isEmpty { observer?.eventsWritten(commit.events) }
                 return LaneCommit(commit)
             case .retry(let error, let lockWait, let shardsMoved):
@@ -471,6 +483,9 @@ final class DeductionLane: Sendable {
                 // a retry with the same request_id is safe either way.
                 try? reconnect(&connection)
                 guard let fresh = connection else { return .fail(DatabaseErrors.map(error), fateUnknown: commit) }
+                // A batch applied in one round trip that lost its answers before naming its
+                // transaction: its fate cannot be asked.
+                guard transactionId != 0 else { return .fail(DatabaseErrors.map(error), fateUnknown: commit) }
                 switch TransactionFate.resolve(transactionId: transactionId, backendPID: backendPID, on: fresh) {
                 case .committed: return .committed(commit)
                 case .aborted: return .retry(DatabaseErrors.map(error))

@@ -10,6 +10,11 @@ enum LaneStatement: String, CaseIterable {
     case takeRecordIds, transactionId, dropUntouched
     case writeBalances, updateQuotas, insertQuotas, insertHolds, updateHolds, insertRecords, insertRequests
     case insertRefunds, insertAdjustments, insertEvents
+    case checkClock, checkBalances, checkQuotas
+
+    /// Statements of the batch applied without reading first (`BatchApplier.applyKnown`),
+    /// which runs on plain PostgreSQL only.
+    var isKnownRowsCheck: Bool { self == .checkClock || self == .checkBalances || self == .checkQuotas }
 
     /// Session settings of a lane connection, set before the statements are prepared.
     ///
@@ -29,7 +34,7 @@ enum LaneStatement: String, CaseIterable {
     /// dialect of its database.
     static func prepareAll(on connection: PostgresConnection, citus: Bool = false) throws {
         for setting in sessionSettings + (citus ? citusSessionSettings : []) { try connection.query(setting) }
-        for statement in allCases {
+        for statement in allCases where !(citus && statement.isKnownRowsCheck) {
             try connection.prepare(name: statement.rawValue, sql: citus ? statement.citusSQL : statement.sql)
         }
     }
@@ -241,12 +246,12 @@ enum LaneStatement: String, CaseIterable {
             WHERE h.ctid = t.tid AND h.status = 'pending'
             """
         case .insertRecords:
-            // $1 instant (µs since the epoch), $2… one array per column.
+            // $1 instant (µs since the epoch; NULL: the transaction's now()), $2… one array per column.
             """
             INSERT INTO billing_record (id, user_id, service_name, app_id, type, count, amount_fen, request_id,
                 period, created_at, price_micro_fen, price_version, price_override, hold_id, refers_to)
             SELECT v.id, v.user_id, v.service_name, v.app_id, v.type, v.count, v.amount_fen, v.request_id, v.period,
-                to_timestamp($1::bigint / 1000000.0), v.price_micro_fen, v.price_version, v.price_override, v.hold_id,
+                COALESCE(to_timestamp($1::bigint / 1000000.0), now()), v.price_micro_fen, v.price_version, v.price_override, v.hold_id,
                 v.refers_to::bigint[]
             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::bigint[],
                 $8::bigint[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[],
@@ -288,6 +293,46 @@ enum LaneStatement: String, CaseIterable {
             INSERT INTO billing_event (user_id, type, data)
             SELECT v.user_id, v.type, v.data::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY
                 AS v(user_id, type, data, position) ORDER BY v.position
+            """
+        case .checkClock:
+            // Names the transaction (as `transactionId`), and divides by zero — rolling the batch
+            // back — unless the transaction's now() is within $2 µs of the lane's instant $1 and
+            // in the period $4 in the zone $3. $1 NULL: a test's fixed clock, nothing to check.
+            """
+            SELECT txid_current(), 1 / ($1::bigint IS NULL OR (
+                abs((extract(epoch FROM now()) * 1000000)::bigint - $1::bigint) <= $2::bigint
+                AND to_char(now() AT TIME ZONE $3, 'YYYY-MM') = $4))::int
+            """
+        case .checkBalances:
+            // Locks the balance rows ($1 users, sorted) as `lockBalances` does, and divides by
+            // zero unless each is there with the version $2, balance $3, held fen $4, carries $5
+            // and spend ($6 period, $7 fen) expected. The version alone would do for every writer
+            // but the per-call strategy (balance only); the money columns are compared anyway.
+            """
+            SELECT 1 / (count(*) = cardinality($1::text[]) AND coalesce(bool_and(
+                b.version = e.version AND b.balance_fen = e.balance_fen AND b.held_fen = e.held_fen
+                AND b.carries = e.carries AND b.spend_period = e.spend_period AND b.spend_fen = e.spend_fen), true))::int
+            FROM (
+                SELECT user_id, version, balance_fen, held_fen, carries, spend_period, spend_fen FROM user_balance
+                WHERE user_id = ANY($1::text[]) ORDER BY user_id FOR UPDATE) AS b
+            JOIN unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::bigint[])
+                AS e(user_id, version, balance_fen, held_fen, carries, spend_period, spend_fen)
+                ON e.user_id = b.user_id
+            """
+        case .checkQuotas:
+            // Locks the users' ($2) quota rows of the period $1 as `lockQuotas` does, and divides
+            // by zero unless they are exactly the rows expected ($3 users, $4 services, $5 totals,
+            // $6 used, $7 held): none more, none missing, none different.
+            """
+            SELECT 1 / ((SELECT count(*) = cardinality($3::text[]) AND coalesce(bool_and(coalesce(
+                    e.total = q.total AND e.used = q.used AND e.held = q.held, false)), true)
+                FROM (
+                    SELECT user_id, service_name, total, used, held FROM free_quota
+                    WHERE period = $1::text AND user_id = ANY($2::text[])
+                    ORDER BY user_id, service_name FOR UPDATE) AS q
+                LEFT JOIN unnest($3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[])
+                    AS e(user_id, service_name, total, used, held)
+                    ON e.user_id = q.user_id AND e.service_name = q.service_name))::int
             """
         case .insertAdjustments:
             // One array per column of adjustment.

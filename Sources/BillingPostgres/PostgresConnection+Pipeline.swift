@@ -21,6 +21,16 @@ extension PostgresConnection {
     /// rest up to the sync point; the first error is thrown after all results are read,
     /// so the connection is left in step.
     public func pipeline(_ steps: [PipelineStep]) throws(PostgresError) -> [PostgresRows] {
+        var received: [PostgresRows] = []
+        try pipeline(steps, received: &received)
+        return received
+    }
+
+    /// `pipeline`, its results in `received`; when it throws, `received` holds the results of
+    /// the steps before the first that failed (or before the connection broke), so a caller
+    /// can tell which step that was and use what came before it.
+    public func pipeline(_ steps: [PipelineStep], received results: inout [PostgresRows]) throws(PostgresError) {
+        results = []
         guard let raw = rawConnection else { throw PostgresError(.connectionLost, detail: "connection closed") }
         guard PQenterPipelineMode(raw) == 1 else { throw lostOrProtocol(raw, "cannot enter pipeline mode") }
         defer { PQexitPipelineMode(raw) }
@@ -36,12 +46,12 @@ extension PostgresConnection {
         }
         guard PQpipelineSync(raw) == 1 else { throw lostOrProtocol(raw, "cannot send the pipeline sync") }
 
-        var results: [PostgresRows] = []
         var firstError: PostgresError?
         for _ in steps {
             guard let result = PQgetResult(raw) else { throw lostOrProtocol(raw, "pipeline result missing") }
             do {
-                results.append(try consume(result))
+                let rows = try consume(result)
+                if firstError == nil { results.append(rows) }
             } catch {
                 firstError = firstError ?? error
             }
@@ -53,7 +63,6 @@ extension PostgresConnection {
         PQclear(sync)
         guard syncStatus == PGRES_PIPELINE_SYNC else { throw lostOrProtocol(raw, "pipeline out of step") }
         if let firstError { throw firstError }
-        return results
     }
 
     private func lostOrProtocol(_ raw: OpaquePointer, _ what: String) -> PostgresError {

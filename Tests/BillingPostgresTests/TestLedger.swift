@@ -24,7 +24,7 @@ struct TestLedger {
     static func with(
         lanes settings: DeductionLanes.Settings = .init(laneCount: 2),
         now: Date = Date(timeIntervalSince1970: 1_795_000_000), catalog: ServiceCatalog = .platformDefault,
-        _ body: (TestLedger) async throws -> Void
+        observer: (any LaneObserver)? = nil, _ body: (TestLedger) async throws -> Void
     ) async throws {
         try await TestSchema.with { schema in
             let config = schema.config
@@ -35,7 +35,7 @@ struct TestLedger {
                 config: config, pool: pool,
                 lanes: DeductionLanes(
                     config: config, catalog: catalog, calendar: .platformDefault, clock: clock,
-                    settings: settings, prices: stored
+                    settings: settings, observer: observer, prices: stored
                 ).started(),
                 clock: clock, accounts: PostgresAccounts(pool: pool), orders: PostgresOrders(pool: pool),
                 queries: PostgresLedgerQueries(pool: pool), reset: PostgresQuotaReset(pool: pool),

@@ -179,6 +179,15 @@ extension BillingMetrics: LaneObserver {
         }
     }
 
+    public func knownRowsCommitted(lane: Int) {
+        registry.makeCounter(
+            descriptor: Self.named(
+                "billing_lane_known_rows_batches_total",
+                "Lane batches committed in one round trip from the rows the lane's last commits left"
+            )
+        ).increment()
+    }
+
     public func batchTimed(lane: Int, transaction: Duration, cache: Duration) {
         laneTransaction.record(transaction)
         laneCacheWrite.record(cache)

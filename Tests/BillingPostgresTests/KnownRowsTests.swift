@@ -1,0 +1,218 @@
+@testable import BillingPostgres
+import BillingCore
+import Foundation
+import Synchronization
+import Testing
+import TestSupport
+
+/// Batches of keyed deductions applied in one round trip from the rows the lane's last
+/// commits left (`BatchApplier.applyKnown`): they must charge exactly what a batch that reads
+/// first charges, and never from rows that changed since.
+@Suite("Lane batches from the rows the lane's last commits left", .timeLimit(.minutes(3)))
+struct KnownRowsTests {
+    static let catalog = try! ServiceCatalog(entries: [
+        // 0.3 fen a call: the batches carry sub-fen remainders.
+        CatalogEntry(name: "tiny", price: try! UnitPrice(yuanText: "0.003"), freeCallsPerMonth: 5),
+        CatalogEntry(name: "job", priceFen: Fen(3), freeCallsPerMonth: 4),
+    ])
+
+    /// Counts the batches committed without a read.
+    final class KnownCount: LaneObserver {
+        private let count = Mutex(0)
+        var value: Int { count.withLock { $0 } }
+        func batchCommitted(lane: Int, size: Int, attempts: Int) {}
+        func batchFailed(lane: Int, size: Int, error: BillingError) {}
+        func knownRowsCommitted(lane: Int) { count.withLock { $0 += 1 } }
+    }
+
+    /// What a run of the script left: every answer, and every row that money or alerts touch.
+    struct Outcome: Equatable {
+        var answers: [String] = []
+        var rows: [String] = []
+    }
+
+    /// Twelve rounds of eight deductions on six users, two with caps or thresholds, one short of
+    /// money, with sub-fen prices, free quota running out, refusals and (in the last three
+    /// rounds) replayed request ids.
+    static func script(_ db: TestLedger) async throws -> Outcome {
+        let settings = PostgresSettings(pool: db.pool)
+        _ = try await settings.update("u1", with: SettingsUpdate(monthlySpendCapFen: .set(20)))
+        _ = try await settings.update("u2", with: SettingsUpdate(lowBalanceThresholdFen: .set(30)))
+        for user in 0..<5 { try await db.fund("u\(user)", fen: 50) }
+        try await db.fund("u5", fen: 2)
+        var seed: UInt64 = 42
+        func next(_ bound: Int) -> Int {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((seed >> 33) % UInt64(bound))
+        }
+        var outcome = Outcome()
+        var issued: [DeductionRequest] = []
+        for round in 0..<12 {
+            var requests: [DeductionRequest] = []
+            for item in 0..<8 {
+                // Replays last: after one, a lane reads first for a while (`ReplayWatch`).
+                if round >= 9, next(4) == 0 {
+                    requests.append(issued[next(issued.count)])
+                    continue
+                }
+                let request = try DeductionRequest(
+                    userId: "u\(next(6))", serviceName: next(2) == 0 ? "tiny" : "job", count: Int64(1 + next(3)),
+                    requestId: "r\(round)-\(item)")
+                requests.append(request)
+                issued.append(request)
+            }
+            for (request, answer) in zip(requests, await db.lanes.deductAll(requests)) {
+                switch answer {
+                case .success(let receipt):
+                    outcome.answers.append(
+                        "\(request.requestId ?? "") free \(receipt.freeCount) paid \(receipt.paidCount) cost \(receipt.costFen.value) "
+                            + "balance \(receipt.balanceAfterFen.value) left \(receipt.freeRemainingAfter) "
+                            + "available \(receipt.availableAfterFen?.value ?? -1) replayed \(receipt.replayed)")
+                case .failure(let error):
+                    outcome.answers.append("\(request.requestId ?? "") \(error.code)")
+                }
+            }
+        }
+        outcome.rows = try await db.pool.withConnection { connection in
+            var rows: [String] = []
+            for query in [
+                """
+                SELECT concat_ws(' ', user_id, balance_fen, carries, held_fen, spend_period, spend_fen, low_armed,
+                    depleted_armed, cap_alerts_fired, cap_reached_fired) FROM user_balance ORDER BY user_id
+                """,
+                "SELECT concat_ws(' ', user_id, service_name, total, used, held) FROM free_quota ORDER BY 1",
+                """
+                SELECT concat_ws(' ', user_id, request_id, service_name, type, count, amount_fen, price_micro_fen)
+                FROM billing_record ORDER BY 1
+                """,
+                "SELECT concat_ws(' ', user_id, type, data) FROM billing_event WHERE type <> 'recharge.succeeded' ORDER BY 1",
+            ] {
+                rows += try connection.query(query).all.map { try $0.string(0) }
+            }
+            return rows
+        }
+        return outcome
+    }
+
+    @Test("the same deductions answer and store exactly the same with the read before every batch and without")
+    func sameAsReadingFirst() async throws {
+        let reading = KnownCount()
+        let known = KnownCount()
+        var readFirst = Outcome()
+        var fromKnown = Outcome()
+        try await TestLedger.with(lanes: .init(laneCount: 2, knownRows: false), catalog: Self.catalog, observer: reading) {
+            readFirst = try await Self.script($0)
+        }
+        try await TestLedger.with(lanes: .init(laneCount: 2, knownRows: true), catalog: Self.catalog, observer: known) {
+            fromKnown = try await Self.script($0)
+        }
+        #expect(reading.value == 0)
+        #expect(known.value >= 10, "most batches after the first of each user come from known rows")
+        #expect(readFirst.answers.count == 96 && readFirst.answers.contains { $0.hasSuffix("replayed true") })
+        #expect(readFirst.answers.contains { $0.hasSuffix("INSUFFICIENT_BALANCE") || $0.hasSuffix("SPEND_CAP_REACHED") })
+        #expect(fromKnown.answers == readFirst.answers)
+        #expect(fromKnown.rows == readFirst.rows)
+    }
+
+    @Test("a row changed behind the lane's back — balance, quota total, a quota row created — is read, not charged from memory")
+    func changedRowsAreRead() async throws {
+        let known = KnownCount()
+        try await TestLedger.with(lanes: .init(laneCount: 1), catalog: Self.catalog, observer: known) { db in
+            try await db.fund("u1", fen: 100)
+            func deduct(_ service: String, _ count: Int64, _ id: String) async throws -> DeductionReceipt {
+                try await db.lanes.deduct(
+                    try DeductionRequest(userId: "u1", serviceName: service, count: count, requestId: id))
+            }
+            func sql(_ text: String) async throws {
+                try await db.pool.withConnection { connection in _ = try connection.query(text) }
+            }
+            let first = try await deduct("job", 4, "r1")  // the free calls, read first
+            #expect(first.freeCount == 4 && known.value == 0)
+            let second = try await deduct("job", 1, "r2")
+            #expect(second.costFen == Fen(3) && second.balanceAfterFen == Fen(97) && known.value == 1)
+
+            // As the per-call strategy would: the balance moves, the version does not.
+            try await sql("UPDATE user_balance SET balance_fen = balance_fen - 7 WHERE user_id = 'u1'")
+            let third = try await deduct("job", 1, "r3")
+            #expect(third.balanceAfterFen == Fen(87) && known.value == 1)
+            let fourth = try await deduct("job", 1, "r4")
+            #expect(fourth.balanceAfterFen == Fen(84) && known.value == 2)
+
+            // The price administration raises the allowance.
+            try await sql(
+                "UPDATE free_quota SET total = total + 2, version = version + 1 WHERE user_id = 'u1' AND service_name = 'job'")
+            let fifth = try await deduct("job", 3, "r5")
+            #expect(fifth.freeCount == 2 && fifth.paidCount == 1 && fifth.balanceAfterFen == Fen(81) && known.value == 2)
+
+            // The monthly reset creates a row this lane has not seen, with another allowance.
+            let period = db.period.text
+            try await sql(
+                "INSERT INTO free_quota (user_id, period, service_name, total) VALUES ('u1', '\(period)', 'tiny', 1)")
+            let sixth = try await deduct("tiny", 2, "r6")
+            #expect(sixth.freeCount == 1 && sixth.paidCount == 1 && known.value == 2)
+
+            // Record ids keep ascending, whichever way a batch took them.
+            let ids = [first, second, third, fourth, fifth, sixth].flatMap(\.recordIds)
+            #expect(ids == ids.sorted() && Set(ids).count == ids.count)
+            // Put back what the per-call-like update took, so the ledger explains the balance.
+            try await sql("UPDATE user_balance SET balance_fen = balance_fen + 7 WHERE user_id = 'u1'")
+        }
+    }
+
+    @Test("the clock check rolls back a transaction whose now() is not within the tolerance of the lane's instant")
+    func clockCheck() async throws {
+        try await TestSchema.with(prefix: "clock") { schema in
+            let connection = try PostgresConnection.connect(schema.config)
+            defer { connection.close() }
+            try LaneStatement.prepareAll(on: connection)
+            let now = try connection.query("SELECT (extract(epoch FROM now()) * 1000000)::bigint")[0].int64(0)
+            let calendar = BillingCalendar.platformDefault
+            let period = calendar.period(containing: PostgresText.date(microseconds: now)).text
+            let zone = calendar.timeZone.identifier
+            func check(_ instant: Int64?, _ period: String) -> String {
+                do {
+                    let rows = try connection.pipeline([
+                        .sql("BEGIN"), .prepared(LaneStatement.checkClock.rawValue, [instant.map(String.init), "500000", zone, period]),
+                        .sql("ROLLBACK"),
+                    ])
+                    return (try rows[1].all.first?.int64(0)).map { $0 > 0 ? "named" : "unnamed" } ?? "no row"
+                } catch {
+                    _ = try? connection.query("ROLLBACK")
+                    return error.sqlState ?? "\(error)"
+                }
+            }
+            // The transactions below begin a moment after `now` was read.
+            #expect(check(now, period) == "named")
+            #expect(check(now - 10_000_000, period) == "22012")
+            #expect(check(now + 10_000_000, period) == "22012")
+            #expect(check(now, "1999-01") == "22012")
+            #expect(check(nil, "1999-01") == "named", "a fixed test clock is not compared")
+        }
+    }
+
+    @Test("the row memory answers only for every user of the batch in its period; the ids come back in the order taken")
+    func memories() throws {
+        let cache = LaneRowCache(limit: 3)
+        let rows = LaneRowCache.Rows(
+            balance: Fen(5), version: 2, heldFen: .zero, carries: [:], spend: nil, alerts: nil, settings: nil, quotas: [:])
+        let may = try QuotaPeriod(text: "2026-05")
+        cache.remember(["a": rows, "b": rows], in: may)
+        #expect(cache.rows(of: ["a", "b"], in: may)?.count == 2)
+        #expect(cache.rows(of: ["a", "c"], in: may) == nil)
+        #expect(cache.rows(of: ["a"], in: try QuotaPeriod(text: "2026-06")) == nil)
+        cache.forget(["a"])
+        #expect(cache.rows(of: ["a"], in: may) == nil)
+        cache.remember(["c": rows, "d": rows], in: may)
+        #expect(cache.count <= 3, "bounded")
+        cache.remember(["e": rows], in: try QuotaPeriod(text: "2026-06"))
+        #expect(cache.count == 1, "a new period starts empty")
+
+        let ids = RecordIdReservoir()
+        ids.add([10, 11, 12])
+        #expect(ids.take(4) == nil && ids.count == 3)
+        #expect(ids.take(2) == [10, 11])
+        ids.add([20, 21])
+        #expect(ids.take(3) == [12, 20, 21] && ids.count == 0)
+        #expect(ids.shortfall(after: 8) == RecordIdReservoir.target + 8)
+    }
+}
