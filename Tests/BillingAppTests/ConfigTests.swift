@@ -27,9 +27,12 @@ struct ConfigTests {
 
     @Test("environment variables override the file")
     func overrides() async throws {
+        #expect(try await load([:]).lanes.knownRows)
         let config = try await load([
             "BILLING_HTTP_PORT": "9999", "BILLING_CATALOG_PAYMENT_PRICE_FEN": "12", "BILLING_AUTH_INTERNAL_TOKENS": "a,b",
+            "BILLING_LANES_KNOWN_ROWS": "false",
         ])
+        #expect(!config.lanes.knownRows)
         #expect(config.http.port == 9999)
         #expect(try config.catalog.entry(named: "payment").price == UnitPrice(fen: Fen(12)))
         #expect(config.auth.internalTokens == ["a", "b"])
