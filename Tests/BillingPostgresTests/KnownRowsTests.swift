@@ -7,7 +7,8 @@ import TestSupport
 
 /// Batches of keyed deductions applied in one round trip from the rows the lane's last
 /// commits left (`BatchApplier.applyKnown`): they must charge exactly what a batch that reads
-/// first charges, and never from rows that changed since.
+/// first charges, and never from rows that changed since. On Citus (`make test-scale`) the
+/// lanes always read first: the same tests then check the money alone.
 @Suite("Lane batches from the rows the lane's last commits left", .timeLimit(.minutes(3)))
 struct KnownRowsTests {
     static let catalog = try! ServiceCatalog(entries: [
@@ -15,6 +16,9 @@ struct KnownRowsTests {
         CatalogEntry(name: "tiny", price: try! UnitPrice(yuanText: "0.003"), freeCallsPerMonth: 5),
         CatalogEntry(name: "job", priceFen: Fen(3), freeCallsPerMonth: 4),
     ])
+
+    /// Batches committed without a read: none on Citus.
+    static func known(_ count: Int) -> Int { TestEnvironment.citus ? 0 : count }
 
     /// Counts the batches committed without a read.
     final class KnownCount: LaneObserver {
@@ -107,7 +111,8 @@ struct KnownRowsTests {
             fromKnown = try await Self.script($0)
         }
         #expect(reading.value == 0)
-        #expect(known.value >= 10, "most batches after the first of each user come from known rows")
+        #expect(known.value >= Self.known(10), "most batches after the first of each user come from known rows")
+        if TestEnvironment.citus { #expect(known.value == 0) }
         #expect(readFirst.answers.count == 96 && readFirst.answers.contains { $0.hasSuffix("replayed true") })
         #expect(readFirst.answers.contains { $0.hasSuffix("INSUFFICIENT_BALANCE") || $0.hasSuffix("SPEND_CAP_REACHED") })
         #expect(fromKnown.answers == readFirst.answers)
@@ -129,27 +134,27 @@ struct KnownRowsTests {
             let first = try await deduct("job", 4, "r1")  // the free calls, read first
             #expect(first.freeCount == 4 && known.value == 0)
             let second = try await deduct("job", 1, "r2")
-            #expect(second.costFen == Fen(3) && second.balanceAfterFen == Fen(97) && known.value == 1)
+            #expect(second.costFen == Fen(3) && second.balanceAfterFen == Fen(97) && known.value == Self.known(1))
 
             // As the per-call strategy would: the balance moves, the version does not.
             try await sql("UPDATE user_balance SET balance_fen = balance_fen - 7 WHERE user_id = 'u1'")
             let third = try await deduct("job", 1, "r3")
-            #expect(third.balanceAfterFen == Fen(87) && known.value == 1)
+            #expect(third.balanceAfterFen == Fen(87) && known.value == Self.known(1))
             let fourth = try await deduct("job", 1, "r4")
-            #expect(fourth.balanceAfterFen == Fen(84) && known.value == 2)
+            #expect(fourth.balanceAfterFen == Fen(84) && known.value == Self.known(2))
 
             // The price administration raises the allowance.
             try await sql(
                 "UPDATE free_quota SET total = total + 2, version = version + 1 WHERE user_id = 'u1' AND service_name = 'job'")
             let fifth = try await deduct("job", 3, "r5")
-            #expect(fifth.freeCount == 2 && fifth.paidCount == 1 && fifth.balanceAfterFen == Fen(81) && known.value == 2)
+            #expect(fifth.freeCount == 2 && fifth.paidCount == 1 && fifth.balanceAfterFen == Fen(81) && known.value == Self.known(2))
 
             // The monthly reset creates a row this lane has not seen, with another allowance.
             let period = db.period.text
             try await sql(
                 "INSERT INTO free_quota (user_id, period, service_name, total) VALUES ('u1', '\(period)', 'tiny', 1)")
             let sixth = try await deduct("tiny", 2, "r6")
-            #expect(sixth.freeCount == 1 && sixth.paidCount == 1 && known.value == 2)
+            #expect(sixth.freeCount == 1 && sixth.paidCount == 1 && known.value == Self.known(2))
 
             // Record ids keep ascending, whichever way a batch took them.
             let ids = [first, second, third, fourth, fifth, sixth].flatMap(\.recordIds)
