@@ -63,7 +63,7 @@ public final class DeductionLanes: CallbackDeductionLedger, OperationLedger, Thr
                     prices: prices, calendar: calendar, clock: clock,
                     knownUsers: KnownBalanceRows(limit: max(10_000, Self.knownUsersLimit / settings.laneCount)),
                     knownRows: settings.knownRows
-                        ? LaneRowCache(limit: max(10_000, Self.knownUsersLimit / settings.laneCount)) : nil),
+                        ? LaneRowCache(limit: max(5_000, Self.knownRowsLimit / settings.laneCount)) : nil),
                 maxBatchCount: settings.maxBatchCount, maxQueued: settings.maxQueuedPerLane, observer: observer,
                 listener: listener, dispatch: dispatch)
         }
@@ -71,6 +71,8 @@ public final class DeductionLanes: CallbackDeductionLedger, OperationLedger, Thr
 
     /// Users remembered as having a balance row, over all lanes (a few MB at most).
     static let knownUsersLimit = 200_000
+    /// Users whose rows the lanes remember, over all lanes (a few hundred bytes each: ~20 MB).
+    static let knownRowsLimit = 50_000
 
     public func start() {
         guard threads.beginOnce() else { return }
