@@ -91,7 +91,8 @@ final class RecordIdReservoir: Sendable {
 
     func add(_ taken: [Int64]) {
         ids.withLock { ids in
-            if ids.head > 0 {
+            // Handed-out ids are dropped once they are half the storage (amortised O(1) an id).
+            if ids.head > 0, ids.head * 2 >= ids.stock.count {
                 ids.stock.removeFirst(ids.head)
                 ids.head = 0
             }
