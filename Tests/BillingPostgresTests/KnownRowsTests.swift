@@ -164,6 +164,93 @@ struct KnownRowsTests {
         }
     }
 
+    /// Lanes of their own on `db`'s schema, told apart in pg_stat_activity by `name`.
+    static func lanes(_ db: TestLedger, _ name: String, lockTimeout: Int, observer: KnownCount) -> DeductionLanes {
+        var config = db.config
+        config.lockTimeoutMilliseconds = lockTimeout
+        config.applicationName += "-\(name)"
+        return DeductionLanes(
+            config: config, catalog: Self.catalog, calendar: .platformDefault, clock: db.clock,
+            settings: .init(laneCount: 1), observer: observer)
+    }
+
+    static func deduct(_ lanes: DeductionLanes, _ user: String, _ id: String) async -> String {
+        do throws(BillingError) {
+            let receipt = try await lanes.deduct(
+                try DeductionRequest(userId: user, serviceName: "job", count: 1, requestId: id))
+            return "balance \(receipt.balanceAfterFen.value)"
+        } catch {
+            return error.code
+        }
+    }
+
+    @Test("a row lock held elsewhere fails only its user's deductions of a one-round-trip batch; the others commit")
+    func lockWaitIsolated() async throws {
+        try await TestLedger.with(lanes: .init(laneCount: 1), catalog: Self.catalog) { db in
+            let known = KnownCount()
+            let lanes = Self.lanes(db, "known-locks", lockTimeout: 300, observer: known).started()
+            for user in ["held", "bystander"] {
+                try await db.fund(user, fen: 100)
+                _ = try await lanes.deduct(try DeductionRequest(userId: user, serviceName: "job", count: 4, requestId: "\(user)-free"))
+                #expect(await Self.deduct(lanes, user, "\(user)-1") == "balance 97")  // now known to the lane
+            }
+            let before = known.value
+            let holder = try PostgresConnection.connect(db.config)
+            try holder.query("BEGIN")
+            try holder.query("SELECT 1 FROM user_balance WHERE user_id = 'held' FOR UPDATE")
+            async let held = Self.deduct(lanes, "held", "held-2")
+            async let bystander = Self.deduct(lanes, "bystander", "bystander-2")
+            let answers = await [held, bystander]
+            try holder.query("ROLLBACK")
+            holder.close()
+            // Both users were known, so the batch first went in one round trip and waited there;
+            // after the lock timeout the lane tried user by user.
+            #expect(before == Self.known(2))
+            #expect(answers == ["UNAVAILABLE", "balance 94"])
+            #expect(await Self.deduct(lanes, "held", "held-2") == "balance 94", "the retry is charged once")
+            await lanes.shutdown()
+        }
+    }
+
+    // Plain PostgreSQL only: on Citus the lanes read first, and the lock is waited for on a worker.
+    @Test(
+        "a one-round-trip batch whose connection is cut is never charged twice: its retry with the same id settles it",
+        .enabled(if: !TestEnvironment.citus))
+    func connectionCut() async throws {
+        try await TestLedger.with(lanes: .init(laneCount: 1), catalog: Self.catalog) { db in
+            let known = KnownCount()
+            let lanes = Self.lanes(db, "known-cut", lockTimeout: 20_000, observer: known).started()
+            try await db.fund("u1", fen: 100)
+            _ = try await lanes.deduct(try DeductionRequest(userId: "u1", serviceName: "job", count: 4, requestId: "free"))
+            #expect(await Self.deduct(lanes, "u1", "r1") == "balance 97")
+            // The lane's next transaction waits for this lock, and its backend is ended meanwhile.
+            let holder = try PostgresConnection.connect(db.config)
+            try holder.query("BEGIN")
+            try holder.query("SELECT 1 FROM user_balance WHERE user_id = 'u1' FOR UPDATE")
+            async let cut = Self.deduct(lanes, "u1", "r2")
+            var ended = false
+            for _ in 0..<400 where !ended {
+                try await Task.sleep(for: .milliseconds(10))
+                ended =
+                    try holder.query(
+                        """
+                        SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                        WHERE application_name LIKE '%-known-cut-lane' AND wait_event_type = 'Lock'
+                        """)[0].int64(0) > 0
+            }
+            #expect(ended, "the lane's backend waited for the lock and was ended")
+            try holder.query("ROLLBACK")
+            holder.close()
+            // Either answer is right: not charged and told so, or charged (retried once the fate
+            // was asked). Whichever, the caller's retry with the same id leaves one charge.
+            let first = await cut
+            #expect(first == "UNAVAILABLE" || first == "balance 94")
+            #expect(await Self.deduct(lanes, "u1", "r2") == "balance 94")
+            #expect(try await db.balance("u1") == Fen(94))
+            await lanes.shutdown()
+        }
+    }
+
     @Test("the clock check rolls back a transaction whose now() is not within the tolerance of the lane's instant")
     func clockCheck() async throws {
         try await TestSchema.with(prefix: "clock") { schema in
