@@ -55,6 +55,9 @@ struct DeployFilesTests {
             #expect(try await env.app.internal("check", #"{"user_id": "m1", "service_name": "payment", "count": 1}"#).status == 200)
             let batch = #"{"items": [{"user_id": "m2", "service_name": "payment", "count": 1, "request_id": "b1"}]}"#
             #expect(try await env.app.internal("deduct/batch", batch).status == 200)
+            // Again for the same user: the lane knows its rows now (one round trip).
+            let again = #"{"items": [{"user_id": "m2", "service_name": "payment", "count": 1, "request_id": "b2"}]}"#
+            #expect(try await env.app.internal("deduct/batch", again).status == 200)
             let hold = #"{"user_id": "m1", "service_name": "payment", "count": 1, "hold_id": "h1"}"#
             #expect(try await env.app.internal("holds", hold).status == 200)
             try await env.app.withGRPC { client in
