@@ -61,7 +61,7 @@ extension BatchApplier {
         guard recordIds.count >= idsNeeded, let rows = knownRows.rows(of: users, in: period) else {
             return .notApplicable
         }
-        let before = Self.snapshot(of: rows, period: period)
+        let before = Self.snapshot(of: users, rows: rows, period: period)
         var localId: Int64 = 0
         let batch = DeductionBatch(
             prices: book, period: period, periodStart: calendar.bounds(of: period).lowerBound, appliedAt: now)
@@ -72,7 +72,9 @@ extension BatchApplier {
         if Self.refusesKeyedDeduction(requests, result.results) { return .refused }
         guard !result.records.isEmpty, let ids = recordIds.take(idsNeeded) else { return .notApplicable }
 
-        let versions = rows.mapValues(\.version)
+        var versions: [String: Int64] = [:]
+        versions.reserveCapacity(users.count)
+        for (user, row) in zip(users, rows) { versions[user] = row.version }
         let refill = recordIds.shortfall(after: 0)
         var steps: [PipelineStep] = [
             .sql("BEGIN"),
@@ -87,13 +89,11 @@ extension BatchApplier {
             .prepared(
                 LaneStatement.checkBalances.rawValue,
                 [
-                    PostgresText.textArray(users), PostgresText.int64Array(users.map { rows[$0]?.version ?? -1 }),
-                    PostgresText.int64Array(users.map { rows[$0]?.balance.value ?? -1 }),
-                    PostgresText.int64Array(users.map { rows[$0]?.heldFen.value ?? -1 }),
-                    PostgresText.textArray(
-                        users.map { user in CarryText.encode((rows[user]?.carries ?? [:]).map { ($0.key, $0.value) }) }),
-                    PostgresText.textArray(users.map { rows[$0]?.spend?.period.text ?? "" }),
-                    PostgresText.int64Array(users.map { rows[$0]?.spend?.fen.value ?? 0 }),
+                    PostgresText.textArray(users), PostgresText.int64Array(rows.map(\.version)),
+                    PostgresText.int64Array(rows.map(\.balance.value)), PostgresText.int64Array(rows.map(\.heldFen.value)),
+                    PostgresText.textArray(rows.map { CarryText.encode($0.carries.map { ($0.key, $0.value) }) }),
+                    PostgresText.textArray(rows.map { $0.spend?.period.text ?? "" }),
+                    PostgresText.int64Array(rows.map { $0.spend?.fen.value ?? 0 }),
                 ]),
             Self.checkQuotasStep(users: users, rows: rows, period: period),
         ]
@@ -134,8 +134,10 @@ extension BatchApplier {
                 error, commit: commit, transactionId: transactionId, backendPID: connection.backendPID)
         }
         keepIds(received)
+        let changes = BatchChanges(result, period: period)
         knownRows.remember(
-            Self.committedRows(of: users, before: before, versions: versions, after: result, period: period), in: period)
+            zip(users, rows).map { user, row in (user, Self.committed(row, of: user, after: result, changes: changes)) },
+            in: period)
         return .committed(commit)
     }
 
@@ -156,14 +158,14 @@ extension BatchApplier {
         recordIds.add(ids)
     }
 
-    private static func checkQuotasStep(users: [String], rows: [String: LaneRowCache.Rows], period: QuotaPeriod)
+    private static func checkQuotasStep(users: [String], rows: [LaneRowCache.Rows], period: QuotaPeriod)
         -> PipelineStep
     {
         var owners: [String] = []
         var services: [String] = []
         var usage: [QuotaUsage] = []
-        for user in users {
-            for (service, quota) in rows[user]?.quotas ?? [:] {
+        for (user, row) in zip(users, rows) {
+            for (service, quota) in row.quotas {
                 owners.append(user)
                 services.append(service)
                 usage.append(quota)
@@ -178,10 +180,12 @@ extension BatchApplier {
             ])
     }
 
-    /// The snapshot a read of these rows would give.
-    static func snapshot(of rows: [String: LaneRowCache.Rows], period: QuotaPeriod) -> LedgerSnapshot {
+    /// The snapshot a read of these rows (`rows[i]` of `users[i]`) would give.
+    static func snapshot(of users: [String], rows: [LaneRowCache.Rows], period: QuotaPeriod) -> LedgerSnapshot {
         var snapshot = LedgerSnapshot()
-        for (user, row) in rows {
+        snapshot.balances.reserveCapacity(users.count)
+        snapshot.quotas.reserveCapacity(users.count)
+        for (user, row) in zip(users, rows) {
             snapshot.balances[user] = row.balance
             if row.heldFen != .zero { snapshot.heldFen[user] = row.heldFen }
             for (service, carry) in row.carries { snapshot.carries[ChargeKey(userId: user, serviceName: service)] = carry }
@@ -195,50 +199,71 @@ extension BatchApplier {
         return snapshot
     }
 
-    /// The rows of `users` once a batch has committed, as a read would give them: what the
-    /// batch wrote where it wrote, what was there before elsewhere. Users with price overrides
-    /// are left out (`LaneRowCache`).
-    static func committedRows<S: Sequence<String>>(
-        of users: S, before: LedgerSnapshot, versions: [String: Int64], after result: BatchResult, period: QuotaPeriod
-    ) -> [String: LaneRowCache.Rows] {
-        let chosen = Set(users)
-        let carriesMoved = Set(result.changedCarries.map(\.userId))
-        var carries: [String: [(service: String, microFen: Int64)]] = [:]
-        for (key, carry) in before.carries where chosen.contains(key.userId) && !carriesMoved.contains(key.userId) {
-            carries[key.userId, default: []].append((key.serviceName, carry))
+    /// The rows of `users` as a read found them (the batch's snapshot before it applied) at
+    /// their `versions`. Users with price overrides are left out (`LaneRowCache`).
+    static func readRows<S: Sequence<String>>(
+        of users: S, in snapshot: LedgerSnapshot, versions: [String: Int64], period: QuotaPeriod
+    ) -> [(user: String, rows: LaneRowCache.Rows)] {
+        var chosen: [String: LaneRowCache.Rows] = [:]
+        for user in users {
+            guard let version = versions[user], (snapshot.overrides[user] ?? []).isEmpty else { continue }
+            chosen[user] = LaneRowCache.Rows(
+                balance: snapshot.balance(of: user), version: version, heldFen: snapshot.held(by: user), carries: [:],
+                spend: snapshot.spend[user], alerts: snapshot.alerts[user], settings: snapshot.settings[user],
+                quotas: [:])
         }
-        var moved: [String: [(service: String, microFen: Int64)]] = [:]
-        for (key, carry) in result.snapshot.carries where carriesMoved.contains(key.userId) && chosen.contains(key.userId) {
-            moved[key.userId, default: []].append((key.serviceName, carry))
+        for (key, carry) in snapshot.carries where chosen[key.userId] != nil {
+            chosen[key.userId]?.carries[key.serviceName] = carry
         }
-        for (user, list) in moved {
-            // As `writeBalances` stores them and `lockBalances` reads them back.
-            carries[user] = (try? CarryText.decode(CarryText.encode(list))) ?? list
+        for (key, usage) in snapshot.quotas where key.period == period && chosen[key.userId] != nil {
+            chosen[key.userId]?.quotas[key.serviceName] = usage
         }
+        return chosen.map { ($0.key, $0.value) }
+    }
+
+    /// What a committed batch wrote, by user (the period's quota rows; carries as stored).
+    struct BatchChanges {
         var quotas: [String: [String: QuotaUsage]] = [:]
-        for (key, usage) in before.quotas where key.period == period && chosen.contains(key.userId) {
-            quotas[key.userId, default: [:]][key.serviceName] = usage
+        var carries: [String: [String: Int64]] = [:]
+
+        init(_ result: BatchResult, period: QuotaPeriod) {
+            for key in result.changedQuotas where key.period == period {
+                if let usage = result.snapshot.quotas[key] { quotas[key.userId, default: [:]][key.serviceName] = usage }
+            }
+            let moved = Set(result.changedCarries.map(\.userId))
+            guard !moved.isEmpty else { return }
+            var lists: [String: [(service: String, microFen: Int64)]] = [:]
+            for (key, carry) in result.snapshot.carries where moved.contains(key.userId) {
+                lists[key.userId, default: []].append((key.serviceName, carry))
+            }
+            for user in moved {
+                // As `writeBalances` stores them and `lockBalances` reads them back.
+                let list = lists[user] ?? []
+                var stored: [String: Int64] = [:]
+                for (service, carry) in (try? CarryText.decode(CarryText.encode(list))) ?? list { stored[service] = carry }
+                carries[user] = stored
+            }
         }
-        for key in result.changedQuotas where key.period == period && chosen.contains(key.userId) {
-            quotas[key.userId, default: [:]][key.serviceName] = result.snapshot.quotas[key]
+    }
+
+    /// A user's rows once a batch has committed, as a read would give them: what the batch
+    /// wrote where it wrote (`writeBalances` writes only the users whose balance row
+    /// changed, carries only where they moved), `before` elsewhere.
+    static func committed(
+        _ before: LaneRowCache.Rows, of user: String, after result: BatchResult, changes: BatchChanges
+    ) -> LaneRowCache.Rows {
+        var rows = before
+        if result.changedBalances.contains(user) {
+            rows.version = before.version &+ 1
+            rows.balance = result.snapshot.balance(of: user)
+            rows.heldFen = result.snapshot.held(by: user)
+            rows.spend = result.snapshot.spend[user]
+            var alerts = result.snapshot.alerts[user] ?? AlertState()
+            alerts.period = rows.spend?.period
+            rows.alerts = alerts == AlertState() ? nil : alerts
+            if let carries = changes.carries[user] { rows.carries = carries }
         }
-        var committed: [String: LaneRowCache.Rows] = [:]
-        for user in chosen {
-            guard let version = versions[user], (before.overrides[user] ?? []).isEmpty else { continue }
-            let changed = result.changedBalances.contains(user)
-            // The balance row as written (`writeBalances`) and read back (`lockBalances`).
-            let state = changed ? result.snapshot : before
-            let spend = state.spend[user]
-            var alerts = state.alerts[user] ?? AlertState()
-            alerts.period = spend?.period
-            var rows = LaneRowCache.Rows(
-                balance: state.balance(of: user), version: changed ? version &+ 1 : version,
-                heldFen: state.held(by: user), carries: [:], spend: spend,
-                alerts: alerts == AlertState() ? nil : alerts, settings: before.settings[user],
-                quotas: quotas[user] ?? [:])
-            for (service, carry) in carries[user] ?? [] { rows.carries[service] = carry }
-            committed[user] = rows
-        }
-        return committed
+        for (service, usage) in changes.quotas[user] ?? [:] { rows.quotas[service] = usage }
+        return rows
     }
 }

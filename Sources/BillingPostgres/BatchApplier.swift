@@ -216,9 +216,11 @@ struct BatchApplier: Sendable {
         if let knownRows {
             let users = Set(requests.map(\.userId)).subtracting(untouched)
             knownRows.forget(users)
+            let changes = BatchChanges(result, period: period)
             knownRows.remember(
-                Self.committedRows(
-                    of: users, before: read.snapshot, versions: read.versions, after: result, period: period),
+                Self.readRows(of: users, in: read.snapshot, versions: read.versions, period: period).map { entry in
+                    (entry.user, Self.committed(entry.rows, of: entry.user, after: result, changes: changes))
+                },
                 in: period)
         }
         return commit

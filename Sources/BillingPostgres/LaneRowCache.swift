@@ -33,25 +33,25 @@ final class LaneRowCache: Sendable {
 
     init(limit: Int) { self.limit = limit }
 
-    /// The rows of every one of `users` in `period`; nil when any is unknown.
-    func rows(of users: [String], in period: QuotaPeriod) -> [String: Rows]? {
+    /// The rows of every one of `users` in `period`, in their order; nil when any is unknown.
+    func rows(of users: [String], in period: QuotaPeriod) -> [Rows]? {
         state.withLock { state in
             guard state.period == period else { return nil }
-            var found: [String: Rows] = [:]
+            var found: [Rows] = []
             found.reserveCapacity(users.count)
             for user in users {
                 guard let rows = state.users[user] else { return nil }
-                found[user] = rows
+                found.append(rows)
             }
             return found
         }
     }
 
-    /// Keeps `rows` as committed in `period` (a new period forgets the last one's).
-    func remember(_ rows: [String: Rows], in period: QuotaPeriod) {
+    /// Keeps each user's rows as committed in `period` (a new period forgets the last one's).
+    func remember(_ committed: [(user: String, rows: Rows)], in period: QuotaPeriod) {
         state.withLock { state in
             if state.period != period { state = (period, [:]) }
-            for (user, rows) in rows {
+            for (user, rows) in committed {
                 if state.users.count >= limit, state.users[user] == nil { state.users.removeAll(keepingCapacity: true) }
                 state.users[user] = rows
             }
