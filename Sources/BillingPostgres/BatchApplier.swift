@@ -456,7 +456,10 @@ struct BatchApplier: Sendable {
         if idsTaken > idsNeeded {
             // Older ids at hand go first: one lane's records keep ascending ids.
             recordIds.add(read.recordIds)
-            read.recordIds = recordIds.take(idsNeeded) ?? []
+            guard let ids = recordIds.take(idsNeeded) else {
+                throw BillingError.internalFailure("the sequence gave fewer record ids than asked for")
+            }
+            read.recordIds = ids
         }
         for row in rows(.idempotency) {
             let key = IdempotencyKey(userId: try row.string(0), requestId: try row.string(1))
