@@ -27,9 +27,10 @@ extension BatchApplier {
     /// Batches that read first after the clocks disagreed once.
     static let batchesAfterClockMiss = 1_000
 
-    /// The steps of the one pipeline, in order (`checkClock` names the transaction).
+    /// The first steps of the one pipeline, in order (`checkClock` names the transaction); the
+    /// balance and quota rows' checks and the writes follow.
     private enum Step: Int {
-        case begin, takeIds, checkClock, checkBalances, checkQuotas
+        case begin, takeIds, checkClock
     }
 
     func applyKnown(_ requests: [LedgerOperation], on connection: PostgresConnection) throws -> KnownRowsAttempt {
@@ -86,21 +87,37 @@ extension BatchApplier {
                     realTime ? PostgresText.microseconds(now) : nil,
                     String(Int64(Self.clockTolerance * 1_000_000)), calendar.timeZone.identifier, period.text,
                 ]),
-            .prepared(
-                LaneStatement.checkBalances.rawValue,
-                [
-                    PostgresText.textArray(users), PostgresText.int64Array(rows.map(\.version)),
-                    PostgresText.int64Array(rows.map(\.balance.value)), PostgresText.int64Array(rows.map(\.heldFen.value)),
-                    PostgresText.textArray(rows.map { CarryText.encode($0.carries.map { ($0.key, $0.value) }) }),
-                    PostgresText.textArray(rows.map { $0.spend?.period.text ?? "" }),
-                    PostgresText.int64Array(rows.map { $0.spend?.fen.value ?? 0 }),
-                ]),
-            Self.checkQuotasStep(users: users, rows: rows, period: period),
         ]
+        let checkQuotas = Self.checkQuotasStep(users: users, rows: rows, period: period)
         // The records' instant is the transaction's now() (NULL), as when the batch reads it;
         // a test's fixed clock gives it instead, as there.
-        steps += writeSteps(
-            result, existingQuotas: Set(before.quotas.keys), recordIds: ids, period: period, at: realTime ? nil : now)
+        let at = realTime ? nil : now
+        if result.changedBalances.count == users.count {
+            // Every balance row changes: its update is its check (and its lock, in the same
+            // order), then the quota rows are checked before they are written.
+            var expected: [String: LaneRowCache.Rows] = [:]
+            expected.reserveCapacity(users.count)
+            for (user, row) in zip(users, rows) { expected[user] = row }
+            let writes = writeSteps(
+                result, existingQuotas: Set(before.quotas.keys), recordIds: ids, period: period, at: at,
+                checkedAgainst: expected)
+            steps += writes.prefix(1) + [checkQuotas] + writes.dropFirst()
+        } else {
+            steps.append(
+                .prepared(
+                    LaneStatement.checkBalances.rawValue,
+                    [
+                        PostgresText.textArray(users), PostgresText.int64Array(rows.map(\.version)),
+                        PostgresText.int64Array(rows.map(\.balance.value)),
+                        PostgresText.int64Array(rows.map(\.heldFen.value)),
+                        PostgresText.textArray(rows.map { CarryText.encode($0.carries.map { ($0.key, $0.value) }) }),
+                        PostgresText.textArray(rows.map { $0.spend?.period.text ?? "" }),
+                        PostgresText.int64Array(rows.map { $0.spend?.fen.value ?? 0 }),
+                    ]))
+            steps.append(checkQuotas)
+            steps += writeSteps(
+                result, existingQuotas: Set(before.quotas.keys), recordIds: ids, period: period, at: at)
+        }
         steps.append(.sql("COMMIT"))
         let outcomes = result.results.map { outcome in outcome.map { Self.renumber($0, ids: ids) } }
         let commit = Commit(

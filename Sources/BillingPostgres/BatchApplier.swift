@@ -538,8 +538,11 @@ struct BatchApplier: Sendable {
     }
 
     /// One named statement per table that changed, in the lanes' lock order.
+    /// `checkedAgainst`: the balance rows as this lane expects them (every user of the batch
+    /// changes its row): the balance update is also their check (`writeBalancesChecked`).
     func writeSteps(
-        _ result: BatchResult, existingQuotas: Set<QuotaKey>, recordIds: [Int64], period: QuotaPeriod, at now: Date?
+        _ result: BatchResult, existingQuotas: Set<QuotaKey>, recordIds: [Int64], period: QuotaPeriod, at now: Date?,
+        checkedAgainst expected: [String: LaneRowCache.Rows]? = nil
     ) -> [PipelineStep] {
         var steps: [PipelineStep] = []
         let balances = result.changedBalances.sorted()
@@ -550,15 +553,26 @@ struct BatchApplier: Sendable {
             carried[key.userId, default: []].append((key.serviceName, carry))
         }
         if !balances.isEmpty {
-            steps.append(
-                .prepared(
-                    LaneStatement.writeBalances.rawValue,
-                    [
-                        PostgresText.textArray(balances),
-                        PostgresText.int64Array(balances.map { result.snapshot.balance(of: $0).value }),
-                        PostgresText.textArray(balances.map { user in carried[user].map(CarryText.encode) }),
-                        PostgresText.int64Array(balances.map { result.snapshot.held(by: $0).value }),
-                    ] + Self.alertParameters(balances, result.snapshot)))
+            var parameters =
+                [
+                    PostgresText.textArray(balances),
+                    PostgresText.int64Array(balances.map { result.snapshot.balance(of: $0).value }),
+                    PostgresText.textArray(balances.map { user in carried[user].map(CarryText.encode) }),
+                    PostgresText.int64Array(balances.map { result.snapshot.held(by: $0).value }),
+                ] + Self.alertParameters(balances, result.snapshot)
+            if let expected {
+                let was = balances.map { expected[$0] }
+                parameters += [
+                    PostgresText.int64Array(was.map { $0?.version ?? -1 }),
+                    PostgresText.int64Array(was.map { $0?.balance.value ?? -1 }),
+                    PostgresText.int64Array(was.map { $0?.heldFen.value ?? -1 }),
+                    PostgresText.textArray(was.map { CarryText.encode(($0?.carries ?? [:]).map { ($0.key, $0.value) }) }),
+                    PostgresText.textArray(was.map { $0?.spend?.period.text ?? "" }),
+                    PostgresText.int64Array(was.map { $0?.spend?.fen.value ?? 0 }),
+                ]
+            }
+            let statement = expected == nil ? LaneStatement.writeBalances : .writeBalancesChecked
+            steps.append(.prepared(statement.rawValue, parameters))
         }
         // The period compares as its text does (four-digit years), without writing the text.
         let quotas = result.changedQuotas.sorted {

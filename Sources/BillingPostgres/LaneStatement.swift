@@ -10,11 +10,13 @@ enum LaneStatement: String, CaseIterable {
     case takeRecordIds, transactionId, dropUntouched
     case writeBalances, updateQuotas, insertQuotas, insertHolds, updateHolds, insertRecords, insertRequests
     case insertRefunds, insertAdjustments, insertEvents
-    case checkClock, checkBalances, checkQuotas
+    case checkClock, checkBalances, checkQuotas, writeBalancesChecked
 
     /// Statements of the batch applied without reading first (`BatchApplier.applyKnown`),
     /// which runs on plain PostgreSQL only.
-    var isKnownRowsCheck: Bool { self == .checkClock || self == .checkBalances || self == .checkQuotas }
+    var isKnownRowsCheck: Bool {
+        self == .checkClock || self == .checkBalances || self == .checkQuotas || self == .writeBalancesChecked
+    }
 
     /// Session settings of a lane connection, set before the statements are prepared.
     ///
@@ -200,6 +202,31 @@ enum LaneStatement: String, CaseIterable {
                 AS v(user_id, balance_fen, carries, held_fen, spend_period, spend_fen, low_armed, depleted_armed,
                     fired_low, cap_reached_fired, fired_high)
             WHERE b.user_id = ANY($1::text[]) AND b.user_id = v.user_id
+            """
+        case .writeBalancesChecked:
+            // `writeBalances` that is also the check of its rows, for a batch that changes every
+            // balance row it touches: each row is updated only if it still has the version $13,
+            // balance $14, held fen $15, carries $16 and spend ($17 period, $18 fen) expected, and
+            // the statement divides by zero unless every row was. The rows are locked as they are
+            // updated, in the users' order ($1 sorted) as `lockBalances` would lock them.
+            """
+            WITH updated AS (
+                UPDATE user_balance AS b SET balance_fen = v.balance_fen, carries = COALESCE(v.carries, b.carries),
+                    held_fen = v.held_fen, spend_period = v.spend_period, spend_fen = v.spend_fen,
+                    low_armed = v.low_armed, depleted_armed = v.depleted_armed,
+                    cap_alerts_fired = COALESCE(($12::int[])[v.fired_low:v.fired_high], '{}'),
+                    cap_reached_fired = v.cap_reached_fired, version = b.version + 1, updated_at = now()
+                FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::bool[],
+                    $8::bool[], $9::int[], $10::bool[], $11::int[], $13::bigint[], $14::bigint[], $15::bigint[],
+                    $16::text[], $17::text[], $18::bigint[])
+                    AS v(user_id, balance_fen, carries, held_fen, spend_period, spend_fen, low_armed, depleted_armed,
+                        fired_low, cap_reached_fired, fired_high, was_version, was_balance, was_held, was_carries,
+                        was_spend_period, was_spend_fen)
+                WHERE b.user_id = ANY($1::text[]) AND b.user_id = v.user_id AND b.version = v.was_version
+                    AND b.balance_fen = v.was_balance AND b.held_fen = v.was_held AND b.carries = v.was_carries
+                    AND b.spend_period = v.was_spend_period AND b.spend_fen = v.was_spend_fen
+                RETURNING 1)
+            SELECT 1 / (count(*) = cardinality($1::text[]))::int FROM updated
             """
         case .updateQuotas:
             // Rows read and locked by this transaction: a plain (often HOT) update.
