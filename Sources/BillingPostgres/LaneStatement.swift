@@ -55,6 +55,15 @@ enum LaneStatement: String, CaseIterable {
                 cost_fen, balance_after_fen, free_remaining_after, available_after_fen, ids_high)
         """
 
+    /// The balance row's update from the row `v` of `writeBalances`' arrays (shared with
+    /// `writeBalancesChecked`).
+    static let balanceUpdate = """
+        UPDATE user_balance AS b SET balance_fen = v.balance_fen, carries = COALESCE(v.carries, b.carries),
+            held_fen = v.held_fen, spend_period = v.spend_period, spend_fen = v.spend_fen, low_armed = v.low_armed,
+            depleted_armed = v.depleted_armed, cap_alerts_fired = COALESCE(($12::int[])[v.fired_low:v.fired_high], '{}'),
+            cap_reached_fired = v.cap_reached_fired, version = b.version + 1, updated_at = now()
+        """
+
     /// How a lazily created quota row meets one the cron created meanwhile (shared with the
     /// Citus form).
     static let quotaUpsert = """
@@ -192,11 +201,7 @@ enum LaneStatement: String, CaseIterable {
             // $5 spend periods, $6 spend (fen), $7 low armed, $8 depleted armed, $10 cap reached
             // fired; the cap percents fired are the slices $9…$11 of $12 (PostgresText.slicedArrays).
             """
-            UPDATE user_balance AS b SET balance_fen = v.balance_fen, carries = COALESCE(v.carries, b.carries),
-                held_fen = v.held_fen, spend_period = v.spend_period, spend_fen = v.spend_fen, low_armed = v.low_armed,
-                depleted_armed = v.depleted_armed,
-                cap_alerts_fired = COALESCE(($12::int[])[v.fired_low:v.fired_high], '{}'),
-                cap_reached_fired = v.cap_reached_fired, version = b.version + 1, updated_at = now()
+            \(Self.balanceUpdate)
             FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::bool[],
                 $8::bool[], $9::int[], $10::bool[], $11::int[])
                 AS v(user_id, balance_fen, carries, held_fen, spend_period, spend_fen, low_armed, depleted_armed,
@@ -211,11 +216,7 @@ enum LaneStatement: String, CaseIterable {
             // updated, in the users' order ($1 sorted) as `lockBalances` would lock them.
             """
             WITH updated AS (
-                UPDATE user_balance AS b SET balance_fen = v.balance_fen, carries = COALESCE(v.carries, b.carries),
-                    held_fen = v.held_fen, spend_period = v.spend_period, spend_fen = v.spend_fen,
-                    low_armed = v.low_armed, depleted_armed = v.depleted_armed,
-                    cap_alerts_fired = COALESCE(($12::int[])[v.fired_low:v.fired_high], '{}'),
-                    cap_reached_fired = v.cap_reached_fired, version = b.version + 1, updated_at = now()
+                \(Self.balanceUpdate)
                 FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::bool[],
                     $8::bool[], $9::int[], $10::bool[], $11::int[], $13::bigint[], $14::bigint[], $15::bigint[],
                     $16::text[], $17::text[], $18::bigint[])
