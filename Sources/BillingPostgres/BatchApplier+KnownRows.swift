@@ -94,26 +94,17 @@ extension BatchApplier {
         let at = realTime ? nil : now
         if result.changedBalances.count == users.count {
             // Every balance row changes: its update is its check (and its lock, in the same
-            // order), then the quota rows are checked before they are written.
-            var expected: [String: LaneRowCache.Rows] = [:]
-            expected.reserveCapacity(users.count)
-            for (user, row) in zip(users, rows) { expected[user] = row }
+            // order), then the quota rows are checked before they are written. The rows it
+            // updates are `users` in the same (sorted) order.
             let writes = writeSteps(
                 result, existingQuotas: Set(before.quotas.keys), recordIds: ids, period: period, at: at,
-                checkedAgainst: expected)
+                checkedAgainst: Self.expectedBalanceColumns(rows))
             steps += writes.prefix(1) + [checkQuotas] + writes.dropFirst()
         } else {
             steps.append(
                 .prepared(
                     LaneStatement.checkBalances.rawValue,
-                    [
-                        PostgresText.textArray(users), PostgresText.int64Array(rows.map(\.version)),
-                        PostgresText.int64Array(rows.map(\.balance.value)),
-                        PostgresText.int64Array(rows.map(\.heldFen.value)),
-                        PostgresText.textArray(rows.map { CarryText.encode($0.carries.map { ($0.key, $0.value) }) }),
-                        PostgresText.textArray(rows.map { $0.spend?.period.text ?? "" }),
-                        PostgresText.int64Array(rows.map { $0.spend?.fen.value ?? 0 }),
-                    ]))
+                    [PostgresText.textArray(users)] + Self.expectedBalanceColumns(rows)))
             steps.append(checkQuotas)
             steps += writeSteps(
                 result, existingQuotas: Set(before.quotas.keys), recordIds: ids, period: period, at: at)
@@ -165,6 +156,18 @@ extension BatchApplier {
         } catch {
             throw Failure.notCommitted(error, retryable: Self.isRetryable(error))
         }
+    }
+
+    /// What the balance rows are expected to hold, as the checks compare them: version,
+    /// balance, held fen, carries (as stored), spend period and spend.
+    static func expectedBalanceColumns(_ rows: [LaneRowCache.Rows]) -> [String?] {
+        [
+            PostgresText.int64Array(rows.map(\.version)), PostgresText.int64Array(rows.map(\.balance.value)),
+            PostgresText.int64Array(rows.map(\.heldFen.value)),
+            PostgresText.textArray(rows.map { CarryText.encode($0.carries.map { ($0.key, $0.value) }) }),
+            PostgresText.textArray(rows.map { $0.spend?.period.text ?? "" }),
+            PostgresText.int64Array(rows.map { $0.spend?.fen.value ?? 0 }),
+        ]
     }
 
     /// Ids the pipeline took ahead (its second step), kept whatever became of the batch.

@@ -538,11 +538,12 @@ struct BatchApplier: Sendable {
     }
 
     /// One named statement per table that changed, in the lanes' lock order.
-    /// `checkedAgainst`: the balance rows as this lane expects them (every user of the batch
-    /// changes its row): the balance update is also their check (`writeBalancesChecked`).
+    /// `checkedAgainst`: what the changed balance rows (in their sorted order) are expected to
+    /// hold (`expectedBalanceColumns`): the balance update is also their check
+    /// (`writeBalancesChecked`).
     func writeSteps(
         _ result: BatchResult, existingQuotas: Set<QuotaKey>, recordIds: [Int64], period: QuotaPeriod, at now: Date?,
-        checkedAgainst expected: [String: LaneRowCache.Rows]? = nil
+        checkedAgainst expected: [String?]? = nil
     ) -> [PipelineStep] {
         var steps: [PipelineStep] = []
         let balances = result.changedBalances.sorted()
@@ -560,17 +561,7 @@ struct BatchApplier: Sendable {
                     PostgresText.textArray(balances.map { user in carried[user].map(CarryText.encode) }),
                     PostgresText.int64Array(balances.map { result.snapshot.held(by: $0).value }),
                 ] + Self.alertParameters(balances, result.snapshot)
-            if let expected {
-                let was = balances.map { expected[$0] }
-                parameters += [
-                    PostgresText.int64Array(was.map { $0?.version ?? -1 }),
-                    PostgresText.int64Array(was.map { $0?.balance.value ?? -1 }),
-                    PostgresText.int64Array(was.map { $0?.heldFen.value ?? -1 }),
-                    PostgresText.textArray(was.map { CarryText.encode(($0?.carries ?? [:]).map { ($0.key, $0.value) }) }),
-                    PostgresText.textArray(was.map { $0?.spend?.period.text ?? "" }),
-                    PostgresText.int64Array(was.map { $0?.spend?.fen.value ?? 0 }),
-                ]
-            }
+            if let expected { parameters += expected }
             let statement = expected == nil ? LaneStatement.writeBalances : .writeBalancesChecked
             steps.append(.prepared(statement.rawValue, parameters))
         }
