@@ -27,10 +27,13 @@ extension BatchApplier {
     /// Batches that read first after the clocks disagreed once.
     static let batchesAfterClockMiss = 1_000
 
-    /// The first steps of the one pipeline, in order (`checkClock` names the transaction); the
-    /// balance and quota rows' checks and the writes follow.
-    private enum Step: Int {
-        case begin, takeIds, checkClock
+    /// The first steps of the one pipeline: BEGIN, ids for later batches when the lane runs
+    /// low (`takeIds`), then `checkClock`, which names the transaction; the balance and quota
+    /// rows' checks and the writes follow.
+    private struct Steps {
+        let takesIds: Bool
+        let takeIds = 1
+        var checkClock: Int { takesIds ? 2 : 1 }
     }
 
     func applyKnown(_ requests: [LedgerOperation], on connection: PostgresConnection) throws -> KnownRowsAttempt {
@@ -76,18 +79,20 @@ extension BatchApplier {
         var versions: [String: Int64] = [:]
         versions.reserveCapacity(users.count)
         for (user, row) in zip(users, rows) { versions[user] = row.version }
-        let refill = recordIds.shortfall(after: 0)
-        var steps: [PipelineStep] = [
-            .sql("BEGIN"),
-            // Taken before anything can fail, so even a rolled-back batch leaves the ids at hand.
-            .prepared(LaneStatement.takeRecordIds.rawValue, [String(refill)]),
+        // Ids for later batches only once the lane runs low: a statement in every batch cost
+        // about as much as three deductions' records.
+        let refill = recordIds.refill()
+        let step = Steps(takesIds: refill > 0)
+        var steps: [PipelineStep] = [.sql("BEGIN")]
+        // Taken before anything can fail, so even a rolled-back batch leaves the ids at hand.
+        if step.takesIds { steps.append(.prepared(LaneStatement.takeRecordIds.rawValue, [String(refill)])) }
+        steps.append(
             .prepared(
                 LaneStatement.checkClock.rawValue,
                 [
                     realTime ? PostgresText.microseconds(now) : nil,
                     String(Int64(Self.clockTolerance * 1_000_000)), calendar.timeZone.identifier, period.text,
-                ]),
-        ]
+                ]))
         let checkQuotas = Self.checkQuotasStep(users: users, rows: rows, period: period)
         // The records' instant is the transaction's now() (NULL), as when the batch reads it;
         // a test's fixed clock gives it instead, as there.
@@ -120,28 +125,28 @@ extension BatchApplier {
         do {
             try connection.pipeline(steps, received: &received)
         } catch {
-            keepIds(received)
+            keepIds(received, step)
             knownRows.forget(users)
             if !error.isConnectionFailure {
                 if connection.isOpen { _ = try? connection.query("ROLLBACK") }
                 if error.sqlState == "22012" {
                     // A check refused: the clocks disagree (read first for a while), or a row
                     // changed since this lane wrote it (forgotten above; read it now).
-                    if received.count == Step.checkClock.rawValue { knownRows.pause(batches: Self.batchesAfterClockMiss) }
+                    if received.count == step.checkClock { knownRows.pause(batches: Self.batchesAfterClockMiss) }
                     return .notApplicable
                 }
                 if Self.needsStoredAnswers(error) { return .storedAnswersNeeded }
                 throw Failure.notCommitted(error, retryable: Self.isRetryable(error))
             }
             // The transaction is named by the clock check's answer, if it came before the break.
-            guard received.count > Step.checkClock.rawValue else {
+            guard received.count > step.checkClock else {
                 throw Failure.commitUnknown(error, commit: commit, transactionId: 0, backendPID: connection.backendPID)
             }
-            let transactionId = (try? received[Step.checkClock.rawValue].all.first?.int64(0)) ?? 0
+            let transactionId = (try? received[step.checkClock].all.first?.int64(0)) ?? 0
             throw Failure.commitUnknown(
                 error, commit: commit, transactionId: transactionId, backendPID: connection.backendPID)
         }
-        keepIds(received)
+        keepIds(received, step)
         let changes = BatchChanges(result, period: period)
         knownRows.remember(
             zip(users, rows).map { user, row in (user, Self.committed(row, of: user, after: result, changes: changes)) },
@@ -170,10 +175,11 @@ extension BatchApplier {
         ]
     }
 
-    /// Ids the pipeline took ahead (its second step), kept whatever became of the batch.
-    private func keepIds(_ received: [PostgresRows]) {
-        guard received.count > Step.takeIds.rawValue,
-            let ids = try? received[Step.takeIds.rawValue].all.map({ try $0.int64(0) })
+    /// Ids the pipeline took ahead (its second step, if it took any), kept whatever became
+    /// of the batch.
+    private func keepIds(_ received: [PostgresRows], _ step: Steps) {
+        guard step.takesIds, received.count > step.takeIds,
+            let ids = try? received[step.takeIds].all.map({ try $0.int64(0) })
         else { return }
         recordIds.add(ids)
     }

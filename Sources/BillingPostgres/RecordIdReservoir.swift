@@ -8,6 +8,9 @@ final class RecordIdReservoir: Sendable {
 
     /// How many a lane keeps at hand: a batch of 1,024 deductions needs up to 2,048.
     static let target = 4_096
+    /// Below this many a batch applied without reading first takes the lane back to `target`;
+    /// at or above it, the next such batch (2,048 ids at most) still finds its ids at hand.
+    static let lowWater = 2_048
 
     var count: Int { ids.withLock { $0.stock.count - $0.head } }
 
@@ -34,4 +37,8 @@ final class RecordIdReservoir: Sendable {
 
     /// How many to take to be back at `target` after handing out `needed`.
     func shortfall(after needed: Int) -> Int { max(0, Self.target + needed - count) }
+
+    /// How many a batch that reads nothing should take for later ones: none while at least
+    /// `lowWater` are at hand, else back to `target`.
+    func refill() -> Int { count < Self.lowWater ? shortfall(after: 0) : 0 }
 }

@@ -23,8 +23,11 @@ struct KnownRowsTests {
     /// Counts the batches committed without a read.
     final class KnownCount: LaneObserver {
         private let count = Mutex(0)
+        private let batches = Mutex(0)
         var value: Int { count.withLock { $0 } }
-        func batchCommitted(lane: Int, size: Int, attempts: Int) {}
+        /// Batches committed after reading first.
+        var readFirst: Int { batches.withLock { $0 } - value }
+        func batchCommitted(lane: Int, size: Int, attempts: Int) { batches.withLock { $0 += 1 } }
         func batchFailed(lane: Int, size: Int, error: BillingError) {}
         func knownRowsCommitted(lane: Int) { count.withLock { $0 += 1 } }
     }
@@ -117,6 +120,36 @@ struct KnownRowsTests {
         #expect(readFirst.answers.contains { $0.hasSuffix("INSUFFICIENT_BALANCE") || $0.hasSuffix("SPEND_CAP_REACHED") })
         #expect(fromKnown.answers == readFirst.answers)
         #expect(fromKnown.rows == readFirst.rows)
+    }
+
+    @Test("batches that read nothing take record ids only once the lane runs low: 2,500 deductions over the refills, each charged once, ids ascending")
+    func idsAcrossRefills() async throws {
+        let known = KnownCount()
+        try await TestLedger.with(lanes: .init(laneCount: 1), catalog: Self.catalog, observer: known) { db in
+            let users = (0..<100).map { "ids\($0)" }
+            for user in users { try await db.fund(user, fen: 100) }
+            var ids: [Int64] = []
+            var balances: [Int64] = []
+            var readingFirst = 0
+            // 25 rounds of 200 ids each (two a deduction, taken whatever it writes): the lane's
+            // stock of 4,096 runs below the low-water mark and is refilled by a batch that reads nothing.
+            for round in 0..<25 {
+                let requests = try users.map {
+                    try DeductionRequest(userId: $0, serviceName: "job", count: 1, requestId: "\($0)-\(round)")
+                }
+                for answer in await db.lanes.deductAll(requests) {
+                    let receipt = try answer.get()
+                    ids += receipt.recordIds
+                    if round == 24 { balances.append(receipt.balanceAfterFen.value) }
+                }
+                if round == 0 { readingFirst = known.readFirst }
+            }
+            #expect(ids.count == 2_500 && Set(ids).count == 2_500)
+            #expect(ids == ids.sorted(), "one lane: ids ascend in the order its batches commit")
+            #expect(balances == Array(repeating: 100 - 21 * 3, count: 100), "4 free calls, then 3 fen each")
+            #expect(known.value >= Self.known(24))
+            if !TestEnvironment.citus { #expect(known.readFirst == readingFirst, "no batch ran out of ids and read") }
+        }
     }
 
     @Test("a row changed behind the lane's back — balance, quota total, a quota row created — is read, not charged from memory")
@@ -306,5 +339,15 @@ struct KnownRowsTests {
         ids.add([20, 21])
         #expect(ids.take(3) == [12, 20, 21] && ids.count == 0)
         #expect(ids.shortfall(after: 8) == RecordIdReservoir.target + 8)
+
+        // A batch that reads nothing takes ids only once the lane runs low, then enough for
+        // the largest batch to find its ids at hand.
+        #expect(ids.refill() == RecordIdReservoir.target)
+        ids.add(Array(1...Int64(RecordIdReservoir.target)))
+        #expect(ids.refill() == 0)
+        _ = ids.take(RecordIdReservoir.target - RecordIdReservoir.lowWater)
+        #expect(ids.refill() == 0 && ids.count >= 2 * DeductionLanes.Settings().maxBatchCount)
+        _ = ids.take(1)
+        #expect(ids.refill() == RecordIdReservoir.target - RecordIdReservoir.lowWater + 1)
     }
 }
