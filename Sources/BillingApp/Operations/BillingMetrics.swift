@@ -6,7 +6,16 @@ import Prometheus
 /// The service's Prometheus metrics, on a registry of its own (no global state, so tests
 /// can build several applications in one process).
 public final class BillingMetrics: Sendable {
-    public let registry = PrometheusCollectorRegistry()
+    public let registry: PrometheusCollectorRegistry
+    /// Series moved once per lane batch or cache read, looked up once: a registry lookup
+    /// builds and validates the name and takes the registry's lock.
+    private let laneBatchSize: ValueHistogram
+    private let laneRetries: Counter
+    private let laneKnownRows: Counter
+    private let laneTransaction: DurationHistogram
+    private let laneCacheWrite: DurationHistogram
+    private let cacheReads: (hit: Counter, miss: Counter, fallback: Counter)
+    private let cacheWriteFailures: Counter
 
     private static let latencyBuckets: [Duration] = [
         .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
@@ -17,6 +26,31 @@ public final class BillingMetrics: Sendable {
     private static let holdLagBuckets: [Double] = [0.25, 0.5, 1, 2, 3, 4, 5, 7.5, 10, 30, 60]
 
     public init() {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        laneBatchSize = registry.makeValueHistogram(
+            descriptor: Self.named("billing_lane_batch_size", "Deductions committed per lane transaction"),
+            buckets: Self.batchBuckets)
+        laneRetries = registry.makeCounter(descriptor: Self.named("billing_lane_batch_retries_total", "Lane batches retried"))
+        laneKnownRows = registry.makeCounter(
+            descriptor: Self.named(
+                "billing_lane_known_rows_batches_total",
+                "Lane batches committed in one round trip from the rows the lane's last commits left"))
+        laneTransaction = registry.makeDurationHistogram(
+            descriptor: Self.named(
+                "billing_lane_transaction_seconds", "A lane batch's transaction, from BEGIN to the COMMIT's answer"),
+            buckets: Self.latencyBuckets)
+        laneCacheWrite = registry.makeDurationHistogram(
+            descriptor: Self.named("billing_lane_cache_write_seconds", "Writing a committed batch's accounts to the cache"),
+            buckets: Self.latencyBuckets)
+        func cacheRead(_ result: String) -> Counter {
+            registry.makeCounter(
+                descriptor: Self.named("billing_cache_reads_total", "Account cache reads by result"),
+                labels: [("result", result)])
+        }
+        cacheReads = (cacheRead("hit"), cacheRead("miss"), cacheRead("fallback"))
+        cacheWriteFailures = registry.makeCounter(
+            descriptor: Self.named("billing_cache_write_failures_total", "Account cache writes that did not reach Redis"))
         initializeSeries()
     }
 
@@ -27,14 +61,6 @@ public final class BillingMetrics: Sendable {
         _ = registry.makeCounter(
             descriptor: Self.named("billing_lane_batch_failures_total", "Lane batches that failed, by error code"),
             labels: [("code", "UNAVAILABLE")])
-        _ = registry.makeCounter(descriptor: Self.named("billing_lane_batch_retries_total", "Lane batches retried"))
-        _ = registry.makeCounter(
-            descriptor: Self.named("billing_cache_write_failures_total", "Account cache writes that did not reach Redis"))
-        for result in ["hit", "miss", "fallback"] {
-            _ = registry.makeCounter(
-                descriptor: Self.named("billing_cache_reads_total", "Account cache reads by result"),
-                labels: [("result", result)])
-        }
         for result in ["ok", "unavailable", "timeout", "refused"] {
             _ = registry.makeDurationHistogram(
                 descriptor: Self.named(
@@ -48,11 +74,6 @@ public final class BillingMetrics: Sendable {
         }
         outboxAge(0)
         heldFen(0)
-        _ = laneTransaction
-        _ = laneCacheWrite
-        _ = registry.makeValueHistogram(
-            descriptor: Self.named("billing_lane_batch_size", "Deductions committed per lane transaction"),
-            buckets: Self.batchBuckets)
         _ = registry.makeValueHistogram(
             descriptor: Self.named("billing_hold_expiry_lag_seconds", "Seconds from a hold's expiresAt to its expiry"),
             buckets: Self.holdLagBuckets)
@@ -71,6 +92,13 @@ public final class BillingMetrics: Sendable {
     private let requestHandles = MetricHandles<RequestLabels, (Counter, DurationHistogram)>()
     private let deductionHandles = MetricHandles<String, Counter>()
 
+    private struct RPCLabels: Hashable, Sendable {
+        let method: String
+        let code: String
+    }
+
+    private let rpcHandles = MetricHandles<RPCLabels, (Counter, DurationHistogram)>()
+
     func request(route: String, method: String, status: Int, duration: Duration) {
         let (counter, histogram) = requestHandles.handle(RequestLabels(route: route, method: method, status: status)) {
             (
@@ -88,14 +116,18 @@ public final class BillingMetrics: Sendable {
 
     /// One RPC by its method and final status code.
     func rpc(method: String, code: String, duration: Duration) {
-        registry.makeCounter(
-            descriptor: Self.named("grpc_requests_total", "gRPC calls by method and status code"),
-            labels: [("method", method), ("code", code)]
-        ).increment()
-        registry.makeDurationHistogram(
-            descriptor: Self.named("grpc_request_duration_seconds", "gRPC call latency by method"),
-            labels: [("method", method)], buckets: Self.latencyBuckets
-        ).record(duration)
+        let (counter, histogram) = rpcHandles.handle(RPCLabels(method: method, code: code)) {
+            (
+                registry.makeCounter(
+                    descriptor: Self.named("grpc_requests_total", "gRPC calls by method and status code"),
+                    labels: [("method", method), ("code", code)]),
+                registry.makeDurationHistogram(
+                    descriptor: Self.named("grpc_request_duration_seconds", "gRPC call latency by method"),
+                    labels: [("method", method)], buckets: Self.latencyBuckets)
+            )
+        }
+        counter.increment()
+        histogram.record(duration)
     }
 
     func deduction(mode: String) {
@@ -169,41 +201,15 @@ public final class BillingMetrics: Sendable {
 
 extension BillingMetrics: LaneObserver {
     public func batchCommitted(lane: Int, size: Int, attempts: Int) {
-        registry.makeValueHistogram(
-            descriptor: Self.named("billing_lane_batch_size", "Deductions committed per lane transaction"),
-            buckets: Self.batchBuckets
-        ).record(Double(size))
-        if attempts > 1 {
-            registry.makeCounter(descriptor: Self.named("billing_lane_batch_retries_total", "Lane batches retried"))
-                .increment()
-        }
+        laneBatchSize.record(Double(size))
+        if attempts > 1 { laneRetries.increment() }
     }
 
-    public func knownRowsCommitted(lane: Int) {
-        registry.makeCounter(
-            descriptor: Self.named(
-                "billing_lane_known_rows_batches_total",
-                "Lane batches committed in one round trip from the rows the lane's last commits left"
-            )
-        ).increment()
-    }
+    public func knownRowsCommitted(lane: Int) { laneKnownRows.increment() }
 
     public func batchTimed(lane: Int, transaction: Duration, cache: Duration) {
         laneTransaction.record(transaction)
         laneCacheWrite.record(cache)
-    }
-
-    private var laneTransaction: DurationHistogram {
-        registry.makeDurationHistogram(
-            descriptor: Self.named(
-                "billing_lane_transaction_seconds", "A lane batch's transaction, from BEGIN to the COMMIT's answer"),
-            buckets: Self.latencyBuckets)
-    }
-
-    private var laneCacheWrite: DurationHistogram {
-        registry.makeDurationHistogram(
-            descriptor: Self.named("billing_lane_cache_write_seconds", "Writing a committed batch's accounts to the cache"),
-            buckets: Self.latencyBuckets)
     }
 
     public func eventsWritten(_ types: [BillingEventType]) {
@@ -227,22 +233,10 @@ extension BillingMetrics: LaneObserver {
 }
 
 extension BillingMetrics: CacheObserver {
-    private func cacheCounter(_ result: String) {
-        registry.makeCounter(
-            descriptor: Self.named("billing_cache_reads_total", "Account cache reads by result"),
-            labels: [("result", result)]
-        ).increment()
-    }
-
-    public func cacheHit() { cacheCounter("hit") }
-    public func cacheMiss() { cacheCounter("miss") }
-    public func cacheFallback() { cacheCounter("fallback") }
-
-    public func cacheWriteFailed() {
-        registry.makeCounter(
-            descriptor: Self.named("billing_cache_write_failures_total", "Account cache writes that did not reach Redis")
-        ).increment()
-    }
+    public func cacheHit() { cacheReads.hit.increment() }
+    public func cacheMiss() { cacheReads.miss.increment() }
+    public func cacheFallback() { cacheReads.fallback.increment() }
+    public func cacheWriteFailed() { cacheWriteFailures.increment() }
 }
 
 /// Counted below the transports: HTTP and gRPC report through BillingService alike.
