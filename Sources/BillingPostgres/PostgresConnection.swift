@@ -169,9 +169,28 @@ func withParameterPointers<R>(_ strings: [String?], _ body: ([UnsafePointer<CCha
     withOptionalCStrings(strings, body)
 }
 
+/// The strings as C strings (nil stays a null pointer), followed by a null pointer: pointers
+/// into one buffer holding every string and its terminating zero one after another.
 private func withOptionalCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
-    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0) } ?? nil }
-    pointers.append(nil)
-    defer { for pointer in pointers { free(pointer) } }
-    return body(pointers.map { UnsafePointer($0) })
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(strings.reduce(1) { $0 + ($1?.utf8.count ?? 0) + 1 })
+    var offsets: [Int?] = []
+    offsets.reserveCapacity(strings.count)
+    for string in strings {
+        guard let string else {
+            offsets.append(nil)
+            continue
+        }
+        offsets.append(bytes.count)
+        bytes.append(contentsOf: string.utf8)
+        bytes.append(0)
+    }
+    bytes.append(0)
+    return bytes.withUnsafeBytes { buffer in
+        var pointers: [UnsafePointer<CChar>?] = offsets.map { offset in
+            offset.flatMap { offset in buffer.baseAddress.map { ($0 + offset).assumingMemoryBound(to: CChar.self) } }
+        }
+        pointers.append(nil)
+        return body(pointers)
+    }
 }

@@ -77,9 +77,8 @@ public final class RedisConnection: RedisCommands, @unchecked Sendable {
 
     private func append(_ arguments: [String]) throws(RedisError) {
         guard let context else { throw RedisError(kind: .connection, message: "connection closed") }
-        let bytes = arguments.map { Array($0.utf8) }
-        let status: Int32 = withArgumentPointers(bytes) { pointers, lengths in
-            redisAppendCommandArgv(context, Int32(bytes.count), pointers, lengths)
+        let status: Int32 = withArgumentPointers(arguments) { pointers, lengths in
+            redisAppendCommandArgv(context, Int32(arguments.count), pointers, lengths)
         }
         guard status == REDIS_OK else { throw RedisError(kind: .connection, message: Self.errorText(context)) }
     }
@@ -124,23 +123,34 @@ public final class RedisConnection: RedisCommands, @unchecked Sendable {
     }
 }
 
+/// The arguments as hiredis takes them: pointers and lengths into one buffer holding every
+/// argument's bytes one after another (hiredis copies them into its output buffer at once).
 private func withArgumentPointers<R>(
-    _ arguments: [[UInt8]],
+    _ arguments: [String],
     _ body: (UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafeMutablePointer<Int>) -> R
 ) -> R {
-    var lengths = arguments.map(\.count)
-    var pointers: [UnsafePointer<CChar>?] = []
-    pointers.reserveCapacity(arguments.count)
-    let buffers = arguments.map { bytes -> UnsafeMutableBufferPointer<CChar> in
-        let buffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: max(bytes.count, 1))
-        for (index, byte) in bytes.enumerated() { buffer[index] = CChar(bitPattern: byte) }
-        return buffer
+    var lengths: [Int] = []
+    lengths.reserveCapacity(arguments.count)
+    var bytes: [UInt8] = []
+    // One byte more than the arguments need, so the buffer has an address even when they are all empty.
+    bytes.reserveCapacity(arguments.reduce(1) { $0 + $1.utf8.count })
+    for argument in arguments {
+        bytes.append(contentsOf: argument.utf8)
+        lengths.append(argument.utf8.count)
     }
-    defer { for buffer in buffers { buffer.deallocate() } }
-    for buffer in buffers { pointers.append(UnsafePointer(buffer.baseAddress)) }
-    return pointers.withUnsafeMutableBufferPointer { pointerBuffer in
-        lengths.withUnsafeMutableBufferPointer { lengthBuffer in
-            body(pointerBuffer.baseAddress!, lengthBuffer.baseAddress!)
+    bytes.append(0)
+    return bytes.withUnsafeBytes { buffer in
+        var pointers: [UnsafePointer<CChar>?] = []
+        pointers.reserveCapacity(arguments.count)
+        var offset = 0
+        for length in lengths {
+            pointers.append(buffer.baseAddress.map { ($0 + offset).assumingMemoryBound(to: CChar.self) })
+            offset += length
+        }
+        return pointers.withUnsafeMutableBufferPointer { pointerBuffer in
+            lengths.withUnsafeMutableBufferPointer { lengthBuffer in
+                body(pointerBuffer.baseAddress!, lengthBuffer.baseAddress!)
+            }
         }
     }
 }
