@@ -141,7 +141,7 @@ for strategy in lanes per_call; do
 done
 psql -X -q -c "DROP SCHEMA IF EXISTS $schema CASCADE" 2>/dev/null
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f×", a / b; else print "-" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "-" }'; }
 echo
 echo "- batch ledger: $batch_verdict"
 echo "- stream ledger: $stream_verdict"
