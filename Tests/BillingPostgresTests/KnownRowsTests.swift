@@ -122,13 +122,13 @@ struct KnownRowsTests {
         #expect(fromKnown.rows == readFirst.rows)
     }
 
-    @Test("batches that read nothing take record ids only once the lane runs low: 2,500 deductions over the refills, each charged once, ids ascending")
+    @Test("batches that read nothing take record ids only once the lane runs low: 2,500 deductions over the refills, each charged once, each user's ids ascending")
     func idsAcrossRefills() async throws {
         let known = KnownCount()
         try await TestLedger.with(lanes: .init(laneCount: 1), catalog: Self.catalog, observer: known) { db in
             let users = (0..<100).map { "ids\($0)" }
             for user in users { try await db.fund(user, fen: 100) }
-            var ids: [Int64] = []
+            var ids: [String: [Int64]] = [:]
             var balances: [Int64] = []
             var readingFirst = 0
             // 25 rounds of 200 ids each (two a deduction, taken whatever it writes): the lane's
@@ -137,15 +137,16 @@ struct KnownRowsTests {
                 let requests = try users.map {
                     try DeductionRequest(userId: $0, serviceName: "job", count: 1, requestId: "\($0)-\(round)")
                 }
-                for answer in await db.lanes.deductAll(requests) {
+                for (request, answer) in zip(requests, await db.lanes.deductAll(requests)) {
                     let receipt = try answer.get()
-                    ids += receipt.recordIds
+                    ids[request.userId, default: []] += receipt.recordIds
                     if round == 24 { balances.append(receipt.balanceAfterFen.value) }
                 }
                 if round == 0 { readingFirst = known.readFirst }
             }
-            #expect(ids.count == 2_500 && Set(ids).count == 2_500)
-            #expect(ids == ids.sorted(), "one lane: ids ascend in the order its batches commit")
+            let all = ids.values.flatMap { $0 }
+            #expect(all.count == 2_500 && Set(all).count == 2_500)
+            #expect(ids.values.allSatisfy { $0 == $0.sorted() }, "one user's records keep ascending ids")
             #expect(balances == Array(repeating: 100 - 21 * 3, count: 100), "4 free calls, then 3 fen each")
             #expect(known.value >= Self.known(24))
             if !TestEnvironment.citus { #expect(known.readFirst == readingFirst, "no batch ran out of ids and read") }
