@@ -47,6 +47,7 @@ public final class RedisConnection: RedisCommands, @unchecked Sendable {
 
     /// Sends one command with binary-safe arguments and waits for its reply.
     public func command(_ arguments: [String]) throws(RedisError) -> RedisReply {
+        try Self.checkArguments([arguments])
         try append(arguments)
         return try readReply()
     }
@@ -62,6 +63,8 @@ public final class RedisConnection: RedisCommands, @unchecked Sendable {
     /// Like `pipeline`, with each command's error reply as its own result (a cluster client
     /// follows each MOVED or ASK on its own); a broken connection is thrown.
     public func results(_ commands: [[String]]) throws(RedisError) -> [Result<RedisReply, RedisError>] {
+        // Checked before any is appended: a refused command leaves nothing half sent behind it.
+        try Self.checkArguments(commands)
         for arguments in commands { try append(arguments) }
         var results: [Result<RedisReply, RedisError>] = []
         results.reserveCapacity(commands.count)
@@ -81,6 +84,14 @@ public final class RedisConnection: RedisCommands, @unchecked Sendable {
             redisAppendCommandArgv(context, Int32(arguments.count), pointers, lengths)
         }
         guard status == REDIS_OK else { throw RedisError(kind: .connection, message: Self.errorText(context)) }
+    }
+
+    /// A command has a name and at most `Int32.max` arguments (hiredis's count): an empty one
+    /// is refused, not handed to hiredis as no pointers.
+    private static func checkArguments(_ commands: [[String]]) throws(RedisError) {
+        for arguments in commands where arguments.isEmpty || arguments.count > Int(Int32.max) {
+            throw RedisError(kind: .reply, message: "a command needs 1 to \(Int32.max) arguments")
+        }
     }
 
     private func readReply() throws(RedisError) -> RedisReply {

@@ -55,6 +55,22 @@ struct HiredisTests {
         _ = try redis.command(["DEL", key])
     }
 
+    @Test("an empty command is refused before anything is sent; the connection stays in step")
+    func emptyCommand() throws {
+        let redis = try RedisConnection.connect(config)
+        defer { redis.close() }
+        #expect(throws: RedisError.self) { _ = try redis.command([]) }
+        #expect(throws: RedisError.self) { _ = try redis.pipeline([["SET", key, "1", "EX", "60"], []]) }
+        do {
+            _ = try redis.command([])
+        } catch {
+            #expect(error.kind == .reply, "a refusal, not a broken connection")
+        }
+        // Nothing of the refused pipeline was sent, so the next reply is the next command's.
+        #expect(try redis.command(["GET", key]) == .null)
+        #expect(try redis.command(["PING"]) == .status("PONG"))
+    }
+
     @Test("a port with no server is a connection error")
     func refused() {
         var config = config
