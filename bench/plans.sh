@@ -33,7 +33,7 @@ for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null &&
 # Tiny tables, analyzed; then enough deductions that each lane caches its generic plans.
 sql "INSERT INTO user_balance (user_id, balance_fen) VALUES ('seed', 1000000)"
 sql "ANALYZE"
-for table in user_balance free_quota billing_record deduction_request; do
+for table in user_balance free_quota billing_record; do
   sql "ALTER TABLE $table SET (autovacuum_enabled = false)"
 done
 for round in $(seq 1 5); do
@@ -61,9 +61,9 @@ for phase in ${PHASES:-stale analyzed}; do
   p50="$(awk '$1 == "50%" { print $2 }' <<<"$out")"; p99="$(awk '$1 == "99%" { print $2 }' <<<"$out")"
   echo "| $phase | $rps | $p50 | $p99 | $((after - before)) |"
 done
-seq_scans="$(sql "SELECT sum(seq_scan) FROM pg_stat_user_tables WHERE schemaname = '$schema' AND relname IN ('user_balance', 'free_quota', 'deduction_request')")"
+seq_scans="$(sql "SELECT sum(seq_scan) FROM pg_stat_user_tables WHERE schemaname = '$schema' AND relname IN ('user_balance', 'free_quota', 'billing_record')")"
 echo
-echo "- sequential scans of user_balance, free_quota and deduction_request during the run: $seq_scans"
+echo "- sequential scans of user_balance, free_quota and billing_record during the run: $seq_scans"
 echo "- slow plans, if any, are in $log (auto_explain, since $(date -u -d @"$mark" +%H:%M:%S) UTC)"
 kill -TERM $pid; wait $pid || true
 psql -X -q -c "DROP SCHEMA IF EXISTS $schema CASCADE" 2>/dev/null

@@ -68,14 +68,16 @@ public struct BillingJobs: Sendable {
         let measurements: [JobMeasurement: Int64] = [
             kind("balance"): Int64(report.balanceDiscrepancies.count), kind("carry"): Int64(report.carryDiscrepancies.count),
             kind("held"): Int64(report.heldDiscrepancies.count), kind("overused_quota"): Int64(report.overusedQuotaRows),
+            kind("answer"): Int64(report.answerDiscrepancies.count),
         ]
         guard !report.isClean else { return JobReport(.done, "ledger consistent", measurements: measurements) }
         let shown = (report.balanceDiscrepancies.prefix(20).map(\.description)
-            + report.carryDiscrepancies.prefix(20).map(\.description) + report.heldDiscrepancies.prefix(20))
+            + report.carryDiscrepancies.prefix(20).map(\.description) + report.heldDiscrepancies.prefix(20)
+            + report.answerDiscrepancies.prefix(20))
             .joined(separator: "; ")
         return JobReport(
             .attention,
-            "\(report.balanceDiscrepancies.count) balance discrepancies, \(report.carryDiscrepancies.count) carry discrepancies, \(report.heldDiscrepancies.count) held discrepancies, \(report.overusedQuotaRows) overused quota rows: \(shown)",
+            "\(report.balanceDiscrepancies.count) balance discrepancies, \(report.carryDiscrepancies.count) carry discrepancies, \(report.heldDiscrepancies.count) held discrepancies, \(report.answerDiscrepancies.count) answer discrepancies, \(report.overusedQuotaRows) overused quota rows: \(shown)",
             measurements: measurements)
     }
 }

@@ -120,7 +120,7 @@ struct BatchApplier: Sendable {
     static func needsStoredAnswers(_ error: any Error) -> Bool {
         if error is StoredAnswersNeeded { return true }
         guard let error = error as? PostgresError, error.isUniqueViolation else { return false }
-        return error.constraint == "deduction_request_pkey"
+        return error.constraint == "billing_record_request"
     }
 
     static func refusesKeyedDeduction(
@@ -604,6 +604,8 @@ struct BatchApplier: Sendable {
         let records = result.records.map { record in (record, Self.realId(record.id, ids: recordIds)) }
             .sorted { ($0.0.userId, $0.1) < ($1.0.userId, $1.1) }.map(\.0)
         if !records.isEmpty {
+            let answers = Self.answers(result, recordIds: recordIds)
+            let answer = records.map { answers[$0.id] }
             steps.append(
                 .prepared(
                     LaneStatement.insertRecords.rawValue,
@@ -623,6 +625,10 @@ struct BatchApplier: Sendable {
                         PostgresText.int64Array(records.map { $0.price?.overrideId }),
                         PostgresText.textArray(records.map(\.holdId)),
                         PostgresText.textArray(records.map { $0.refersTo.isEmpty ? nil : PostgresText.int64Array($0.refersTo) }),
+                        PostgresText.int64Array(answer.map { $0?.balanceAfterFen.value }),
+                        PostgresText.int64Array(answer.map { $0?.freeRemainingAfter }),
+                        PostgresText.int64Array(answer.map { $0?.availableAfterFen?.value }),
+                        PostgresText.int64Array(answer.map { $0?.recordIds.dropFirst().first }),
                     ]))
         }
         let refunds = result.newRefunds.compactMap { result.snapshot.refunds[$0] }
@@ -665,33 +671,20 @@ struct BatchApplier: Sendable {
         if !result.events.isEmpty {
             steps.append(.prepared(LaneStatement.insertEvents.rawValue, EventRows.insertParameters(result.events)))
         }
-        let entries = result.newIdempotencyEntries.sorted {
-            ($0.key.userId, $0.key.requestId) < ($1.key.userId, $1.key.requestId)
-        }
-        if !entries.isEmpty {
-            let receipts = entries.map { Self.renumber($0.value.receipt, ids: recordIds) }
-            steps.append(
-                .prepared(
-                    LaneStatement.insertRequests.rawValue,
-                    [
-                        PostgresText.textArray(entries.map(\.key.userId)),
-                        PostgresText.textArray(entries.map(\.key.requestId)),
-                        PostgresText.textArray(entries.map(\.value.fingerprint.serviceName)),
-                        PostgresText.int64Array(entries.map(\.value.fingerprint.count)),
-                        PostgresText.textArray(entries.map(\.value.fingerprint.appId)),
-                        PostgresText.textArray(receipts.map { PostgresText.int64Array($0.recordIds) }),
-                        PostgresText.int64Array(receipts.map(\.freeCount)),
-                        PostgresText.int64Array(receipts.map(\.paidCount)),
-                        PostgresText.int64Array(receipts.map(\.costFen.value)),
-                        PostgresText.int64Array(receipts.map(\.balanceAfterFen.value)),
-                        PostgresText.int64Array(receipts.map(\.freeRemainingAfter)),
-                        PostgresText.int64Array(receipts.map { $0.price?.price.microFen }),
-                        PostgresText.int64Array(receipts.map { $0.price?.versionId }),
-                        PostgresText.int64Array(receipts.map { $0.price?.overrideId }),
-                        PostgresText.int64Array(receipts.map { $0.availableAfterFen?.value }),
-                    ]))
-        }
         return steps
+    }
+
+    /// The answers of the batch's new keyed deductions, by the (local) id of each one's first
+    /// record, which stores it; the receipts carry real record ids.
+    static func answers(_ result: BatchResult, recordIds: [Int64]) -> [Int64: DeductionReceipt] {
+        var answers: [Int64: DeductionReceipt] = [:]
+        answers.reserveCapacity(result.newIdempotencyEntries.count)
+        for entry in result.newIdempotencyEntries.values {
+            // Every applied deduction writes a record (its count is positive).
+            guard let first = entry.receipt.recordIds.first else { continue }
+            answers[first] = renumber(entry.receipt, ids: recordIds)
+        }
+        return answers
     }
 
     static func realId(_ id: Int64, ids: [Int64]) -> Int64 {

@@ -35,22 +35,22 @@ extension LaneStatement {
             """
         case .readIdempotency:
             """
-            SELECT d.user_id, d.request_id, d.service_name, d.count, d.app_id, d.record_ids, d.free_count,
-                d.paid_count, d.cost_fen, d.balance_after_fen, d.free_remaining_after, d.price_micro_fen,
-                d.price_version, d.price_override, d.available_after_fen
-            FROM deduction_request AS d
-            WHERE d.user_id = ANY($1::text[])
-                AND (d.user_id, d.request_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+            SELECT \(Self.answerColumns)
+            FROM billing_record AS a
+            LEFT JOIN billing_record AS p ON p.user_id = a.user_id AND p.id = a.paired_record_id
+            WHERE a.user_id = ANY($1::text[]) AND a.balance_after_fen IS NOT NULL
+                AND (a.user_id, a.request_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
             """
         case .readRefundTargets:
             """
             SELECT \(PostgresLedgerQueries.recordColumns), target_kind, target_id FROM (
                 SELECT r.*, t.kind AS target_kind, t.id AS target_id
                 FROM (
-                    SELECT d.user_id, 'deduction'::text AS kind, d.request_id AS id, d.record_ids AS ids
-                    FROM deduction_request AS d
-                    WHERE d.user_id = ANY($1::text[]) AND (d.user_id, 'deduction'::text, d.request_id) IN (
-                        SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
+                    SELECT a.user_id, 'deduction'::text AS kind, a.request_id AS id, ARRAY[a.id, a.paired_record_id] AS ids
+                    FROM billing_record AS a
+                    WHERE a.user_id = ANY($1::text[]) AND a.balance_after_fen IS NOT NULL
+                        AND (a.user_id, 'deduction'::text, a.request_id) IN (
+                            SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
                     UNION ALL
                     SELECT h.user_id, 'hold'::text, h.hold_id, h.settle_record_ids FROM hold AS h
                     WHERE h.user_id = ANY($1::text[]) AND h.status = 'settled' AND (h.user_id, 'hold'::text, h.hold_id) IN (

@@ -30,24 +30,13 @@ extension LaneStatement {
             (
                 """
                 INSERT INTO billing_record (id, user_id, service_name, app_id, type, count, amount_fen, request_id,
-                    period, created_at, price_micro_fen, price_version, price_override, hold_id, refers_to)
+                    period, created_at, price_micro_fen, price_version, price_override, hold_id, refers_to,
+                    balance_after_fen, free_remaining_after, available_after_fen, paired_record_id)
                 """,
                 """
                 #2::bigint, #3, #4, #5, #6::smallint, #7::bigint, #8::bigint, #9, #10, to_timestamp(@1::bigint / 1000000.0),
-                #11::bigint, #12::bigint, #13::bigint, #14, #15::bigint[]
-                """,
-                ""
-            )
-        case .insertRequests:
-            (
-                """
-                INSERT INTO deduction_request (user_id, request_id, service_name, count, app_id, record_ids,
-                    free_count, paid_count, cost_fen, balance_after_fen, free_remaining_after, price_micro_fen,
-                    price_version, price_override, available_after_fen)
-                """,
-                """
-                #1, #2, #3, #4::bigint, #5, #6::bigint[], #7::bigint, #8::bigint, #9::bigint, #10::bigint, #11::bigint,
-                #12::bigint, #13::bigint, #14::bigint, #15::bigint
+                #11::bigint, #12::bigint, #13::bigint, #14, #15::bigint[], #16::bigint, #17::bigint, #18::bigint,
+                #19::bigint
                 """,
                 ""
             )

@@ -8,7 +8,7 @@ enum LaneStatement: String, CaseIterable {
     case ensureBalances, lockBalances, lockQuotas, lockHoldQuotas, lockHolds, readOverrides, readIdempotency
     case readRefundTargets, readRefunds, readAdjustments, readSettings
     case takeRecordIds, transactionId, dropUntouched
-    case writeBalances, updateQuotas, insertQuotas, insertHolds, updateHolds, insertRecords, insertRequests
+    case writeBalances, updateQuotas, insertQuotas, insertHolds, updateHolds, insertRecords
     case insertRefunds, insertAdjustments, insertEvents
     case checkClock, checkBalances, checkQuotas, writeBalancesChecked
 
@@ -70,6 +70,17 @@ enum LaneStatement: String, CaseIterable {
         ON CONFLICT (user_id, period, service_name)
         DO UPDATE SET used = EXCLUDED.used, held = EXCLUDED.held, version = free_quota.version + 1,
             updated_at = EXCLUDED.updated_at
+        """
+
+    /// A stored deduction as `readIdempotency` returns it, from its first record `a` (which
+    /// holds the answer) and its second `p` (its paid part, if it had both): user, request id,
+    /// service, count, app, record ids, free and paid counts, cost, the answer, the price.
+    static let answerColumns = """
+        a.user_id, a.request_id, a.service_name, a.count + COALESCE(p.count, 0), a.app_id,
+            array_remove(ARRAY[a.id, p.id], NULL), CASE a.type WHEN 1 THEN a.count ELSE 0 END,
+            CASE a.type WHEN 2 THEN a.count ELSE 0 END + COALESCE(p.count, 0), a.amount_fen + COALESCE(p.amount_fen, 0),
+            a.balance_after_fen, a.free_remaining_after, a.price_micro_fen, a.price_version, a.price_override,
+            a.available_after_fen
         """
 
     var sql: String {
@@ -136,13 +147,15 @@ enum LaneStatement: String, CaseIterable {
                 AND (valid_to IS NULL OR valid_to > COALESCE(\(timestampParameter(2)), now()))
             """
         case .readIdempotency:
+            // A deduction's answer is on its first record, which names its second (`answerColumns`).
             """
-            SELECT d.user_id, d.request_id, d.service_name, d.count, d.app_id, d.record_ids, d.free_count,
-                d.paid_count, d.cost_fen, d.balance_after_fen, d.free_remaining_after, d.price_micro_fen,
-                d.price_version, d.price_override, d.available_after_fen
+            SELECT \(Self.answerColumns)
             FROM unnest($1::text[], $2::text[]) AS k(user_id, request_id)
             CROSS JOIN LATERAL (
-                SELECT * FROM deduction_request WHERE user_id = k.user_id AND request_id = k.request_id LIMIT 1) AS d
+                SELECT * FROM billing_record
+                WHERE user_id = k.user_id AND request_id = k.request_id AND balance_after_fen IS NOT NULL LIMIT 1) AS a
+            LEFT JOIN LATERAL (
+                SELECT * FROM billing_record WHERE user_id = a.user_id AND id = a.paired_record_id LIMIT 1) AS p ON true
             """
         case .readRefundTargets:
             // The consumption records of each refund target ($1 users, $2 kinds, $3 ids): an
@@ -152,8 +165,9 @@ enum LaneStatement: String, CaseIterable {
                 SELECT r.*, k.kind AS target_kind, k.id AS target_id
                 FROM unnest($1::text[], $2::text[], $3::text[]) AS k(user_id, kind, id)
                 JOIN LATERAL (
-                    SELECT d.record_ids AS ids FROM deduction_request AS d
-                    WHERE k.kind = 'deduction' AND d.user_id = k.user_id AND d.request_id = k.id
+                    SELECT ARRAY[a.id, a.paired_record_id] AS ids FROM billing_record AS a
+                    WHERE k.kind = 'deduction' AND a.user_id = k.user_id AND a.request_id = k.id
+                        AND a.balance_after_fen IS NOT NULL
                     UNION ALL
                     SELECT h.settle_record_ids FROM hold AS h
                     WHERE k.kind = 'hold' AND h.user_id = k.user_id AND h.hold_id = k.id AND h.status = 'settled'
@@ -274,34 +288,22 @@ enum LaneStatement: String, CaseIterable {
             WHERE h.ctid = t.tid AND h.status = 'pending'
             """
         case .insertRecords:
-            // $1 instant (µs since the epoch; NULL: the transaction's now()), $2… one array per column.
+            // $1 instant (µs since the epoch; NULL: the transaction's now()), $2… one array per
+            // column; $16…$19, a deduction's answer, on its first record only (NULL elsewhere).
             """
             INSERT INTO billing_record (id, user_id, service_name, app_id, type, count, amount_fen, request_id,
-                period, created_at, price_micro_fen, price_version, price_override, hold_id, refers_to)
+                period, created_at, price_micro_fen, price_version, price_override, hold_id, refers_to,
+                balance_after_fen, free_remaining_after, available_after_fen, paired_record_id)
             SELECT v.id, v.user_id, v.service_name, v.app_id, v.type, v.count, v.amount_fen, v.request_id, v.period,
                 COALESCE(to_timestamp($1::bigint / 1000000.0), now()), v.price_micro_fen, v.price_version, v.price_override, v.hold_id,
-                v.refers_to::bigint[]
+                v.refers_to::bigint[], v.balance_after_fen, v.free_remaining_after, v.available_after_fen,
+                v.paired_record_id
             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::bigint[],
                 $8::bigint[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[],
-                $15::text[])
+                $15::text[], $16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[])
                 AS v(id, user_id, service_name, app_id, type, count, amount_fen, request_id, period, price_micro_fen,
-                    price_version, price_override, hold_id, refers_to)
-            """
-        case .insertRequests:
-            // One array per column of deduction_request.
-            """
-            INSERT INTO deduction_request (user_id, request_id, service_name, count, app_id, record_ids,
-                free_count, paid_count, cost_fen, balance_after_fen, free_remaining_after, price_micro_fen,
-                price_version, price_override, available_after_fen)
-            SELECT v.user_id, v.request_id, v.service_name, v.count, v.app_id, v.record_ids::bigint[],
-                v.free_count, v.paid_count, v.cost_fen, v.balance_after_fen, v.free_remaining_after,
-                v.price_micro_fen, v.price_version, v.price_override, v.available_after_fen
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
-                $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
-                $13::bigint[], $14::bigint[], $15::bigint[])
-                AS v(user_id, request_id, service_name, count, app_id, record_ids, free_count, paid_count,
-                    cost_fen, balance_after_fen, free_remaining_after, price_micro_fen, price_version,
-                    price_override, available_after_fen)
+                    price_version, price_override, hold_id, refers_to, balance_after_fen, free_remaining_after,
+                    available_after_fen, paired_record_id)
             """
         case .insertRefunds:
             // One array per column of refund.

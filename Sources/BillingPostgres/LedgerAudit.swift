@@ -3,7 +3,8 @@ import BillingCore
 /// Checks the ledger's invariants from the stored rows: for every user, balance =
 /// successful recharges − balance charges; for every (user, service),
 /// `Σ fen × 10⁶ + carry = Σ units × price` exactly; what pending holds keep equals what
-/// the balance and quota rows say they keep; and no quota row with used > total.
+/// the balance and quota rows say they keep; no quota row with used > total; and every
+/// stored deduction answer names, as its second record, a paid record of the same request.
 /// Used by the tests after every integration test and by the cron's reconciliation job.
 public struct LedgerAudit: Sendable {
     public struct Discrepancy: Sendable, Hashable, CustomStringConvertible {
@@ -37,10 +38,12 @@ public struct LedgerAudit: Sendable {
         public let overusedQuotaRows: Int64
         /// Balance or quota rows whose held amounts differ from the sums of their pending holds.
         public let heldDiscrepancies: [String]
+        /// Stored deduction answers whose second record is missing or not the same request's paid part.
+        public let answerDiscrepancies: [String]
 
         public var isClean: Bool {
             balanceDiscrepancies.isEmpty && carryDiscrepancies.isEmpty && overusedQuotaRows == 0
-                && heldDiscrepancies.isEmpty
+                && heldDiscrepancies.isEmpty && answerDiscrepancies.isEmpty
         }
     }
 
@@ -65,6 +68,21 @@ public struct LedgerAudit: Sendable {
         FULL JOIN pending_free AS f
             ON f.user_id = q.user_id AND f.period = q.period AND f.service_name = q.service_name
         WHERE COALESCE(q.held, 0) <> COALESCE(f.held, 0)
+        """
+
+    /// A deduction's answer is on its first record (0009_answer_in_record.sql); one with a free
+    /// and a paid part names the paid record, which belongs to the same user, request and
+    /// service and carries no answer of its own.
+    static let answerSQL = """
+        SELECT 'user ' || a.user_id || ' request ' || a.request_id || ': record ' || a.id || ' names '
+            || a.paired_record_id || CASE WHEN p.id IS NULL THEN ', which does not exist'
+                ELSE ', not the paid part of the same request' END
+        FROM billing_record AS a
+        LEFT JOIN billing_record AS p ON p.user_id = a.user_id AND p.id = a.paired_record_id
+        WHERE a.balance_after_fen IS NOT NULL AND a.paired_record_id IS NOT NULL
+            AND (p.id IS NULL OR a.type <> 1 OR p.type <> 2 OR p.request_id IS DISTINCT FROM a.request_id
+                OR p.service_name <> a.service_name OR p.balance_after_fen IS NOT NULL)
+        ORDER BY a.user_id, a.id
         """
 
     /// Records written before prices were stored had whole-fen prices: their exact cost is
@@ -127,9 +145,10 @@ public struct LedgerAudit: Sendable {
             let overused = try connection.query("SELECT count(*) FROM free_quota WHERE used > total OR used < 0")[0]
                 .int64(0)
             let held = try connection.query(Self.heldSQL).all.map { try $0.string(0) }
+            let answers = try connection.query(Self.answerSQL).all.map { try $0.string(0) }
             return Report(
                 balanceDiscrepancies: discrepancies, carryDiscrepancies: carries, overusedQuotaRows: overused,
-                heldDiscrepancies: held)
+                heldDiscrepancies: held, answerDiscrepancies: answers)
         }
     }
 }

@@ -226,7 +226,7 @@ struct FuzzTests {
                     (SELECT count(*) FROM user_balance), (SELECT count(*) FROM recharge_order),
                     (SELECT count(*) FROM recharge_order WHERE status = 'success'),
                     (SELECT coalesce(sum(used), 0) FROM free_quota), (SELECT count(*) FROM free_quota),
-                    (SELECT count(*) FROM deduction_request)
+                    (SELECT count(*) FROM billing_record WHERE balance_after_fen IS NOT NULL)
                 """)[0]
             return LedgerSnapshot(numbers: try (0..<8).map { try row.int64($0) })
         }

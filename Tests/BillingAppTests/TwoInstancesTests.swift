@@ -162,7 +162,12 @@ struct TwoInstancesTests {
 
         // The ledger: each acknowledged request exactly once, with the records it was answered
         // with; each balance down by 10 fen per request of its user; nothing else.
-        let rows = try admin.query("SELECT request_id, record_ids::text FROM \(schema).deduction_request").all
+        let rows = try admin.query(
+            """
+            SELECT request_id, array_remove(ARRAY[id, paired_record_id], NULL)::text FROM \(schema).billing_record
+            WHERE balance_after_fen IS NOT NULL
+            """
+        ).all
         #expect(rows.count == 800)
         for row in rows {
             let id = try row.string(0)

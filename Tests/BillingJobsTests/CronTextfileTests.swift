@@ -58,7 +58,7 @@ struct CronTextfileTests {
             }
             #expect(await CronScheduler.runLogged(job, logger: .init(label: "test"), textfile: CronTextfile(path: path)) != nil)
             let samples = try Self.samples(path)
-            for kind in ["balance", "carry", "held", "overused_quota"] {
+            for kind in ["balance", "carry", "held", "overused_quota", "answer"] {
                 #expect(samples[#"billing_reconcile_discrepancies{cron_job="reconcile",kind="\#(kind)"}"#] == "0", "\(kind)")
             }
             #expect(samples[#"billing_cron_job_failed{cron_job="reconcile"}"#] == "0")

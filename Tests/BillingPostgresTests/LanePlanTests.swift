@@ -19,13 +19,9 @@ struct LanePlanTests {
             SELECT 'u' || g, \(period), 'passport', 10, 10 FROM generate_series(1, $1::int) g
             """,
             """
-            INSERT INTO billing_record (id, user_id, service_name, type, count, amount_fen, request_id, period, created_at)
-            SELECT g, 'u' || g, 'passport', 2, 1, 1, 'r' || g, \(period), now() FROM generate_series(1, $1::int) g
-            """,
-            """
-            INSERT INTO deduction_request (user_id, request_id, service_name, count, record_ids, free_count,
-                paid_count, cost_fen, balance_after_fen, free_remaining_after)
-            SELECT 'u' || g, 'r' || g, 'passport', 1, ARRAY[g], 0, 1, 1, 999, 0 FROM generate_series(1, $1::int) g
+            INSERT INTO billing_record (id, user_id, service_name, type, count, amount_fen, request_id, period, created_at,
+                balance_after_fen, free_remaining_after)
+            SELECT g, 'u' || g, 'passport', 2, 1, 1, 'r' || g, \(period), now(), 999, 0 FROM generate_series(1, $1::int) g
             """,
             """
             INSERT INTO hold (user_id, hold_id, service_name, count, ttl_seconds, period, free_held, paid_held,
@@ -100,7 +96,7 @@ struct LanePlanTests {
             try lane.query("ANALYZE")
             // The statistics lag on purpose: no autovacuum ANALYZE may catch up mid-test.
             for table in [
-                "user_balance", "free_quota", "billing_record", "deduction_request", "hold", "refund", "adjustment",
+                "user_balance", "free_quota", "billing_record", "hold", "refund", "adjustment",
                 "user_settings", "user_price",
             ] {
                 try lane.query("ALTER TABLE \(table) SET (autovacuum_enabled = false)")

@@ -78,7 +78,12 @@ extension ScaleTests {
                 let (twoPhaseAfter, stored) = try await pool.withConnection { connection in
                     (
                         try connection.query("SELECT count(*) FROM pg_dist_transaction")[0].int64(0),
-                        try connection.query("SELECT request_id, array_length(record_ids, 1) FROM deduction_request").all
+                        try connection.query(
+                            """
+                            SELECT request_id, 1 + (paired_record_id IS NOT NULL)::int FROM billing_record
+                            WHERE balance_after_fen IS NOT NULL
+                            """
+                        ).all
                     )
                 }
                 // The coordinator records every two-phase commit here until recovery (citus.sh
@@ -135,7 +140,9 @@ extension ScaleTests {
                     if case .failure(let error) = result { Issue.record("\(user): \(String(reflecting: error))") }
                 }
                 let stored = try await pool.withConnection {
-                    try $0.query("SELECT count(*) FROM deduction_request WHERE request_id LIKE 's-%'")[0].int64(0)
+                    try $0.query(
+                        "SELECT count(*) FROM billing_record WHERE request_id LIKE 's-%' AND balance_after_fen IS NOT NULL"
+                    )[0].int64(0)
                 }
                 #expect(stored == Int64(users.count))
                 let report = try await LedgerAudit(pool: pool).run()

@@ -89,7 +89,12 @@ extension ScaleTests {
                 await lanes.shutdown()
 
                 let stored = try await pool.withConnection { connection in
-                    try connection.query("SELECT request_id, record_ids::text FROM deduction_request").all
+                    try connection.query(
+                        """
+                        SELECT request_id, array_remove(ARRAY[id, paired_record_id], NULL)::text FROM billing_record
+                        WHERE balance_after_fen IS NOT NULL
+                        """
+                    ).all
                 }
                 var storedIds: [String: String] = [:]
                 for row in stored { storedIds[try row.string(0)] = try row.string(1) }

@@ -52,7 +52,7 @@ ledger() { # request-id prefix, items answered as charged -> a verdict
   done
   records="$(sql "SELECT count(*) FROM billing_record WHERE request_id LIKE '$prefix%'")"
   distinct="$(sql "SELECT count(DISTINCT (user_id, request_id)) FROM billing_record WHERE request_id LIKE '$prefix%'")"
-  requests="$(sql "SELECT count(*) FROM deduction_request WHERE request_id LIKE '$prefix%'")"
+  requests="$(sql "SELECT count(*) FROM billing_record WHERE request_id LIKE '$prefix%' AND balance_after_fen IS NOT NULL")"
   drop="$(sql "SELECT 10000::bigint * 1000000000 - sum(balance_fen) - (SELECT count(*) FROM billing_record WHERE request_id NOT LIKE '$prefix%') FROM user_balance")"
   # Answers in flight when the client stopped were committed but not counted: at most one
   # request per connection.

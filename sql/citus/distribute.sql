@@ -11,7 +11,6 @@ SELECT create_reference_table('service_price');
 SELECT create_distributed_table('user_balance', 'user_id', shard_count => 32);
 SELECT create_distributed_table('free_quota', 'user_id', colocate_with => 'user_balance');
 SELECT create_distributed_table('billing_record', 'user_id', colocate_with => 'user_balance');
-SELECT create_distributed_table('deduction_request', 'user_id', colocate_with => 'user_balance');
 SELECT create_distributed_table('hold', 'user_id', colocate_with => 'user_balance');
 SELECT create_distributed_table('refund', 'user_id', colocate_with => 'user_balance');
 SELECT create_distributed_table('adjustment', 'user_id', colocate_with => 'user_balance');
