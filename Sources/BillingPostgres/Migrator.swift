@@ -19,12 +19,17 @@ public struct Migrator: Sendable {
         case changedAfterApplied(version: String)
         case failed(version: String, PostgresError)
         case lockNotTaken(waited: Duration)
+        /// No schema of the session's `search_path` exists (`billing.database.schema` names
+        /// one that was never created): nothing to migrate into.
+        case schemaMissing(searchPath: String)
 
         public var description: String {
             switch self {
             case .lockNotTaken(let waited):
                 "another instance held the migration lock for over \(waited.components.seconds) s; is its migration stuck?"
             case .unreadableDirectory(let path): "cannot read migrations from \(path)"
+            case .schemaMissing(let searchPath):
+                "no schema of search_path \(searchPath) exists: create it (CREATE SCHEMA …) or fix billing.database.schema"
             case .changedAfterApplied(let version):
                 "migration \(version) was changed after it was applied; add a new migration instead"
             case .failed(let version, let error): "migration \(version) failed: \(error.debugDescription)"
@@ -66,6 +71,8 @@ public struct Migrator: Sendable {
         // Asked for, not waited on: a wait counts against the session's lock_timeout (2 s), and
         // another instance starting at the same time may migrate for longer than that — the
         // second server then failed to start (55P03). Its migration ends or its session does.
+        let schema = try connection.query("SELECT current_schema() IS NOT NULL, current_setting('search_path')")[0]
+        guard try schema.bool(0) else { throw Failure.schemaMissing(searchPath: try schema.string(1)) }
         let deadline = ContinuousClock.now + lockWait
         while try !connection.query("SELECT pg_try_advisory_lock(hashtext('billing-migrations:' || current_schema()))")[0]
             .bool(0)

@@ -21,10 +21,15 @@ public final class RedisConnection: RedisCommands, @unchecked Sendable {
         try connect(host: config.host, port: config.port, config: config)
     }
 
-    /// A connection to `host:port` with `config`'s timeouts (a cluster's nodes).
+    /// A connection to `host:port` with `config`'s timeouts (a cluster's nodes). A `host`
+    /// starting with `/` is the path of the server's Unix socket (`port` unused): a Redis on
+    /// the same machine answers without the TCP/IP stack on either side.
     public static func connect(host: String, port: Int, config: RedisConfig) throws(RedisError) -> RedisConnection {
         let connectTimeout = timeval(milliseconds: config.connectTimeoutMilliseconds)
-        guard let context = redisConnectWithTimeout(host, Int32(port), connectTimeout) else {
+        let connected =
+            host.hasPrefix("/")
+            ? redisConnectUnixWithTimeout(host, connectTimeout) : redisConnectWithTimeout(host, Int32(port), connectTimeout)
+        guard let context = connected else {
             throw RedisError(kind: .connection, message: "out of memory")
         }
         if context.pointee.err != 0 {

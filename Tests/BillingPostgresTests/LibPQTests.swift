@@ -1,9 +1,20 @@
 import BillingPostgres
+import Foundation
 import Testing
 import TestSupport
 
 @Suite("libpq through CLibPQ, against the real PostgreSQL", .timeLimit(.minutes(1)))
 struct LibPQTests {
+    @Test("a host that is a directory is where the server's Unix socket is")
+    func unixSocket() throws {
+        var config = TestEnvironment.postgres
+        config.host = try #require(ProcessInfo.processInfo.environment["PG_SOCKET_DIR"], "scripts/services.sh env sets it")
+        let connection = try PostgresConnection.connect(config)
+        defer { connection.close() }
+        // No client address: the session came over the socket, not TCP.
+        #expect(try connection.query("SELECT inet_client_addr() IS NULL")[0].bool(0))
+    }
+
     @Test("a parameterized query in a transaction round-trips values, quotes included, and commits")
     func parameterizedTransaction() throws {
         let connection = try PostgresConnection.connect(TestEnvironment.postgres)

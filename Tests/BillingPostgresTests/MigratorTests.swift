@@ -35,6 +35,24 @@ struct MigratorTests {
         }
     }
 
+    @Test("a schema that does not exist is named in a clear error, and nothing is created")
+    func missingSchema() throws {
+        try withSchema { config in
+            let missing = "\(config.schema ?? "public")_missing"
+            var elsewhere = config
+            elsewhere.schema = missing
+            let connection = try PostgresConnection.connect(elsewhere)
+            defer { connection.close() }
+            do {
+                try Migrator(directory: TestLedger.sqlDirectory).migrate(connection)
+                Issue.record("expected a failure")
+            } catch let failure as Migrator.Failure {
+                #expect(failure.description.contains(missing) && failure.description.contains("CREATE SCHEMA"))
+            }
+            #expect(try connection.query("SELECT count(*) FROM pg_namespace WHERE nspname = $1", [missing])[0].int64(0) == 0)
+        }
+    }
+
     @Test("a failing migration is rolled back whole and reported with its version")
     func failingMigration() throws {
         try withSchema { config in

@@ -71,6 +71,26 @@ struct HiredisTests {
         #expect(try redis.command(["PING"]) == .status("PONG"))
     }
 
+    @Test("a host that is a path is the server's Unix socket; a path with no server is a connection error")
+    func unixSocket() throws {
+        let path = try #require(ProcessInfo.processInfo.environment["REDIS_SOCKET"], "scripts/services.sh env sets it")
+        var config = config
+        config.host = path
+        let redis = try RedisConnection.connect(config)
+        defer { redis.close() }
+        #expect(try redis.command(["SET", key, "over the socket"]) == .status("OK"))
+        #expect(try redis.command(["GET", key]) == .string("over the socket"))
+        _ = try redis.command(["DEL", key])
+
+        config.host = path + ".missing"
+        do {
+            _ = try RedisConnection.connect(config)
+            Issue.record("expected a connection failure")
+        } catch {
+            #expect(error.kind == .connection)
+        }
+    }
+
     @Test("a port with no server is a connection error")
     func refused() {
         var config = config

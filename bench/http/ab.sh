@@ -24,7 +24,7 @@ sql "ANALYZE"
 
 start() {
   BILLING_DATABASE_SCHEMA=$schema BILLING_HTTP_PORT=$port BILLING_GRPC_PORT=$grpc BILLING_DEDUCTION_STRATEGY=lanes \
-    BILLING_DATABASE_POOL_SIZE=8 BILLING_REDIS_NAMESPACE=$schema BILLING_LOG_LEVEL=warning \
+    BILLING_DATABASE_HOST="$PG_SOCKET_DIR" BILLING_REDIS_HOST="$REDIS_SOCKET" BILLING_DATABASE_POOL_SIZE=8 BILLING_REDIS_NAMESPACE=$schema BILLING_LOG_LEVEL=warning \
     "$1" serve --config configs/config.yaml >/tmp/httpbench-ab-server.log 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done

@@ -6,6 +6,8 @@
 #     CheckQuota, DeductQuota per request, the batch endpoint with ITEMS-item requests and
 #     the gRPC DeductQuotaStream, each batch/stream row checked against the ledger;
 #   - the same server with the per-call strategy (the original design behind HTTP).
+# PostgreSQL and Redis are on this machine: pgbench and the server reach them over their Unix
+# sockets (scripts/services.sh env), as a co-located deployment would.
 # Prints a Markdown table and the ratios.
 #   bench/http/run.sh [seconds per row, default 10] [connections, default 64]
 #   (ITEMS items per batch request, default 100; WARMUP seconds per design, default 10)
@@ -78,7 +80,7 @@ seed
 BILLING_DATABASE_SCHEMA=$schema .build/release/billing-server migrate --config configs/config.yaml >/dev/null 2>&1
 fill
 pgbench_run() { # users, seconds, extra flags
-  (cd /tmp && PGOPTIONS="-c search_path=$schema" pgbench -n -M prepared -c "$connections" -j 2 -T "$2" \
+  (cd /tmp && PGHOST="$PG_SOCKET_DIR" PGOPTIONS="-c search_path=$schema" pgbench -n -M prepared -c "$connections" -j 2 -T "$2" \
     -D users="$1" -D period="$period" -f "$OLDPWD/bench/http/per-call.pgbench" ${3:-} 2>&1)
 }
 # Every design first runs on its new tables for a while: the first seconds on empty tables
@@ -99,7 +101,7 @@ for strategy in lanes per_call; do
   pool=8; [ "$strategy" = per_call ] && pool=$connections
   seed
   BILLING_DATABASE_SCHEMA=$schema BILLING_HTTP_PORT=$port BILLING_GRPC_PORT=$grpc BILLING_DEDUCTION_STRATEGY=$strategy \
-    BILLING_DATABASE_POOL_SIZE=$pool BILLING_REDIS_NAMESPACE=$schema BILLING_LOG_LEVEL=warning \
+    BILLING_DATABASE_HOST="$PG_SOCKET_DIR" BILLING_REDIS_HOST="$REDIS_SOCKET" BILLING_DATABASE_POOL_SIZE=$pool BILLING_REDIS_NAMESPACE=$schema BILLING_LOG_LEVEL=warning \
     .build/release/billing-server serve --config configs/config.yaml >/tmp/httpbench-server.log 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
