@@ -5,6 +5,8 @@
 -- the second. A unique index over the records that carry an answer keeps one applied
 -- deduction per (user, request id). Each deduction writes one row fewer: ~4 % of the
 -- machine's CPU per deduction under per-request load (docs/benchmarks.md, eighth pass).
+-- Servers of an older release cannot commit a deduction once this has run: their batches
+-- fail whole on the missing table (docs/production.md, Upgrades).
 ALTER TABLE billing_record
     ADD COLUMN balance_after_fen    BIGINT,
     ADD COLUMN free_remaining_after BIGINT,
