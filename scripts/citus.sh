@@ -107,6 +107,6 @@ case "${1:-}" in
   down) down ;;
   stop-worker) stop_worker "${2:?worker 1 or 2}" ;;
   start-worker) start_worker "${2:?worker 1 or 2}" ;;
-  env) echo "export PGHOST=127.0.0.1 PGPORT=${ports[0]} PGUSER=$user PGDATABASE=billing BILLING_TEST_DATABASE=billing_test" ;;
+  env) echo "export PGHOST=127.0.0.1 PGPORT=${ports[0]} PGUSER=$user PGDATABASE=billing BILLING_TEST_DATABASE=billing_test PG_SOCKET_DIR=$base" ;;
   *) echo "usage: $0 build|up|down|env|stop-worker N|start-worker N" >&2; exit 2 ;;
 esac
