@@ -46,7 +46,7 @@ struct AnswerMigrationTests {
         let connection = try PostgresConnection.connect(schema.config)
         defer { connection.close() }
         let migrator = try Self.ledgerBeforeMigration(connection)
-        #expect(try migrator.migrate(connection) == ["0009_answer_in_record"])
+        #expect(try migrator.migrate(connection).first == "0009_answer_in_record")
 
         let rows = try connection.query(
             """
