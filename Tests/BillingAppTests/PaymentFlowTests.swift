@@ -185,7 +185,10 @@ struct PaymentFlowTests {
             #expect(reply.json?["error"]?["message"]?.text?.contains("did not answer within 400 ms") == true)
             let metrics = try await env.app.send(.get, "/metrics").text
             #expect(metrics.contains(#"billing_payment_service_call_duration_seconds_count{result="timeout"} 1"#))
-            #expect(elapsed >= .milliseconds(350) && elapsed < .milliseconds(1_500), "took \(elapsed)")
+            // Not the service's 3 s: the call gave up at its timeout. The rest (the order written
+            // before and after, the HTTP round trip) took over a second once in a full parallel
+            // `make test` on two cores, so the bound is what the test is about, not a latency.
+            #expect(elapsed >= .milliseconds(350) && elapsed < .milliseconds(2_500), "took \(elapsed)")
             let order = try await env.app.parts.pool.withConnection { connection in
                 try connection.query("SELECT status FROM recharge_order WHERE user_id = 'u1'")[0].string(0)
             }
