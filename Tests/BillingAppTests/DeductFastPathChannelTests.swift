@@ -58,7 +58,8 @@ struct DeductFastPathChannelTests {
         }
     }
 
-    static func channel(_ lane: Lane) throws -> (EmbeddedChannel, Router) {
+    /// `front`: handlers nearer the socket (the HTTP/1 codecs, for the bytes on the wire).
+    static func channel(_ lane: Lane, front: [any ChannelHandler] = []) throws -> (EmbeddedChannel, Router) {
         let settings = DeductFastPath.Settings(
             deduct: { _, completion in
                 lane.waiting.withLock { $0.append(completion) }
@@ -68,7 +69,7 @@ struct DeductFastPathChannelTests {
             logger: Logger(label: "test"))
         let router = Router()
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandlers([DeductFastPath(settings: settings), router])
+        try channel.pipeline.syncOperations.addHandlers(front + [DeductFastPath(settings: settings), router])
         return (channel, router)
     }
 

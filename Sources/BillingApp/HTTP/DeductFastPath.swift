@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
 
 /// `POST /internal/v1/billing/deduct`, the gateway's call for every API call it lets
@@ -79,8 +80,20 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private var inputEnds: [InputEnd] = []
     private var dateSecond = Int.min
     private var date = ""
+    /// NIO's HTTP/1 response encoder, where the answer is written as finished bytes (nil in a
+    /// pipeline without one: the typed parts are written instead).
+    private var wire: ChannelHandlerContext?
 
     init(settings: Settings) { self.settings = settings }
+
+    /// An answer written at the encoder goes straight to the socket, in order with the router's
+    /// answers (both are written on this loop): the head is formatted once here instead of
+    /// passing head, body and end through two codecs (~3.5 µs of the loop's ~34 µs a deduction).
+    func handlerAdded(context: ChannelHandlerContext) {
+        wire = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { wire = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
@@ -274,15 +287,19 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             status = APIResponse.status(for: error.kind)
         }
         let bytes = envelope.serializedBytes()
-        var fields = HTTPFields()
-        fields[.contentType] = APIResponse.contentType
-        fields[.contentLength] = String(bytes.count)
-        fields[.requestId] = requestId
-        fields[.date] = currentDate()
-        fields[.server] = settings.serverName
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: fields))), promise: nil)
-        context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: bytes))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        let fields: KeyValuePairs<HTTPField.Name, String> = [
+            .contentType: APIResponse.contentType, .contentLength: String(bytes.count), .requestId: requestId,
+            .date: currentDate(), .server: settings.serverName,
+        ]
+        if let wire {
+            wire.writeAndFlush(NIOAny(Self.encoded(status: status, fields: fields, body: bytes, allocator: context.channel.allocator)), promise: nil)
+        } else {
+            var head = HTTPFields()
+            for (name, value) in fields { head.append(HTTPField(name: name, value: value)) }
+            context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: head))), promise: nil)
+            context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: bytes))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
         let elapsed = ContinuousClock.now - started
         settings.metrics.request(route: Self.path, method: "POST", status: status.code, duration: elapsed)
         if settings.logger.logLevel <= .debug {
@@ -332,6 +349,33 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             case .failed(let error): context.fireErrorCaught(error)
             }
         }
+    }
+
+    /// The answer as NIO's encoders would write it (`HTTP1ToHTTPServerCodec`, then
+    /// `HTTPResponseEncoder`): HTTP/1.1 status line, one `name: value` line a field, the body
+    /// after an empty line. The values are the server's own (no CR or LF can be in them: the
+    /// request id is one the fast path accepted or made).
+    static func encoded(
+        status: HTTPResponse.Status, fields: KeyValuePairs<HTTPField.Name, String>, body: [UInt8],
+        allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 256 + body.count)
+        buffer.writeStaticString("HTTP/1.1 ")
+        // As the codec converts it: NIO's own phrase where the status came without one.
+        let line = HTTPResponseStatus(statusCode: status.code, reasonPhrase: status.reasonPhrase)
+        buffer.writeString(String(line.code))
+        buffer.writeStaticString(" ")
+        buffer.writeString(line.reasonPhrase)
+        buffer.writeStaticString("\r\n")
+        for (name, value) in fields {
+            buffer.writeString(name.rawName)
+            buffer.writeStaticString(": ")
+            buffer.writeString(value)
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+        buffer.writeBytes(body)
+        return buffer
     }
 
     /// The `Date` header, formatted once a second per connection.
