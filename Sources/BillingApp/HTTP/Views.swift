@@ -86,21 +86,25 @@ enum Views {
     }
 
     static func deduction(_ receipt: DeductionReceipt) -> JSONValue {
-        .object(
-            [
-                ("success", .bool(true)),
-                ("recordId", receipt.recordIds.first.map { .int($0) } ?? .null),
-                ("recordIds", .array(receipt.recordIds.map { .int($0) })),
-                ("freeCount", .int(receipt.freeCount)),
-                ("paidCount", .int(receipt.paidCount)),
-                ("mode", .string(receipt.mode.rawValue)),
-            ] + money("amount", receipt.costFen) + [
-                ("balanceFen", .int(receipt.balanceAfterFen.value)),
-                ("balance", .number(receipt.balanceAfterFen.yuanText)),
-                ("freeRemaining", .int(receipt.freeRemainingAfter)),
-                ("freeAvailable", .int(receipt.freeRemainingAfter)),
-                ("replayed", .bool(receipt.replayed)),
-            ] + (receipt.availableAfterFen.map { [("availableFen", .int($0.value))] } ?? []) + price(receipt.price))
+        // One array, appended to: every deduction's answer (a batch's hundred of them) is
+        // built here, and joining the parts with `+` allocated an array per part.
+        var members: [(String, JSONValue)] = []
+        members.reserveCapacity(20)
+        members.append(("success", .bool(true)))
+        members.append(("recordId", receipt.recordIds.first.map { .int($0) } ?? .null))
+        members.append(("recordIds", .array(receipt.recordIds.map { .int($0) })))
+        members.append(("freeCount", .int(receipt.freeCount)))
+        members.append(("paidCount", .int(receipt.paidCount)))
+        members.append(("mode", .string(receipt.mode.rawValue)))
+        members.append(contentsOf: money("amount", receipt.costFen))
+        members.append(("balanceFen", .int(receipt.balanceAfterFen.value)))
+        members.append(("balance", .number(receipt.balanceAfterFen.yuanText)))
+        members.append(("freeRemaining", .int(receipt.freeRemainingAfter)))
+        members.append(("freeAvailable", .int(receipt.freeRemainingAfter)))
+        members.append(("replayed", .bool(receipt.replayed)))
+        if let available = receipt.availableAfterFen { members.append(("availableFen", .int(available.value))) }
+        members.append(contentsOf: price(receipt.price))
+        return .object(members)
     }
 
     /// A hold as it stands.
