@@ -85,11 +85,15 @@ enum Views {
             ] + price(answer.price))
     }
 
-    static func deduction(_ receipt: DeductionReceipt) -> JSONValue {
-        // One array, appended to: every deduction's answer (a batch's hundred of them) is
-        // built here, and joining the parts with `+` allocated an array per part.
+    static func deduction(_ receipt: DeductionReceipt) -> JSONValue { .object(deductionMembers(receipt, index: nil)) }
+
+    /// A deduction's fields, after its index in a batch if it has one. One array, appended
+    /// to: every deduction's answer (a batch's hundreds of them) is built here, and joining
+    /// the parts with `+` allocated and copied an array per part.
+    private static func deductionMembers(_ receipt: DeductionReceipt, index: Int?) -> [(String, JSONValue)] {
         var members: [(String, JSONValue)] = []
-        members.reserveCapacity(20)
+        members.reserveCapacity(21)
+        if let index { members.append(("index", .int(index))) }
         members.append(("success", .bool(true)))
         members.append(("recordId", receipt.recordIds.first.map { .int($0) } ?? .null))
         members.append(("recordIds", .array(receipt.recordIds.map { .int($0) })))
@@ -104,7 +108,7 @@ enum Views {
         members.append(("replayed", .bool(receipt.replayed)))
         if let available = receipt.availableAfterFen { members.append(("availableFen", .int(available.value))) }
         members.append(contentsOf: price(receipt.price))
-        return .object(members)
+        return members
     }
 
     /// A hold as it stands.
@@ -296,8 +300,7 @@ enum Views {
     static func batchItem(_ index: Int, _ result: Result<DeductionReceipt, BillingError>) -> JSONValue {
         switch result {
         case .success(let receipt):
-            guard case .object(let fields) = deduction(receipt) else { return .null }
-            return .object([("index", .int(index))] + fields)
+            return .object(deductionMembers(receipt, index: index))
         case .failure(let error):
             return .object([
                 ("index", .int(index)), ("success", .bool(false)),
