@@ -47,9 +47,13 @@ enum APIResponse {
     }
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status) -> Response {
+        json(bytes: value.serializedBytes(), status: status)
+    }
+
+    /// A JSON body written already (`Views.batchBytes`).
+    static func json(bytes: [UInt8], status: HTTPResponse.Status) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = contentType
-        return Response(
-            status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.serializedBytes())))
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }

@@ -273,20 +273,19 @@ final class DeductFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         _ result: Result<DeductionReceipt, BillingError>, requestId: String, started: ContinuousClock.Instant,
         context: ChannelHandlerContext
     ) {
-        let envelope: JSONValue
+        let bytes: [UInt8]
         let status: HTTPResponse.Status
         switch result {
         case .success(let receipt):
-            (envelope, status) = (APIResponse.okEnvelope(Views.deduction(receipt)), .ok)
+            (bytes, status) = (Views.deductionBytes(receipt), .ok)
         case .failure(let error):
             if error.kind == .internalFailure {
                 settings.logger.error(
                     "internal failure", metadata: ["detail": "\(String(reflecting: error))", "request_id": "\(requestId)"])
             }
-            envelope = APIResponse.failureEnvelope(code: error.code, message: error.message)
+            bytes = APIResponse.failureEnvelope(code: error.code, message: error.message).serializedBytes()
             status = APIResponse.status(for: error.kind)
         }
-        let bytes = envelope.serializedBytes()
         let fields: KeyValuePairs<HTTPField.Name, String> = [
             .contentType: APIResponse.contentType, .contentLength: String(bytes.count), .requestId: requestId,
             .date: currentDate(), .server: settings.serverName,

@@ -85,30 +85,62 @@ enum Views {
             ] + price(answer.price))
     }
 
-    static func deduction(_ receipt: DeductionReceipt) -> JSONValue { .object(deductionMembers(receipt, index: nil)) }
+    static func deduction(_ receipt: DeductionReceipt) -> JSONValue {
+        var members = JSONMembers(capacity: 20)
+        deduction(receipt, index: nil, into: &members)
+        return .object(members.members)
+    }
 
-    /// A deduction's fields, after its index in a batch if it has one. One array, appended
-    /// to: every deduction's answer (a batch's hundreds of them) is built here, and joining
-    /// the parts with `+` allocated and copied an array per part.
-    private static func deductionMembers(_ receipt: DeductionReceipt, index: Int?) -> [(String, JSONValue)] {
-        var members: [(String, JSONValue)] = []
-        members.reserveCapacity(21)
-        if let index { members.append(("index", .int(index))) }
-        members.append(("success", .bool(true)))
-        members.append(("recordId", receipt.recordIds.first.map { .int($0) } ?? .null))
-        members.append(("recordIds", .array(receipt.recordIds.map { .int($0) })))
-        members.append(("freeCount", .int(receipt.freeCount)))
-        members.append(("paidCount", .int(receipt.paidCount)))
-        members.append(("mode", .string(receipt.mode.rawValue)))
-        members.append(contentsOf: money("amount", receipt.costFen))
-        members.append(("balanceFen", .int(receipt.balanceAfterFen.value)))
-        members.append(("balance", .number(receipt.balanceAfterFen.yuanText)))
-        members.append(("freeRemaining", .int(receipt.freeRemainingAfter)))
-        members.append(("freeAvailable", .int(receipt.freeRemainingAfter)))
-        members.append(("replayed", .bool(receipt.replayed)))
-        if let available = receipt.availableAfterFen { members.append(("availableFen", .int(available.value))) }
-        members.append(contentsOf: price(receipt.price))
-        return members
+    /// A deduction's fields, after its index in a batch if it has one — the shape of every
+    /// deduction answer, whether built as a tree or written as bytes (`deductionBytes`).
+    static func deduction<Sink: JSONSink>(_ receipt: DeductionReceipt, index: Int?, into sink: inout Sink) {
+        if let index { sink.member("index", int: Int64(index)) }
+        sink.member("success", .bool(true))
+        if let first = receipt.recordIds.first {
+            sink.member("recordId", int: first)
+        } else {
+            sink.member("recordId", .null)
+        }
+        sink.member("recordIds", .array(receipt.recordIds.map { .int($0) }))
+        sink.member("freeCount", int: receipt.freeCount)
+        sink.member("paidCount", int: receipt.paidCount)
+        sink.member("mode", .string(receipt.mode.rawValue))
+        sink.member("amount", .number(receipt.costFen.yuanText))
+        sink.member("amountFen", int: receipt.costFen.value)
+        sink.member("balanceFen", int: receipt.balanceAfterFen.value)
+        sink.member("balance", .number(receipt.balanceAfterFen.yuanText))
+        sink.member("freeRemaining", int: receipt.freeRemainingAfter)
+        sink.member("freeAvailable", int: receipt.freeRemainingAfter)
+        sink.member("replayed", .bool(receipt.replayed))
+        if let available = receipt.availableAfterFen { sink.member("availableFen", int: available.value) }
+        for (name, value) in price(receipt.price) { sink.member(name, value) }
+    }
+
+    /// `APIResponse.okEnvelope(deduction(receipt))`, written at once.
+    static func deductionBytes(_ receipt: DeductionReceipt) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(512)
+        output.append(contentsOf: #"{"success":true,"data":"#.utf8)
+        JSONObjectBytes.object(into: &output) { deduction(receipt, index: nil, into: &$0) }
+        output.append(UInt8(ascii: "}"))
+        return output
+    }
+
+    /// `APIResponse.okEnvelope` of a batch's answer (`{"results": [batchItem…]}`), written at once.
+    static func batchBytes(_ results: [Result<DeductionReceipt, BillingError>]) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(64 + results.count * 512)
+        output.append(contentsOf: #"{"success":true,"data":{"results":["#.utf8)
+        for (index, result) in results.enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            if case .success(let receipt) = result {
+                JSONObjectBytes.object(into: &output) { deduction(receipt, index: index, into: &$0) }
+            } else {
+                batchItem(index, result).write(to: &output)
+            }
+        }
+        output.append(contentsOf: "]}}".utf8)
+        return output
     }
 
     /// A hold as it stands.
@@ -300,7 +332,9 @@ enum Views {
     static func batchItem(_ index: Int, _ result: Result<DeductionReceipt, BillingError>) -> JSONValue {
         switch result {
         case .success(let receipt):
-            return .object(deductionMembers(receipt, index: index))
+            var members = JSONMembers(capacity: 21)
+            deduction(receipt, index: index, into: &members)
+            return .object(members.members)
         case .failure(let error):
             return .object([
                 ("index", .int(index)), ("success", .bool(false)),

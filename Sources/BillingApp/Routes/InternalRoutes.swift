@@ -79,7 +79,7 @@ struct InternalRoutes: Sendable {
                 }
             }
             let results = try await self.service.deductBatch(requests)
-            return APIResponse.ok(.object([("results", .array(results.enumerated().map(Views.batchItem)))]))
+            return APIResponse.json(bytes: Views.batchBytes(results), status: .ok)
         }
         guarded.post("refunds") { request, _ in
             var request = request
