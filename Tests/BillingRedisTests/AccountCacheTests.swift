@@ -207,6 +207,15 @@ struct AccountCacheTests {
                     id: 8, userId: "u1", serviceName: "tokens", price: try! UnitPrice(microFen: 2),
                     from: Date(timeIntervalSince1970: 1_796_000_000), to: Date(timeIntervalSince1970: 1_797_000_000)),
             ])
+        // The stored text, pinned: a Redis written by an older server must read the same.
+        #expect(
+            AccountCodec.encode(priced)
+                == "4|5|0|tokens:1:3:0|tokens:999999|7:tokens:1:1795000000123456:,8:tokens:2:1796000000000000:1797000000000000|0:")
+        let several = AccountState(
+            balanceFen: Fen(1_234), quotas: ["b": QuotaUsage(total: 10, used: 2, held: 3), "a": QuotaUsage(total: 5, used: 5)],
+            version: 77, carries: ["z": 5, "y": 0], heldFen: Fen(30), spentFen: Fen(12), spendCapFen: Fen(5_000))
+        #expect(AccountCodec.encode(several) == "77|1234|30|a:5:5:0,b:2:10:3|y:0,z:5||12:5000")
+        #expect(AccountCodec.encode(AccountState(balanceFen: .zero, quotas: [:], version: 0)) == "0|0|0||||0:")
         let decoded = AccountCodec.decode(AccountCodec.encode(priced), userId: "u1")
         #expect(decoded?.carries == priced.carries && decoded?.overrides.map(\.id) == [7, 8])
         #expect(decoded?.overrides.map(\.to) == [nil, Date(timeIntervalSince1970: 1_797_000_000)])
