@@ -12,19 +12,35 @@ base="$root/.local/redis-cluster"
 
 log() { echo "redis-cluster: $*" >&2; }
 running() { redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null | grep -q PONG; }
+# Whether the node's log, past its first $2 lines, says its port could not be bound.
+port_taken() { tail -n +"$(($2 + 1))" "$1" 2>/dev/null | grep -q "Address already in use"; }
 
 # shellcheck source=scripts/lib/detached.sh
 . "$root/scripts/lib/detached.sh"
 
 start_node() {
-  local port="$1" dir="$base/$1"
+  local port="$1" dir="$base/$1" attempt seen
   mkdir -p "$dir"
   running "$port" && return 0
-  detached redis-server --bind 127.0.0.1 --port "$port" --daemonize yes --dir "$dir" \
-    --cluster-enabled yes --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 2000 \
-    --cluster-require-full-coverage no \
-    --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save "" --appendonly no >/dev/null
-  for _ in $(seq 1 50); do running "$port" && return 0; sleep 0.1; done
+  # The ports lie in Linux's ephemeral range: a client socket may hold one, and after it
+  # closes its TIME_WAIT keeps the port for a minute ("bind: Address already in use", seen
+  # once). Such a start is tried again for up to ~80 s.
+  for attempt in $(seq 1 40); do
+    seen=0
+    [ -f "$dir/redis.log" ] && seen=$(wc -l <"$dir/redis.log")
+    detached redis-server --bind 127.0.0.1 --port "$port" --daemonize yes --dir "$dir" \
+      --cluster-enabled yes --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 2000 \
+      --cluster-require-full-coverage no \
+      --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save "" --appendonly no >/dev/null
+    for _ in $(seq 1 50); do
+      running "$port" && return 0
+      port_taken "$dir/redis.log" "$seen" && break
+      sleep 0.1
+    done
+    port_taken "$dir/redis.log" "$seen" || break
+    [ "$attempt" = 1 ] && log "node $port: the port is held by another socket; trying again for up to 80 s"
+    sleep 2
+  done
   log "node $port did not start; see $dir/redis.log"
   exit 1
 }
