@@ -109,7 +109,7 @@ extension BatchApplier {
             steps.append(
                 .prepared(
                     LaneStatement.checkBalances.rawValue,
-                    [PostgresText.textArray(users)] + Self.expectedBalanceColumns(rows)))
+                    values: [.strings(users)] + Self.expectedBalanceColumns(rows)))
             steps.append(checkQuotas)
             steps += writeSteps(
                 result, existingQuotas: Set(before.quotas.keys), recordIds: ids, period: period, at: at)
@@ -165,13 +165,11 @@ extension BatchApplier {
 
     /// What the balance rows are expected to hold, as the checks compare them: version,
     /// balance, held fen, carries (as stored), spend period and spend.
-    static func expectedBalanceColumns(_ rows: [LaneRowCache.Rows]) -> [String?] {
+    static func expectedBalanceColumns(_ rows: [LaneRowCache.Rows]) -> [PostgresParameter] {
         [
-            PostgresText.int64Array(rows.map(\.version)), PostgresText.int64Array(rows.map(\.balance.value)),
-            PostgresText.int64Array(rows.map(\.heldFen.value)),
-            PostgresText.textArray(rows.map { CarryText.encode($0.carries.map { ($0.key, $0.value) }) }),
-            PostgresText.textArray(rows.map { $0.spend?.period.text ?? "" }),
-            PostgresText.int64Array(rows.map { $0.spend?.fen.value ?? 0 }),
+            .int64s(rows.map(\.version)), .int64s(rows.map(\.balance.value)), .int64s(rows.map(\.heldFen.value)),
+            .strings(rows.map { CarryText.encode($0.carries.map { ($0.key, $0.value) }) }),
+            .strings(rows.map { $0.spend?.period.text ?? "" }), .int64s(rows.map { $0.spend?.fen.value ?? 0 }),
         ]
     }
 
@@ -199,10 +197,9 @@ extension BatchApplier {
         }
         return .prepared(
             LaneStatement.checkQuotas.rawValue,
-            [
-                period.text, PostgresText.textArray(users), PostgresText.textArray(owners), PostgresText.textArray(services),
-                PostgresText.int64Array(usage.map(\.total)), PostgresText.int64Array(usage.map(\.used)),
-                PostgresText.int64Array(usage.map(\.held)),
+            values: [
+                .text(period.text), .strings(users), .strings(owners), .strings(services), .int64s(usage.map(\.total)),
+                .int64s(usage.map(\.used)), .int64s(usage.map(\.held)),
             ])
     }
 

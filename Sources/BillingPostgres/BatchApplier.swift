@@ -191,7 +191,7 @@ struct BatchApplier: Sendable {
         if citus {
             steps = try steps.flatMap { step throws(PostgresError) in
                 guard let name = step.prepared, let statement = LaneStatement(rawValue: name) else { return [step] }
-                return try statement.steps(step.parameters, citus: true)
+                return try statement.steps(step.textParameters, citus: true)
             }
         }
         steps.append(.sql("COMMIT"))
@@ -543,7 +543,7 @@ struct BatchApplier: Sendable {
     /// (`writeBalancesChecked`).
     func writeSteps(
         _ result: BatchResult, existingQuotas: Set<QuotaKey>, recordIds: [Int64], period: QuotaPeriod, at now: Date?,
-        checkedAgainst expected: [String?]? = nil
+        checkedAgainst expected: [PostgresParameter]? = nil
     ) -> [PipelineStep] {
         var steps: [PipelineStep] = []
         let balances = result.changedBalances.sorted()
@@ -554,16 +554,17 @@ struct BatchApplier: Sendable {
             carried[key.userId, default: []].append((key.serviceName, carry))
         }
         if !balances.isEmpty {
-            var parameters =
+            // The columns of many rows go as binary arrays (`PostgresParameter`).
+            var values: [PostgresParameter] =
                 [
-                    PostgresText.textArray(balances),
-                    PostgresText.int64Array(balances.map { result.snapshot.balance(of: $0).value }),
-                    PostgresText.textArray(balances.map { user in carried[user].map(CarryText.encode) }),
-                    PostgresText.int64Array(balances.map { result.snapshot.held(by: $0).value }),
-                ] + Self.alertParameters(balances, result.snapshot)
-            if let expected { parameters += expected }
+                    .strings(balances),
+                    .int64s(balances.map { result.snapshot.balance(of: $0).value }),
+                    .texts(balances.map { user in carried[user].map(CarryText.encode) }),
+                    .int64s(balances.map { result.snapshot.held(by: $0).value }),
+                ] + Self.alertParameters(balances, result.snapshot).map(PostgresParameter.text)
+            if let expected { values += expected }
             let statement = expected == nil ? LaneStatement.writeBalances : .writeBalancesChecked
-            steps.append(.prepared(statement.rawValue, parameters))
+            steps.append(.prepared(statement.rawValue, values: values))
         }
         // The period compares as its text does (four-digit years), without writing the text.
         let quotas = result.changedQuotas.sorted {
@@ -609,26 +610,26 @@ struct BatchApplier: Sendable {
             steps.append(
                 .prepared(
                     LaneStatement.insertRecords.rawValue,
-                    [
-                        now.map(PostgresText.microseconds),
-                        PostgresText.int64Array(records.map { Self.realId($0.id, ids: recordIds) }),
-                        PostgresText.textArray(records.map(\.userId)),
-                        PostgresText.textArray(records.map(\.serviceName)),
-                        PostgresText.textArray(records.map(\.appId)),
-                        PostgresText.int64Array(records.map { Int64($0.type.rawValue) }),
-                        PostgresText.int64Array(records.map(\.count)),
-                        PostgresText.int64Array(records.map(\.amountFen.value)),
-                        PostgresText.textArray(records.map(\.requestId)),
-                        PostgresText.textArray(records.map(\.period.text)),
-                        PostgresText.int64Array(records.map { $0.price?.price.microFen }),
-                        PostgresText.int64Array(records.map { $0.price?.versionId }),
-                        PostgresText.int64Array(records.map { $0.price?.overrideId }),
-                        PostgresText.textArray(records.map(\.holdId)),
-                        PostgresText.textArray(records.map { $0.refersTo.isEmpty ? nil : PostgresText.int64Array($0.refersTo) }),
-                        PostgresText.int64Array(answer.map { $0?.balanceAfterFen.value }),
-                        PostgresText.int64Array(answer.map { $0?.freeRemainingAfter }),
-                        PostgresText.int64Array(answer.map { $0?.availableAfterFen?.value }),
-                        PostgresText.int64Array(answer.map { $0?.recordIds.dropFirst().first }),
+                    values: [
+                        .text(now.map(PostgresText.microseconds)),
+                        .int64s(records.map { Self.realId($0.id, ids: recordIds) }),
+                        .strings(records.map(\.userId)),
+                        .strings(records.map(\.serviceName)),
+                        .texts(records.map(\.appId)),
+                        .text(PostgresText.int64Array(records.map { Int64($0.type.rawValue) })),  // smallint[]
+                        .int64s(records.map(\.count)),
+                        .int64s(records.map(\.amountFen.value)),
+                        .texts(records.map(\.requestId)),
+                        .strings(records.map(\.period.text)),
+                        .optionalInt64s(records.map { $0.price?.price.microFen }),
+                        .optionalInt64s(records.map { $0.price?.versionId }),
+                        .optionalInt64s(records.map { $0.price?.overrideId }),
+                        .texts(records.map(\.holdId)),
+                        .texts(records.map { $0.refersTo.isEmpty ? nil : PostgresText.int64Array($0.refersTo) }),
+                        .optionalInt64s(answer.map { $0?.balanceAfterFen.value }),
+                        .optionalInt64s(answer.map { $0?.freeRemainingAfter }),
+                        .optionalInt64s(answer.map { $0?.availableAfterFen?.value }),
+                        .optionalInt64s(answer.map { $0?.recordIds.dropFirst().first }),
                     ]))
         }
         let refunds = result.newRefunds.compactMap { result.snapshot.refunds[$0] }

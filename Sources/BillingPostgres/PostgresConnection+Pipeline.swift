@@ -4,15 +4,27 @@ import CLibPQ
 public struct PipelineStep: Sendable {
     let prepared: String?
     let sql: String?
-    let parameters: [String?]
+    let parameters: [PostgresParameter]
 
     public static func prepared(_ name: String, _ parameters: [String?]) -> PipelineStep {
-        PipelineStep(prepared: name, sql: nil, parameters: parameters)
+        PipelineStep(prepared: name, sql: nil, parameters: parameters.map(PostgresParameter.text))
+    }
+
+    /// Arrays among `values` go in the binary format.
+    public static func prepared(_ name: String, values: [PostgresParameter]) -> PipelineStep {
+        PipelineStep(prepared: name, sql: nil, parameters: values)
     }
 
     public static func sql(_ sql: String, _ parameters: [String?] = []) -> PipelineStep {
-        PipelineStep(prepared: nil, sql: sql, parameters: parameters)
+        PipelineStep(prepared: nil, sql: sql, parameters: parameters.map(PostgresParameter.text))
     }
+
+    public static func sql(_ sql: String, values: [PostgresParameter]) -> PipelineStep {
+        PipelineStep(prepared: nil, sql: sql, parameters: values)
+    }
+
+    /// Every parameter in its text form.
+    var textParameters: [String?] { parameters.map(\.text) }
 }
 
 extension PostgresConnection {
@@ -36,11 +48,12 @@ extension PostgresConnection {
         defer { PQexitPipelineMode(raw) }
 
         for step in steps {
-            let sent = withParameterPointers(step.parameters) { values -> Int32 in
+            let sent = withParameterPointers(step.parameters) { values, lengths, formats -> Int32 in
+                let count = Int32(step.parameters.count)
                 if let name = step.prepared {
-                    return PQsendQueryPrepared(raw, name, Int32(step.parameters.count), values, nil, nil, 0)
+                    return PQsendQueryPrepared(raw, name, count, values, lengths, formats, 0)
                 }
-                return PQsendQueryParams(raw, step.sql ?? "", Int32(step.parameters.count), nil, values, nil, nil, 0)
+                return PQsendQueryParams(raw, step.sql ?? "", count, nil, values, lengths, formats, 0)
             }
             guard sent == 1 else { throw lostOrProtocol(raw, "cannot send a pipelined statement") }
         }

@@ -169,6 +169,53 @@ func withParameterPointers<R>(_ strings: [String?], _ body: ([UnsafePointer<CCha
     withOptionalCStrings(strings, body)
 }
 
+/// Parameters for libpq: their values' pointers, and when any is binary, every value's
+/// length and format (1 binary, 0 text; libpq reads text up to its terminating zero). All
+/// text: nil lengths and formats, as before.
+func withParameterPointers<R>(
+    _ parameters: [PostgresParameter],
+    _ body: ([UnsafePointer<CChar>?], UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> R
+) -> R {
+    guard parameters.contains(where: \.isBinary) else {
+        return withOptionalCStrings(parameters.map(\.text)) { body($0, nil, nil) }
+    }
+    var bytes: [UInt8] = []
+    var offsets: [Int?] = []
+    var lengths: [Int32] = []
+    var formats: [Int32] = []
+    offsets.reserveCapacity(parameters.count)
+    lengths.reserveCapacity(parameters.count)
+    formats.reserveCapacity(parameters.count)
+    for parameter in parameters {
+        let start = bytes.count
+        if case .text(let text) = parameter {
+            guard let text else {
+                offsets.append(nil)
+                lengths.append(0)
+                formats.append(0)
+                continue
+            }
+            bytes.append(contentsOf: text.utf8)
+            bytes.append(0)
+            formats.append(0)
+        } else {
+            parameter.appendBinary(to: &bytes)
+            formats.append(1)
+        }
+        offsets.append(start)
+        lengths.append(Int32(truncatingIfNeeded: bytes.count - start))
+    }
+    bytes.append(0)
+    return bytes.withUnsafeBytes { buffer in
+        let pointers: [UnsafePointer<CChar>?] = offsets.map { offset in
+            offset.flatMap { offset in buffer.baseAddress.map { ($0 + offset).assumingMemoryBound(to: CChar.self) } }
+        }
+        return lengths.withUnsafeBufferPointer { lengths in
+            formats.withUnsafeBufferPointer { formats in body(pointers, lengths.baseAddress, formats.baseAddress) }
+        }
+    }
+}
+
 /// The strings as C strings (nil stays a null pointer), followed by a null pointer: pointers
 /// into one buffer holding every string and its terminating zero one after another.
 private func withOptionalCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
