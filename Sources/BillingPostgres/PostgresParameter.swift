@@ -37,39 +37,35 @@ public enum PostgresParameter: Sendable, Equatable {
     func appendBinary(to bytes: inout [UInt8]) {
         switch self {
         case .text: return
-        case .int64s(let values):
-            Self.header(count: values.count, hasNull: false, elementType: Self.int8OID, to: &bytes)
-            for value in values {
-                Self.append(Int32(8), to: &bytes)
-                Self.append(value, to: &bytes)
-            }
-        case .optionalInt64s(let values):
-            Self.header(count: values.count, hasNull: values.contains(nil), elementType: Self.int8OID, to: &bytes)
-            for value in values {
-                guard let value else {
-                    Self.append(Int32(-1), to: &bytes)
-                    continue
-                }
-                Self.append(Int32(8), to: &bytes)
-                Self.append(value, to: &bytes)
-            }
-        case .strings(let values):
-            Self.header(count: values.count, hasNull: false, elementType: Self.textOID, to: &bytes)
-            for value in values {
-                Self.append(Int32(truncatingIfNeeded: value.utf8.count), to: &bytes)
-                bytes.append(contentsOf: value.utf8)
-            }
-        case .texts(let values):
-            Self.header(count: values.count, hasNull: values.contains(nil), elementType: Self.textOID, to: &bytes)
-            for value in values {
-                guard let value else {
-                    Self.append(Int32(-1), to: &bytes)
-                    continue
-                }
-                Self.append(Int32(truncatingIfNeeded: value.utf8.count), to: &bytes)
-                bytes.append(contentsOf: value.utf8)
-            }
+        case .int64s(let values): Self.array(values.lazy.map(Optional.some), of: Self.int8OID, to: &bytes, Self.int8)
+        case .optionalInt64s(let values): Self.array(values, of: Self.int8OID, to: &bytes, Self.int8)
+        case .strings(let values): Self.array(values.lazy.map(Optional.some), of: Self.textOID, to: &bytes, Self.utf8)
+        case .texts(let values): Self.array(values, of: Self.textOID, to: &bytes, Self.utf8)
         }
+    }
+
+    private static func array<Values: Collection<Element?>, Element>(
+        _ values: Values, of elementType: Int32, to bytes: inout [UInt8], _ element: (Element, inout [UInt8]) -> Void
+    ) {
+        header(count: values.count, hasNull: values.contains { $0 == nil }, elementType: elementType, to: &bytes)
+        for value in values {
+            // A NULL element is its length alone, -1.
+            guard let value else {
+                append(Int32(-1), to: &bytes)
+                continue
+            }
+            element(value, &bytes)
+        }
+    }
+
+    private static func int8(_ value: Int64, to bytes: inout [UInt8]) {
+        append(Int32(8), to: &bytes)
+        append(value, to: &bytes)
+    }
+
+    private static func utf8(_ value: String, to bytes: inout [UInt8]) {
+        append(Int32(truncatingIfNeeded: value.utf8.count), to: &bytes)
+        bytes.append(contentsOf: value.utf8)
     }
 
     static let int8OID: Int32 = 20
