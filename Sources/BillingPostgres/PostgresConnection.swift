@@ -165,10 +165,6 @@ private func withCStrings<R>(_ strings: [String], _ body: ([UnsafePointer<CChar>
     withOptionalCStrings(strings, body)
 }
 
-func withParameterPointers<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
-    withOptionalCStrings(strings, body)
-}
-
 /// Parameters for libpq: their values' pointers, and when any is binary, every value's
 /// length and format (1 binary, 0 text; libpq reads text up to its terminating zero). All
 /// text: nil lengths and formats, as before.
@@ -205,12 +201,8 @@ func withParameterPointers<R>(
         offsets.append(start)
         lengths.append(Int32(truncatingIfNeeded: bytes.count - start))
     }
-    bytes.append(0)
-    return bytes.withUnsafeBytes { buffer in
-        let pointers: [UnsafePointer<CChar>?] = offsets.map { offset in
-            offset.flatMap { offset in buffer.baseAddress.map { ($0 + offset).assumingMemoryBound(to: CChar.self) } }
-        }
-        return lengths.withUnsafeBufferPointer { lengths in
+    return withPointers(into: bytes, at: offsets) { pointers in
+        lengths.withUnsafeBufferPointer { lengths in
             formats.withUnsafeBufferPointer { formats in body(pointers, lengths.baseAddress, formats.baseAddress) }
         }
     }
@@ -232,8 +224,13 @@ private func withOptionalCStrings<R>(_ strings: [String?], _ body: ([UnsafePoint
         bytes.append(contentsOf: string.utf8)
         bytes.append(0)
     }
-    bytes.append(0)
-    return bytes.withUnsafeBytes { buffer in
+    return withPointers(into: bytes, at: offsets, body)
+}
+
+/// Pointers into `bytes` at `offsets` (nil stays a null pointer), followed by a null
+/// pointer, valid for the call.
+private func withPointers<R>(into bytes: [UInt8], at offsets: [Int?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    bytes.withUnsafeBytes { buffer in
         var pointers: [UnsafePointer<CChar>?] = offsets.map { offset in
             offset.flatMap { offset in buffer.baseAddress.map { ($0 + offset).assumingMemoryBound(to: CChar.self) } }
         }
