@@ -453,8 +453,11 @@ struct BatchApplier: Sendable {
             snapshot.overrides[override.userId, default: []].append(override)
         }
         read.recordIds = try rows(.ids).map { try $0.int64(0) }
-        if idsTaken > idsNeeded {
-            // Older ids at hand go first: one lane's records keep ascending ids.
+        if idsTaken > idsNeeded || recordIds.count > 0 {
+            // Older ids at hand go first: one lane's records keep ascending ids. (A read after
+            // another can find the stock above its target and take no more than it needs; its
+            // ids, the newest, still go behind the stock, or the next batch that does not read
+            // would give older ids to users this one charged.)
             recordIds.add(read.recordIds)
             guard let ids = recordIds.take(idsNeeded) else {
                 throw BillingError.internalFailure("the sequence gave fewer record ids than asked for")

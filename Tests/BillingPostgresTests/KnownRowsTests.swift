@@ -122,6 +122,31 @@ struct KnownRowsTests {
         #expect(fromKnown.rows == readFirst.rows)
     }
 
+    @Test("a second batch that reads first, with the lane's stock of ids above its target, still leaves its users' next ids ascending")
+    func idsAfterTwoReads() async throws {
+        try await TestLedger.with(lanes: .init(laneCount: 1), catalog: Self.catalog) { db in
+            let first = (0..<100).map { "first\($0)" }
+            let second = (0..<50).map { "second\($0)" }
+            for user in first + second { try await db.fund(user, fen: 100) }
+            var ids: [String: [Int64]] = [:]
+            func deduct(_ users: [String], round: Int) async throws {
+                let requests = try users.map {
+                    try DeductionRequest(userId: $0, serviceName: "job", count: 1, requestId: "\($0)-\(round)")
+                }
+                for (request, answer) in zip(requests, await db.lanes.deductAll(requests)) {
+                    ids[request.userId, default: []] += try answer.get().recordIds
+                }
+            }
+            // Both read first (unknown users): the first leaves more than the target at hand, so
+            // the second needs none beyond its own.
+            try await deduct(first, round: 0)
+            try await deduct(second, round: 0)
+            // Known users now: ids from the stock.
+            try await deduct(first + second, round: 1)
+            #expect(ids.values.allSatisfy { $0.count == 2 && $0 == $0.sorted() }, "\(ids.filter { $0.value != $0.value.sorted() })")
+        }
+    }
+
     @Test("batches that read nothing take record ids only once the lane runs low: 2,500 deductions over the refills, each charged once, each user's ids ascending")
     func idsAcrossRefills() async throws {
         let known = KnownCount()
