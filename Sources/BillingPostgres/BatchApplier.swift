@@ -213,6 +213,16 @@ struct BatchApplier: Sendable {
                 error, commit: commit, transactionId: read.transactionId, backendPID: read.backendPID)
         }
         if !committedUsers.isEmpty { knownUsers.remember(committedUsers) }
+        var committed = commit
+        // The accounts the batch read under lock and left as they were (replays, refusals) go to
+        // the cache too, at the version read: a server killed between its commit and its cache
+        // write leaves the cache behind the database, and its callers' retries come here as
+        // replays, acknowledged now; a check after them must see what they acknowledge.
+        for (user, account) in Self.unchangedAccounts(
+            requests, result, period: period, versions: read.versions, dropped: untouched)
+        {
+            committed.accounts[user] = account
+        }
         if let knownRows {
             let users = Set(requests.map(\.userId)).subtracting(untouched)
             knownRows.forget(users)
@@ -223,12 +233,34 @@ struct BatchApplier: Sendable {
                 },
                 in: period)
         }
-        return commit
+        return committed
     }
 
     /// The accounts whose balance row the batch changed, as they now stand (for the cache).
     /// Every changed balance row is updated once, so its version moves on by exactly one.
     static func changedAccounts(_ result: BatchResult, period: QuotaPeriod, versions: [String: Int64])
+        -> [String: AccountState]
+    {
+        accounts(
+            result.changedBalances.map { ($0, versions[$0, default: 0].addingReportingOverflow(1).partialValue) },
+            result, period: period)
+    }
+
+    /// The accounts of the batch's users whose balance row it read and did not change, at the
+    /// version read (users whose row it created and dropped again have none).
+    static func unchangedAccounts(
+        _ requests: [LedgerOperation], _ result: BatchResult, period: QuotaPeriod, versions: [String: Int64],
+        dropped: Set<String>
+    ) -> [String: AccountState] {
+        var users: [(String, Int64)] = []
+        for user in Set(requests.map(\.userId)) where !result.changedBalances.contains(user) && !dropped.contains(user) {
+            if let version = versions[user] { users.append((user, version)) }
+        }
+        return users.isEmpty ? [:] : accounts(users, result, period: period)
+    }
+
+    /// The accounts of `users` (each with the version it has now) as the batch left them.
+    private static func accounts(_ users: [(String, Int64)], _ result: BatchResult, period: QuotaPeriod)
         -> [String: AccountState]
     {
         // Quota rows and carries grouped by user once, not scanned again for every user.
@@ -241,8 +273,7 @@ struct BatchApplier: Sendable {
             carriesByUser[key.userId, default: [:]][key.serviceName] = carry
         }
         var accounts: [String: AccountState] = [:]
-        for user in result.changedBalances {
-            let version = versions[user, default: 0].addingReportingOverflow(1).partialValue
+        for (user, version) in users {
             accounts[user] = Self.account(
                 user, in: result.snapshot, quotas: quotasByUser[user] ?? [:], carries: carriesByUser[user] ?? [:],
                 period: period, version: version)
