@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,13 +12,10 @@ enum RawSocket {
     static func exchanged(
         port: Int, bytes: [UInt8], readReply: Bool = true, halfClose: Bool = false, quietSeconds: Int = 1
     ) async -> [UInt8] {
-        await withCheckedContinuation { continuation in
-            Thread {
-                continuation.resume(
-                    returning: exchange(
-                        port: port, bytes: bytes, readReply: readReply, halfClose: halfClose, quietSeconds: quietSeconds))
-            }.start()
-        }
+        // `exchange` does not throw: the thread's answer is always there.
+        (try? await OwnThread.run {
+            exchange(port: port, bytes: bytes, readReply: readReply, halfClose: halfClose, quietSeconds: quietSeconds)
+        }) ?? []
     }
 
     /// Sends `bytes`, reads what comes back until the server closes or is quiet for
