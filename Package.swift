@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "4.5.2"..<"5.0.0"),
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        // Only the stream load generator (bench/StreamLoad) speaks HTTP/2 itself.
+        .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         // Only the payment sandbox sends HTTP requests (its callbacks to billing).
@@ -191,6 +193,16 @@ let package = Package(
             ],
             path: "bench/GRPCLoad"
         ),
+        .executableTarget(
+            name: "StreamLoad",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ],
+            path: "bench/StreamLoad"
+        ),
 
         // Helpers shared by the test targets (seeded randomness for the fuzz suites).
         .target(
@@ -204,6 +216,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "BillingConcurrencyTests", dependencies: ["BillingConcurrency"]),
+        .testTarget(
+            name: "StreamLoadTests",
+            dependencies: ["StreamLoad", "BillingProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
         .testTarget(name: "BillingPostgresTests", dependencies: ["BillingPostgres", "TestSupport"]),
         .testTarget(name: "BillingRedisTests", dependencies: ["BillingRedis", "TestSupport"]),
         // Against Citus and Redis Cluster: `make test-scale` only (not `make test`).

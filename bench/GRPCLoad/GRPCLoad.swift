@@ -24,6 +24,8 @@ struct GRPCLoad {
         let token = environment["TOKEN"] ?? "dev-internal-token"
         // RPC=stream: each caller keeps WINDOW deductions in flight on one DeductQuotaStream.
         let window = Int(environment["WINDOW"] ?? "") ?? 100
+        // Stream request ids: `<PREFIX><connection>-<caller>-<n>`.
+        let streamPrefix = environment["PREFIX"] ?? "s"
         let metadata: Metadata = ["authorization": "Bearer \(token)"]
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         let started = ContinuousClock.now
@@ -43,7 +45,7 @@ struct GRPCLoad {
                                     if rpc == "stream" {
                                         return try await Self.stream(
                                             billing, metadata: metadata, users: users, deadline: deadline,
-                                            prefix: "s\(connection)-\(caller)", window: window, failures: failures)
+                                            prefix: "\(streamPrefix)\(connection)-\(caller)", window: window, failures: failures)
                                     }
                                     var mine: [Duration] = []
                                     var step = 0

@@ -12,7 +12,7 @@ a="$1"; b="$2"; rounds="${3:-4}"; seconds="${4:-8}"; scenario="${5:-deduct-10000
 schema=httpbench; port=8199; grpc=9199
 eval "$(scripts/services.sh env)"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-[ "$scenario" = stream ] && swift build -c release --product GRPCLoad >/dev/null
+[ "$scenario" = stream ] && swift build -c release --product StreamLoad >/dev/null
 period="$(TZ=Asia/Shanghai date +%Y-%m)"
 sql() { psql -X -q -t -A -c "SET search_path = $schema" -c "$1"; }
 
@@ -30,14 +30,15 @@ start() {
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
 }
 stop() { kill -TERM "$pid"; wait "$pid" || true; }
-run() { # prints requests (or deductions) per second
+run() { # round, build -> requests (or deductions) per second
   case $scenario in
     deduct-*) USERS=${scenario#deduct-} wrk -t2 -c64 -d"${seconds}s" -s bench/http/deduct.lua "http://127.0.0.1:$port" \
       | awk '/Requests\/sec/ { printf "%d", $2 }' ;;
     batch) out="$(ITEMS=100 wrk -t2 -c64 -d"${seconds}s" -s bench/http/batch.lua "http://127.0.0.1:$port")"
       echo $(($(awk '/^items_charged/ { print $2 }' <<<"$out") / seconds)) ;;
-    stream) PORT=$grpc RPC=stream USERS=10000 SECONDS=$seconds STREAMS=8 CONNECTIONS=2 WINDOW=100 \
-      .build/release/GRPCLoad 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' ;;
+    # Request ids of their own each time: the schema is shared, and a replay costs less.
+    stream) PORT=$grpc PREFIX="s$1$2-" USERS=10000 SECONDS=$seconds STREAMS=8 CONNECTIONS=2 WINDOW=100 \
+      .build/release/StreamLoad 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' ;;
   esac
 }
 jiffies() { awk '/^cpu / { busy = 0; for (i = 2; i <= NF; i++) if (i != 5 && i != 6) busy += $i; print busy }' /proc/stat; }
@@ -56,7 +57,7 @@ for round in $(seq 1 "$rounds"); do
     binary="$a"; [ "$which" = B ] && binary="$b"
     start "$binary"
     server0=$(awk '{ print $14 + $15 }' /proc/$pid/stat); machine0=$(jiffies)
-    rate=$(run)
+    rate=$(run "$round" "$which")
     server1=$(awk '{ print $14 + $15 }' /proc/$pid/stat); machine1=$(jiffies)
     stop
     # Jiffies are 10 ms: × 10,000 → µs.

@@ -4,7 +4,9 @@
 #     (no HTTP, no server): the baseline every other row is divided by;
 #   - the release billing-server with the lanes: /health (the framework's ceiling),
 #     CheckQuota, DeductQuota per request, the batch endpoint with ITEMS-item requests and
-#     the gRPC DeductQuotaStream, each batch/stream row checked against the ledger;
+#     the gRPC DeductQuotaStream, each batch/stream row checked against the ledger (the stream
+#     driven by bench/StreamLoad, which costs the shared cores about what wrk does, and again
+#     by the grpc-swift client GRPCLoad, which costs ~10 times more, for comparison);
 #   - the same server with the per-call strategy (the original design behind HTTP).
 # PostgreSQL and Redis are on this machine: pgbench and the server reach them over their Unix
 # sockets (scripts/services.sh env), as a co-located deployment would.
@@ -24,6 +26,7 @@ eval "$(scripts/services.sh env)"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 swift build -c release --product billing-server >/dev/null
 swift build -c release --product GRPCLoad >/dev/null
+swift build -c release --product StreamLoad >/dev/null
 period="$(TZ=Asia/Shanghai date +%Y-%m)"
 declare -A rate
 
@@ -107,7 +110,7 @@ for strategy in lanes per_call; do
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
   fill
   PREFIX=w ITEMS=$items wrk -t2 -c"$connections" -d"${warmup}s" -s bench/http/batch.lua "http://127.0.0.1:$port" >/dev/null
-  scenarios="health check deduct-10000 deduct-1 batch stream"
+  scenarios="health check deduct-10000 deduct-1 batch stream stream-grpc-swift"
   [ "$strategy" = per_call ] && scenarios="deduct-10000 deduct-1"
   for scenario in $scenarios; do
     case $scenario in
@@ -115,15 +118,21 @@ for strategy in lanes per_call; do
       check) out="$(wrk -t2 -c"$connections" -d"${seconds}s" --latency -s bench/http/check.lua "http://127.0.0.1:$port")" ;;
       deduct-*) out="$(USERS=${scenario#deduct-} wrk -t2 -c"$connections" -d"${seconds}s" --latency -s bench/http/deduct.lua "http://127.0.0.1:$port")" ;;
       batch) out="$(ITEMS=$items wrk -t2 -c"$connections" -d"${seconds}s" --latency -s bench/http/batch.lua "http://127.0.0.1:$port")" ;;
-      stream)
+      stream | stream-grpc-swift)
         # 8 streams over 2 connections, each keeping 100 deductions in flight.
-        line="$(PORT=$grpc RPC=stream USERS=10000 SECONDS=$seconds STREAMS=8 CONNECTIONS=2 WINDOW=100 \
-          .build/release/GRPCLoad 2>/tmp/grpcload.err)"
+        if [ "$scenario" = stream ]; then
+          client=StreamLoad; prefix=s; label="gRPC DeductQuotaStream, 10000 users"
+        else
+          client=GRPCLoad; prefix=g; label="gRPC DeductQuotaStream, 10000 users, grpc-swift client"
+        fi
+        line="$(PORT=$grpc RPC=stream PREFIX=$prefix USERS=10000 SECONDS=$seconds STREAMS=8 CONNECTIONS=2 WINDOW=100 \
+          .build/release/$client 2>/tmp/streamload.err)"
         IFS='|' read -r _ calls p50 p99 _ failed _ <<<"$line"
         calls="${calls// /}"; failed="${failed// /}"
-        rate[lanes-stream]=$calls
-        row "$strategy" "gRPC DeductQuotaStream, 10000 users" "$calls" "${p50// /}" "${p99// /}" "$failed" $pid
-        stream_verdict="$(ledger s "$(awk '/^charged/ { print $2 }' /tmp/grpcload.err)")"
+        rate[lanes-$scenario]=$calls
+        row "$strategy" "$label" "$calls" "${p50// /}" "${p99// /}" "$failed" $pid
+        verdict="$(ledger $prefix "$(awk '/^charged/ { print $2 }' /tmp/streamload.err)")"
+        if [ "$scenario" = stream ]; then stream_verdict="$verdict"; else grpc_swift_verdict="$verdict"; fi
         continue ;;
     esac
     rps="$(awk '/Requests\/sec/ { printf "%d", $2 }' <<<"$out")"
@@ -147,7 +156,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f×", a / b; el
 echo
 echo "- batch ledger: $batch_verdict"
 echo "- stream ledger: $stream_verdict"
+echo "- stream (grpc-swift client) ledger: $grpc_swift_verdict"
 echo "- per-request deduct ÷ pgbench baseline: $(ratio "${rate[lanes-deduct-10000]}" "${rate[pgbench-10000]}") on 10,000 users, $(ratio "${rate[lanes-deduct-1]}" "${rate[pgbench-1]}") on one hot user"
 echo "- batch ÷ pgbench baseline: $(ratio "${rate[lanes-batch]}" "${rate[pgbench-10000]}"); batch ÷ per-request deduct: $(ratio "${rate[lanes-batch]}" "${rate[lanes-deduct-10000]}")"
-echo "- gRPC stream ÷ pgbench baseline: $(ratio "${rate[lanes-stream]}" "${rate[pgbench-10000]}")"
+echo "- gRPC stream ÷ pgbench baseline: $(ratio "${rate[lanes-stream]}" "${rate[pgbench-10000]}") ($(ratio "${rate[lanes-stream-grpc-swift]}" "${rate[pgbench-10000]}") with the grpc-swift client)"
 echo "- per-request deduct, lanes ÷ per-call server: $(ratio "${rate[lanes-deduct-10000]}" "${rate[per_call-deduct-10000]}") on 10,000 users, $(ratio "${rate[lanes-deduct-1]}" "${rate[per_call-deduct-1]}") on one hot user"
