@@ -69,4 +69,17 @@ import Testing
         #expect(two?.success == false && two?.number == 43)
         #expect(none == nil)
     }
+
+    @Test func aLengthBeyondTheMessageEndsTheReadingWithoutATrap() {
+        // request_id (1, length-delimited) claiming 2^64 − 1 bytes, then success.
+        let body: [UInt8] = [0x0A] + [UInt8](repeating: 0xFF, count: 9) + [0x01, 0x10, 0x01]
+        var buffer = ByteBuffer()
+        buffer.writeInteger(UInt8(0))
+        buffer.writeInteger(UInt32(body.count))
+        buffer.writeBytes(body)
+        let result = GRPCWire.readResult(&buffer)
+        #expect(result?.number == nil)
+        #expect(result?.success == false)
+        #expect(buffer.readableBytes == 0)
+    }
 }

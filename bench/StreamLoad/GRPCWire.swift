@@ -45,7 +45,8 @@ enum GRPCWire {
         while let key = readVarint(&message) {
             switch (key >> 3, key & 7) {
             case (1, 2):
-                guard let size = readVarint(&message), let id = message.readSlice(length: Int(size)) else { return result }
+                guard let size = readVarint(&message).flatMap({ Int(exactly: $0) }), let id = message.readSlice(length: size)
+                else { return result }
                 result.number = number(after: id)
             case (2, 0):
                 result.success = readVarint(&message) == 1
@@ -54,7 +55,8 @@ enum GRPCWire {
             case (_, 1):
                 message.moveReaderIndex(forwardBy: min(8, message.readableBytes))
             case (_, 2):
-                guard let size = readVarint(&message), message.readSlice(length: Int(size)) != nil else { return result }
+                guard let size = readVarint(&message).flatMap({ Int(exactly: $0) }), message.readSlice(length: size) != nil
+                else { return result }
             case (_, 5):
                 message.moveReaderIndex(forwardBy: min(4, message.readableBytes))
             default:

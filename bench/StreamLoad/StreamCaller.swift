@@ -59,6 +59,11 @@ final class StreamCaller: ChannelInboundHandler {
         context.write(wrapOutboundOut(.headers(.init(headers: headers))), promise: nil)
         send(settings.window, context: context)
         context.flush()
+        // A server that stops answering ends the stream (counted as a failure), not the run.
+        let channel = context.channel
+        context.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(settings.deadline + 60_000_000_000)) {
+            channel.close(promise: nil)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -97,6 +102,7 @@ final class StreamCaller: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if !finished { tally.failures += 1 }
         finish(context: context)
     }
 

@@ -38,7 +38,8 @@ public final class BillingMetrics: Sendable {
                 "Lane batches committed in one round trip from the rows the lane's last commits left"))
         laneTransaction = registry.makeDurationHistogram(
             descriptor: Self.named(
-                "billing_lane_transaction_seconds", "A lane batch's transaction, from BEGIN to the COMMIT's answer"),
+                "billing_lane_transaction_seconds",
+                "A lane batch applied: computed, sent and committed (retries included), to the COMMIT's answer"),
             buckets: Self.latencyBuckets)
         laneCacheWrite = registry.makeDurationHistogram(
             descriptor: Self.named("billing_lane_cache_write_seconds", "Writing a committed batch's accounts to the cache"),
