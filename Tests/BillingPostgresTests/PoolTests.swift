@@ -23,11 +23,15 @@ struct PoolTests {
         // The pool tells a call it waited too long when a worker takes it up. The slow call
         // holds the only connection until 200 ms after the next call was queued, whenever
         // a loaded machine happens to schedule either: that one has then waited > 50 ms.
+        // The slow call itself may be taken up late and told UNAVAILABLE (it hung the test
+        // once, waiting for a holder that never ran): it is asked again until it holds.
         let state = Holding()
-        async let slow: Void = pool.withConnection { connection in
-            state.holding.store(true, ordering: .releasing)
-            repeat { try connection.query("SELECT pg_sleep(0.02)") } while !state.asked.load(ordering: .acquiring)
-            try connection.query("SELECT pg_sleep(0.2)")
+        async let slow: Void = Self.eventually {
+            try await pool.withConnection { connection in
+                state.holding.store(true, ordering: .releasing)
+                repeat { try connection.query("SELECT pg_sleep(0.02)") } while !state.asked.load(ordering: .acquiring)
+                try connection.query("SELECT pg_sleep(0.2)")
+            }
         }
         while !state.holding.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(1)) }
         await #expect(throws: BillingError.unavailable("database unavailable")) {
@@ -43,14 +47,19 @@ struct PoolTests {
     /// acquire timeout, a loaded machine that schedules the pool's worker late makes any single
     /// call time out (it failed CI once), yet a usable pool answers within a few tries.
     static func eventually(_ pool: PostgresPool, _ sql: String) async throws -> Int64 {
+        try await eventually { try await pool.withConnection { connection in try connection.query(sql)[0].int64(0) } }
+    }
+
+    /// `call`, asked again while it answers UNAVAILABLE (at most 20 times).
+    static func eventually<T: Sendable>(_ call: @Sendable () async throws -> T) async throws -> T {
         for _ in 1..<20 {
             do {
-                return try await pool.withConnection { connection in try connection.query(sql)[0].int64(0) }
+                return try await call()
             } catch BillingError.unavailable {
                 try await Task.sleep(for: .milliseconds(50))
             }
         }
-        return try await pool.withConnection { connection in try connection.query(sql)[0].int64(0) }
+        return try await call()
     }
 
     @Test("a full queue refuses at once with OVERLOADED")

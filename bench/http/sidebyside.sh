@@ -6,7 +6,8 @@
 # loaded together meet the same machine: the same build against itself gave 0.988 and 0.992.
 # The ratio B ÷ A is what to read, not the rates (each server has about half the machine).
 #   bench/http/sidebyside.sh BINARY_A BINARY_B [rounds, default 3] [seconds, default 10] [scenario]
-#   scenario: deduct-10000 (default), deduct-1, batch
+#   scenario: deduct-10000 (default), deduct-1, batch, stream (gRPC DeductQuotaStream by
+#   StreamLoad: 4 streams of 100 in flight a side)
 #   SQL_A / SQL_B: a SQL file run on that side's schema after its migrations (a schema
 #   variant: an index, a constraint, a collation), before the users are created.
 set -euo pipefail
@@ -14,6 +15,7 @@ cd "$(dirname "$0")/../.."
 a="$1"; b="$2"; rounds="${3:-3}"; seconds="${4:-10}"; scenario="${5:-deduct-10000}"
 eval "$(scripts/services.sh env)"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+[ "$scenario" = stream ] && swift build -c release --product StreamLoad >/dev/null
 period="$(TZ=Asia/Shanghai date +%Y-%m)"
 half=32
 
@@ -33,12 +35,15 @@ start() { # schema, binary, HTTP port, gRPC port -> pid
     "$2" serve --config configs/config.yaml >"/tmp/sidebyside-$1.log" 2>&1 &
   echo $!
 }
-load() { # HTTP port, seconds, output file: deductions (or items) per second
+load() { # HTTP port, seconds, output file, round: deductions (or items) per second
   case $scenario in
     deduct-*) USERS=${scenario#deduct-} wrk -t1 -c$half -d"$2s" -s bench/http/deduct.lua "http://127.0.0.1:$1" \
       | awk '/Requests\/sec/ { printf "%d", $2 }' >"$3" ;;
     batch) ITEMS=100 wrk -t1 -c$half -d"$2s" -s bench/http/batch.lua "http://127.0.0.1:$1" \
       | awk -v s="$2" '/^items_charged/ { printf "%d", $2 / s }' >"$3" ;;
+    # The side's gRPC port is its HTTP port + 1000; request ids of their own each round.
+    stream) PORT=$(($1 + 1000)) PREFIX="s$4-$1-" USERS=10000 SECONDS="$2" STREAMS=4 CONNECTIONS=1 WINDOW=100 \
+      .build/release/StreamLoad 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); printf "%d", $2 }' >"$3" ;;
     *) echo "unknown scenario $scenario" >&2; exit 2 ;;
   esac
 }
@@ -62,8 +67,8 @@ echo "| round | A/s | B/s | B ÷ A |"
 echo "|---|---:|---:|---:|"
 sum_a=0; sum_b=0
 for round in $(seq 1 "$rounds"); do
-  load 8211 "$seconds" /tmp/sidebyside-a.out &
-  load 8212 "$seconds" /tmp/sidebyside-b.out
+  load 8211 "$seconds" /tmp/sidebyside-a.out "$round" &
+  load 8212 "$seconds" /tmp/sidebyside-b.out "$round"
   wait %1 2>/dev/null || wait
   rate_a=$(cat /tmp/sidebyside-a.out); rate_b=$(cat /tmp/sidebyside-b.out)
   sum_a=$((sum_a + rate_a)); sum_b=$((sum_b + rate_b))
