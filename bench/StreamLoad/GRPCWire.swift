@@ -45,8 +45,7 @@ enum GRPCWire {
         while let key = readVarint(&message) {
             switch (key >> 3, key & 7) {
             case (1, 2):
-                guard let size = readVarint(&message).flatMap({ Int(exactly: $0) }), let id = message.readSlice(length: size)
-                else { return result }
+                guard let size = readLength(&message), let id = message.readSlice(length: size) else { return result }
                 result.number = number(after: id)
             case (2, 0):
                 result.success = readVarint(&message) == 1
@@ -55,8 +54,7 @@ enum GRPCWire {
             case (_, 1):
                 message.moveReaderIndex(forwardBy: min(8, message.readableBytes))
             case (_, 2):
-                guard let size = readVarint(&message).flatMap({ Int(exactly: $0) }), message.readSlice(length: size) != nil
-                else { return result }
+                guard let size = readLength(&message), message.readSlice(length: size) != nil else { return result }
             case (_, 5):
                 message.moveReaderIndex(forwardBy: min(4, message.readableBytes))
             default:
@@ -75,6 +73,11 @@ enum GRPCWire {
             shift += 7
         }
         return nil
+    }
+
+    /// A length-delimited field's length, nil past what an `Int` holds.
+    private static func readLength(_ buffer: inout ByteBuffer) -> Int? {
+        readVarint(&buffer).flatMap { Int(exactly: $0) }
     }
 
     private static func number(after id: ByteBuffer) -> Int? {

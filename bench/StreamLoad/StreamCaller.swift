@@ -26,8 +26,8 @@ final class StreamCaller: ChannelInboundHandler {
         var failures = 0
     }
 
-    /// Send instants by request number: an answer is at most `window` requests behind the
-    /// newest while the window holds, far fewer than this.
+    /// Send instants by request number (modulo the size): at most `window` requests are
+    /// unanswered at a time, so only an answer 65,536 requests late would read a wrong instant.
     private static let ringSize = 1 << 16
 
     private let settings: Settings
@@ -75,10 +75,12 @@ final class StreamCaller: ChannelInboundHandler {
             }
         case .data(let data):
             guard case .byteBuffer(var bytes) = data.data else { return }
-            if received == nil {
-                received = bytes
+            if var held = received {
+                received = nil  // one reference, so the append does not copy
+                held.writeBuffer(&bytes)
+                received = held
             } else {
-                received!.writeBuffer(&bytes)
+                received = bytes
             }
             readAnswers()
             if data.endStream { finish(context: context) }
@@ -91,8 +93,8 @@ final class StreamCaller: ChannelInboundHandler {
         if !ended {
             if DispatchTime.now().uptimeNanoseconds >= settings.deadline {
                 ended = true
-                let end = HTTP2Frame.FramePayload.Data(data: .byteBuffer(context.channel.allocator.buffer(capacity: 0)), endStream: true)
-                context.write(wrapOutboundOut(.data(end)), promise: nil)
+                let empty = context.channel.allocator.buffer(capacity: 0)
+                context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(empty), endStream: true))), promise: nil)
             } else if credits > 0 {
                 send(credits, context: context)
                 credits = 0

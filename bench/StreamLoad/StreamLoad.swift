@@ -27,6 +27,7 @@ struct StreamLoad {
         let streams = max(connections, Int(environment["STREAMS"] ?? "") ?? 8)
         let prefix = environment["PREFIX"] ?? "s"
         let started = DispatchTime.now().uptimeNanoseconds
+        let http2Settings = nioDefaultSettings + [HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20)]
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
 
@@ -37,7 +38,7 @@ struct StreamLoad {
                 .channelInitializer { channel in
                     channel.configureHTTP2Pipeline(
                         mode: .client,
-                        initialLocalSettings: nioDefaultSettings + [HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20)],
+                        initialLocalSettings: http2Settings,
                         targetWindowSize: 1 << 20, inboundStreamInitializer: nil
                     ).map { _ in }
                 }
@@ -66,11 +67,11 @@ struct StreamLoad {
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         func percentile(_ p: Double) -> String {
             guard !latencies.isEmpty else { return "-" }
-            return String(format: "%.2f", Double(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) / 1e6)
+            let nanoseconds = latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
+            return String(format: "%.2f", Double(nanoseconds) / 1e6)
         }
         FileHandle.standardError.write(Data("charged \(latencies.count)\n".utf8))
-        print(
-            "| \(Int(Double(latencies.count) / elapsed)) | \(percentile(0.5)) | \(percentile(0.99)) | \(percentile(0.999)) | \(failures) |"
-        )
+        let rate = Int(Double(latencies.count) / elapsed)
+        print("| \(rate) | \(percentile(0.5)) | \(percentile(0.99)) | \(percentile(0.999)) | \(failures) |")
     }
 }
