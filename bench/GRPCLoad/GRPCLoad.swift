@@ -20,6 +20,11 @@ struct GRPCLoad {
         let connections = Int(environment["CONNECTIONS"] ?? "") ?? 4
         let streams = Int(environment["STREAMS"] ?? "") ?? 64
         let seconds = Double(environment["SECONDS"] ?? "") ?? 8
+        // `Int(seconds * 1000)` below traps on NaN, infinity or a value past Int's range.
+        guard (0.1...86_400).contains(seconds) else {
+            FileHandle.standardError.write(Data("GRPCLoad: SECONDS must be in 0.1...86400\n".utf8))
+            exit(2)
+        }
         let users = Int(environment["USERS"] ?? "") ?? 10_000
         let token = environment["TOKEN"] ?? "dev-internal-token"
         // RPC=stream: each caller keeps WINDOW deductions in flight on one DeductQuotaStream.

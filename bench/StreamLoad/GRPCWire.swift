@@ -5,7 +5,8 @@ import NIOCore
 /// five-byte prefix (not compressed, length big-endian).
 enum GRPCWire {
     /// DeductQuotaRequest { user_id = "u<user>", service_name = "passport", count = 1,
-    /// request_id = prefix + number }.
+    /// request_id = prefix + number }. Every length fits protobuf's one-byte form: the prefix is
+    /// at most 32 bytes (StreamLoad checks it), the numbers at most 19 digits.
     static func writeDeduction(user: Int, prefix: [UInt8], number: Int, into buffer: inout ByteBuffer) {
         let userDigits = digits(user)
         let idLength = prefix.count + digits(number)

@@ -16,16 +16,19 @@ import NIOPosix
 struct StreamLoad {
     static func main() throws {
         let environment = ProcessInfo.processInfo.environment
-        let connections = max(1, Int(environment["CONNECTIONS"] ?? "") ?? 2)
+        let connections = setting("CONNECTIONS", 2, in: 1...64, environment)
+        let seconds = setting("SECONDS", 8.0, in: 0.1...86_400, environment)
         let settings = StreamCaller.Settings(
-            port: Int(environment["PORT"] ?? "") ?? 9107,
+            port: setting("PORT", 9107, in: 1...65_535, environment),
             token: environment["TOKEN"] ?? "dev-internal-token",
-            users: max(1, Int(environment["USERS"] ?? "") ?? 10_000),
-            window: max(1, Int(environment["WINDOW"] ?? "") ?? 100),
-            deadline: DispatchTime.now().uptimeNanoseconds
-                + UInt64(max(0.1, Double(environment["SECONDS"] ?? "") ?? 8) * 1e9))
-        let streams = max(connections, Int(environment["STREAMS"] ?? "") ?? 8)
+            users: setting("USERS", 10_000, in: 1...100_000_000, environment),
+            // Far below the send-instant ring (65,536), so no answer reads another's instant.
+            window: setting("WINDOW", 100, in: 1...4_096, environment),
+            deadline: DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9))
+        let streams = max(connections, setting("STREAMS", 8, in: 1...1_024, environment))
+        // The request id's length must fit the one-byte protobuf length `GRPCWire` writes.
         let prefix = environment["PREFIX"] ?? "s"
+        guard prefix.utf8.count <= 32 else { fail("PREFIX must be at most 32 bytes") }
         let started = DispatchTime.now().uptimeNanoseconds
         let http2Settings = nioDefaultSettings + [HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20)]
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -73,5 +76,22 @@ struct StreamLoad {
         FileHandle.standardError.write(Data("charged \(latencies.count)\n".utf8))
         let rate = Int(Double(latencies.count) / elapsed)
         print("| \(rate) | \(percentile(0.5)) | \(percentile(0.99)) | \(percentile(0.999)) | \(failures) |")
+    }
+
+    /// The environment's `name` as a number within `range`, `fallback` when unset; anything
+    /// else ends the run, naming the setting.
+    static func setting<T: LosslessStringConvertible & Comparable>(
+        _ name: String, _ fallback: T, in range: ClosedRange<T>, _ environment: [String: String]
+    ) -> T {
+        guard let text = environment[name] else { return fallback }
+        guard let value = T(text), range.contains(value) else {
+            fail("\(name) must be a number in \(range.lowerBound)...\(range.upperBound), not \(text)")
+        }
+        return value
+    }
+
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("StreamLoad: \(message)\n".utf8))
+        exit(2)
     }
 }
